@@ -1,0 +1,378 @@
+"""The in-memory knowledge graph: stable integer ids, an (n, 3) triple array, and fast adjacency."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from kg.errors import InputError, KgAgentError, WorkspaceError
+from kg.io import atomic_dir
+
+INVERSE = "^-1"  # suffix of an inverse relation step: "directed_by^-1" walks tail -> head
+
+
+@dataclass(frozen=True)
+class Step:
+    """One edge walked along a path: the triple id and whether it was walked head -> tail."""
+
+    triple: int
+    forward: bool = True
+
+
+Path_ = tuple[Step, ...]  # a path: consecutive steps from a start entity
+
+
+@dataclass
+class KnowledgeGraph:
+    """A KG with stable ids. Entity ``i`` has key ``entities[i]`` (unique) and label ``labels[i]``.
+
+    ``triples`` is an ``(n, 3)`` int64 array of ``[head, relation, tail]`` ids, without duplicates.
+
+    >>> kg = KnowledgeGraph.from_triples([("Alien", "directed_by", "Ridley Scott")])
+    >>> kg.follow([kg.entity_id("Alien")], ["directed_by"]).keys() == {kg.entity_id("Ridley Scott")}
+    True
+    """
+
+    entities: list[str]
+    relations: list[str]
+    triples: np.ndarray
+    labels: list[str] = field(default_factory=list)
+    aliases: dict[int, list[str]] = field(default_factory=dict)
+    descriptions: dict[int, str] = field(default_factory=dict)
+    literal: np.ndarray | None = None  # (n_entities,) bool: the entity is an RDF literal value
+
+    def __post_init__(self) -> None:
+        self.triples = np.asarray(self.triples, dtype=np.int64).reshape(-1, 3)
+        if not self.labels:
+            self.labels = list(self.entities)
+        if self.literal is None:
+            self.literal = np.zeros(len(self.entities), dtype=bool)
+        if len(self.labels) != len(self.entities) or len(self.literal) != len(self.entities):
+            raise KgAgentError("labels/literal must have one entry per entity")
+        if len(self.triples):
+            if self.triples.min() < 0 or self.triples[:, [0, 2]].max() >= len(self.entities) \
+                    or self.triples[:, 1].max() >= len(self.relations):
+                raise KgAgentError("triple ids out of range")
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def from_triples(
+        cls,
+        triples: Iterable[tuple[str, str, str]],
+        *,
+        labels: dict[str, str] | None = None,
+        aliases: dict[str, Sequence[str]] | None = None,
+        descriptions: dict[str, str] | None = None,
+        literals: Iterable[str] = (),
+    ) -> KnowledgeGraph:
+        """Build from string triples (entity keys and relation names); duplicates are dropped.
+
+        Ids are assigned in first-seen order, so the same input always gives the same ids.
+        """
+        ent: dict[str, int] = {}
+        rel: dict[str, int] = {}
+        rows: list[tuple[int, int, int]] = []
+        for h, r, t in triples:
+            hi = ent.setdefault(h, len(ent))
+            ri = rel.setdefault(r, len(rel))
+            ti = ent.setdefault(t, len(ent))
+            rows.append((hi, ri, ti))
+        arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+        if len(arr):
+            _, first = np.unique(arr, axis=0, return_index=True)
+            arr = arr[np.sort(first)]
+        names = list(ent)
+        lab = [labels.get(k, k) if labels else k for k in names]
+        lit = np.zeros(len(names), dtype=bool)
+        for key in literals:
+            if key in ent:
+                lit[ent[key]] = True
+        return cls(
+            entities=names,
+            relations=list(rel),
+            triples=arr,
+            labels=lab,
+            aliases={ent[k]: list(v) for k, v in (aliases or {}).items() if k in ent and v},
+            descriptions={ent[k]: v for k, v in (descriptions or {}).items() if k in ent and v},
+            literal=lit,
+        )
+
+    # ----------------------------------------------------------------- ids
+    @cached_property
+    def _entity_ids(self) -> dict[str, int]:
+        return {e: i for i, e in enumerate(self.entities)}
+
+    @cached_property
+    def _relation_ids(self) -> dict[str, int]:
+        return {r: i for i, r in enumerate(self.relations)}
+
+    @property
+    def num_entities(self) -> int:
+        return len(self.entities)
+
+    @property
+    def num_relations(self) -> int:
+        return len(self.relations)
+
+    @property
+    def num_triples(self) -> int:
+        return len(self.triples)
+
+    def entity_id(self, key: str) -> int:
+        """The id of an entity key; raises ``KeyError`` when absent."""
+        return self._entity_ids[key]
+
+    def relation_id(self, name: str) -> int:
+        return self._relation_ids[name]
+
+    def has_entity(self, key: str) -> bool:
+        return key in self._entity_ids
+
+    def names(self, entity: int) -> list[str]:
+        """Label first, then the key (if different) and the aliases: every surface form of an entity."""
+        out = [self.labels[entity]]
+        for n in (self.entities[entity], *self.aliases.get(entity, ())):
+            if n not in out:
+                out.append(n)
+        return out
+
+    def triple_text(self, triple: int) -> tuple[str, str, str]:
+        h, r, t = self.triples[triple]
+        return self.labels[h], self.relations[r], self.labels[t]
+
+    # ----------------------------------------------------------------- adjacency (CSR over triple ids)
+    @cached_property
+    def _out(self) -> tuple[np.ndarray, np.ndarray]:
+        return _csr(self.triples[:, 0], self.num_entities)
+
+    @cached_property
+    def _in(self) -> tuple[np.ndarray, np.ndarray]:
+        return _csr(self.triples[:, 2], self.num_entities)
+
+    def edges(self, entity: int, relation: int | None = None, *, forward: bool = True) -> np.ndarray:
+        """Triple ids leaving ``entity`` (``forward``) or entering it (not ``forward``), optionally of one relation."""
+        ptr, idx = self._out if forward else self._in
+        ids = idx[ptr[entity]: ptr[entity + 1]]
+        if relation is not None:
+            ids = ids[self.triples[ids, 1] == relation]
+        return ids
+
+    def parse_step(self, step: str) -> tuple[int, bool]:
+        """``"directed_by"`` -> (id, forward); ``"directed_by^-1"`` -> (id, backward)."""
+        forward = not step.endswith(INVERSE)
+        name = step[: -len(INVERSE)] if not forward else step
+        if name not in self._relation_ids:
+            raise KgAgentError(f"unknown relation {name!r}; known: {', '.join(self.relations[:20])}")
+        return self._relation_ids[name], forward
+
+    def neighbors(self, entity: int, relation: str | None = None, direction: str = "both") -> list[tuple[str, int, int]]:
+        """Neighbours as ``(step, neighbour_id, triple_id)``; ``step`` carries ``^-1`` for incoming edges.
+
+        ``direction`` is ``"out"``, ``"in"`` or ``"both"``.
+        """
+        if direction not in ("out", "in", "both"):
+            raise KgAgentError(f"direction must be 'out', 'in' or 'both', not {direction!r}")
+        rid = self.relation_id(relation) if relation is not None else None
+        out: list[tuple[str, int, int]] = []
+        if direction in ("out", "both"):
+            for t in self.edges(entity, rid, forward=True):
+                out.append((self.relations[self.triples[t, 1]], int(self.triples[t, 2]), int(t)))
+        if direction in ("in", "both"):
+            for t in self.edges(entity, rid, forward=False):
+                out.append((self.relations[self.triples[t, 1]] + INVERSE, int(self.triples[t, 0]), int(t)))
+        return out
+
+    # ----------------------------------------------------------------- queries
+    def follow(
+        self, entities: Iterable[int], relation_path: Sequence[str], *, max_paths_per_entity: int = 3
+    ) -> dict[int, list[Path_]]:
+        """Walk ``relation_path`` from ``entities``; return reached entity -> up to a few evidence paths.
+
+        Paths never revisit an entity (so "co-actor" walks do not return the start).
+        """
+        frontier: dict[int, list[Path_]] = {int(e): [()] for e in entities}
+        for step in relation_path:
+            rid, forward = self.parse_step(step)
+            nxt: dict[int, list[Path_]] = {}
+            col = 2 if forward else 0
+            for ent, paths in frontier.items():
+                for t in self.edges(ent, rid, forward=forward):
+                    target = int(self.triples[t, col])
+                    bucket = nxt.setdefault(target, [])
+                    for p in paths:
+                        if len(bucket) >= max_paths_per_entity:
+                            break
+                        if target in self._path_nodes(p, ent):
+                            continue
+                        bucket.append((*p, Step(int(t), forward)))
+            frontier = {e: ps for e, ps in nxt.items() if ps}
+        return frontier
+
+    def _path_nodes(self, path: Path_, end: int) -> set[int]:
+        nodes = {end}
+        for s in path:
+            h, _, t = self.triples[s.triple]
+            nodes.update((int(h), int(t)))
+        return nodes
+
+    def paths(self, a: int, b: int, max_hops: int = 3, *, limit: int = 20) -> list[Path_]:
+        """Simple paths from ``a`` to ``b`` of at most ``max_hops`` edges, either direction, shortest first."""
+        found: list[Path_] = []
+        queue: deque[tuple[int, Path_, frozenset[int]]] = deque([(a, (), frozenset({a}))])
+        while queue and len(found) < limit:
+            node, path, seen = queue.popleft()
+            if len(path) >= max_hops:
+                continue
+            for forward in (True, False):
+                col = 2 if forward else 0
+                for t in self.edges(node, forward=forward):
+                    nb = int(self.triples[t, col])
+                    if nb in seen:
+                        continue
+                    p = (*path, Step(int(t), forward))
+                    if nb == b:
+                        found.append(p)
+                        if len(found) >= limit:
+                            return found
+                    else:
+                        queue.append((nb, p, seen | {nb}))
+        return found
+
+    def subgraph(self, entities: Iterable[int], hops: int = 1, *, max_triples: int = 200) -> np.ndarray:
+        """Triple ids of the ``hops``-neighbourhood of ``entities`` (both directions), at most ``max_triples``."""
+        seen = {int(e) for e in entities}
+        frontier = set(seen)
+        chosen: list[int] = []
+        chosen_set: set[int] = set()
+        for _ in range(hops):
+            nxt: set[int] = set()
+            for e in sorted(frontier):
+                for forward in (True, False):
+                    for t in self.edges(e, forward=forward):
+                        t = int(t)
+                        if t in chosen_set:
+                            continue
+                        if len(chosen) >= max_triples:
+                            return np.array(chosen, dtype=np.int64)
+                        chosen.append(t)
+                        chosen_set.add(t)
+                        h, _, tl = self.triples[t]
+                        for n in (int(h), int(tl)):
+                            if n not in seen:
+                                seen.add(n)
+                                nxt.add(n)
+            frontier = nxt
+        return np.array(chosen, dtype=np.int64)
+
+    def to_networkx(self, triple_ids: Iterable[int] | None = None) -> nx.MultiDiGraph:
+        """A MultiDiGraph over entity ids (node attr ``label``; edge key and attr ``relation``, attr ``triple``)."""
+        g = nx.MultiDiGraph()
+        ids = range(self.num_triples) if triple_ids is None else triple_ids
+        for t in ids:
+            h, r, tl = (int(x) for x in self.triples[t])
+            for n in (h, tl):
+                if n not in g:
+                    g.add_node(n, label=self.labels[n])
+            g.add_edge(h, tl, key=self.relations[r], relation=self.relations[r], triple=int(t))
+        return g
+
+    @cached_property
+    def graph(self) -> nx.MultiDiGraph:
+        """The whole KG as a networkx MultiDiGraph (built on first use)."""
+        return self.to_networkx()
+
+    # ----------------------------------------------------------------- persistence
+    FILES = ("entities.tsv", "relations.txt", "triples.npy", "aliases.json", "descriptions.json")
+
+    def save(self, directory: str | Path) -> None:
+        """Write the KG to ``directory`` in plain formats, atomically (all files or none)."""
+        with atomic_dir(directory) as tmp:
+            with open(tmp / "entities.tsv", "w", encoding="utf-8") as f:
+                f.write("id\tkey\tlabel\tliteral\n")
+                for i, (k, lab) in enumerate(zip(self.entities, self.labels, strict=True)):
+                    f.write(f"{i}\t{_esc(k)}\t{_esc(lab)}\t{int(self.literal[i])}\n")
+            (tmp / "relations.txt").write_text("".join(f"{_esc(r)}\n" for r in self.relations), encoding="utf-8")
+            np.save(tmp / "triples.npy", self.triples, allow_pickle=False)
+            (tmp / "aliases.json").write_text(json.dumps({str(k): v for k, v in self.aliases.items()},
+                                                         ensure_ascii=False), encoding="utf-8")
+            (tmp / "descriptions.json").write_text(
+                json.dumps({str(k): v for k, v in self.descriptions.items()}, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> KnowledgeGraph:
+        """Read a KG written by :meth:`save`."""
+        d = Path(directory)
+        missing = [f for f in cls.FILES if not (d / f).is_file()]
+        if missing:
+            raise WorkspaceError(f"{d}: not a saved KG (missing {', '.join(missing)}); run `kgagent kg load` first")
+        keys: list[str] = []
+        labels: list[str] = []
+        lit: list[bool] = []
+        with open(d / "entities.tsv", encoding="utf-8") as f:
+            next(f)
+            for n, line in enumerate(f, start=2):
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) != 4:
+                    raise InputError("corrupt entity row", path=d / "entities.tsv", line=n)
+                keys.append(_unesc(parts[1]))
+                labels.append(_unesc(parts[2]))
+                lit.append(parts[3] == "1")
+        rels = [_unesc(x) for x in (d / "relations.txt").read_text(encoding="utf-8").split("\n")[:-1]]
+        triples = np.load(d / "triples.npy", allow_pickle=False)
+        aliases = {int(k): v for k, v in json.loads((d / "aliases.json").read_text(encoding="utf-8")).items()}
+        desc = {int(k): v for k, v in json.loads((d / "descriptions.json").read_text(encoding="utf-8")).items()}
+        return cls(entities=keys, relations=rels, triples=triples, labels=labels, aliases=aliases,
+                   descriptions=desc, literal=np.array(lit, dtype=bool))
+
+    def stats(self) -> dict:
+        """Counts, relation frequencies and degree statistics (the ``kg stats`` report)."""
+        deg = np.bincount(self.triples[:, [0, 2]].ravel(), minlength=self.num_entities) if self.num_triples \
+            else np.zeros(self.num_entities, dtype=np.int64)
+        freq = np.bincount(self.triples[:, 1], minlength=self.num_relations) if self.num_triples \
+            else np.zeros(self.num_relations, dtype=np.int64)
+        order = np.argsort(-freq, kind="stable")
+        return {
+            "triples": self.num_triples,
+            "entities": self.num_entities,
+            "relations": self.num_relations,
+            "literals": int(self.literal.sum()),
+            "relation_frequencies": {self.relations[i]: int(freq[i]) for i in order},
+            "degree": {
+                "mean": float(deg.mean()) if len(deg) else 0.0,
+                "median": float(np.median(deg)) if len(deg) else 0.0,
+                "max": int(deg.max()) if len(deg) else 0,
+                "isolated": int((deg == 0).sum()),
+            },
+        }
+
+
+def _csr(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group triple ids by ``keys``: ids of key ``k`` are ``idx[ptr[k]:ptr[k+1]]``."""
+    order = np.argsort(keys, kind="stable")
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys, minlength=n), out=ptr[1:])
+    return ptr, order
+
+
+def _esc(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def _unesc(s: str) -> str:
+    out, i = [], 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and i + 1 < len(s):
+            out.append({"t": "\t", "n": "\n", "\\": "\\"}.get(s[i + 1], s[i + 1]))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
