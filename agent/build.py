@@ -36,11 +36,11 @@ class BuildOptions:
 
 
 def load_step(file: Path, workspace: Path, *, format: str | None = None, aliases: Path | None = None,
-              descriptions: Path | None = None) -> dict[str, Any]:
-    """Validate ``file`` and save it as ``WS/kg``; returns the load report."""
+              descriptions: Path | None = None, **options: Any) -> dict[str, Any]:
+    """Validate ``file`` and save it as ``WS/kg``; returns the load report. ``options`` go to the loader."""
     from kg.loaders import load_kg
 
-    kg, report = load_kg(file, format=format, aliases=aliases, descriptions=descriptions)
+    kg, report = load_kg(file, format=format, aliases=aliases, descriptions=descriptions, **options)
     ws = Workspace(workspace)
     kg.save(ws.kg_dir)
     rep = report.as_dict()
@@ -63,6 +63,49 @@ def kge_step(workspace: Path, *, model: str | None = None, epochs: int | None = 
     return result.metrics
 
 
+def intents_step(workspace: Path, data: Path, **overrides: Any) -> dict[str, Any]:
+    """Train the intent model on ``data`` into ``WS/models/intents``; returns its validation metrics.
+
+    ``overrides`` (None skipped) win over ``[intents]`` of ``kgagent.toml``. Entities linked in the examples are
+    fused in when the workspace has a KGE (``fusion = "auto"``).
+    """
+    from training.intents import (
+        IntentConfig,
+        load_intent_data,
+        train_intents,
+        workspace_entity_vectors,
+        workspace_linker,
+    )
+
+    ws = Workspace(workspace)
+    config = ws.config("intents", IntentConfig, **overrides)
+    intent_data = load_intent_data(data)
+    vectors = workspace_entity_vectors(ws.root) if config.fusion != "none" else None
+    linker = workspace_linker(ws.root) if vectors is not None else None
+    out = ws.models_dir / "intents"
+    result = train_intents(intent_data, config, out_dir=out, entity_vectors=vectors, linker=linker)
+    summary = {k: v for k, v in result.as_dict().items() if k != "confused"}
+    ws.record("intents", config=config, metrics=summary, source=str(data),
+              artifacts=sorted(p for p in out.rglob("*") if p.is_file()))
+    return summary
+
+
+def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = None,
+            **overrides: Any) -> dict[str, Any]:
+    """Train the QA model on ``questions`` (MetaQA format) plus ``synthesize`` questions generated from the graph
+    into ``WS/models/qa``; returns its validation metrics.
+
+    ``synthesize=None`` takes ``[qa] synthesize`` of ``kgagent.toml``, else 2000 when the files hold fewer than
+    1000 questions (none at all included), so a KG without labelled questions still gets a QA model.
+    """
+    from training.qa import train_qa
+
+    metrics = train_qa(workspace, questions, synthesize=synthesize, **overrides)
+    keep = ("questions", "synthesized", "paths", "val_path_accuracy", "val_scorer_hits_at_1", "val_hits_at_1",
+            "val_ece", "fallback", "fit_seconds")
+    return {k: metrics[k] for k in keep if k in metrics}
+
+
 def build_workspace(options: BuildOptions, progress: Progress | None = None) -> dict[str, Any]:
     """Run every build step into a fresh workspace; swap it in only when all succeed."""
     progress = progress or (lambda frac, msg: log.info("%3.0f%% %s", 100 * frac, msg))
@@ -71,6 +114,9 @@ def build_workspace(options: BuildOptions, progress: Progress | None = None) -> 
                                     descriptions=options.descriptions)),
         ("kge", lambda ws: kge_step(ws)),
     ]
+    if options.intents is not None:
+        steps.append(("intents", lambda ws: intents_step(ws, options.intents)))
+    steps.append(("qa", lambda ws: qa_step(ws, list(options.questions))))
     summary: dict[str, Any] = {}
     target = Path(options.workspace)
     with atomic_dir(target) as tmp:

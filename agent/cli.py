@@ -20,7 +20,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("PYSTOW_HOME", str(Path.home() / ".cache" / "kgagent" / "pystow"))
 
-from kg.errors import KgAgentError  # noqa: E402
+from kg.errors import KgAgentError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="kgagent: a knowledge-graph-augmented conversational agent.")
@@ -62,12 +62,19 @@ def kg_load(
     format: Annotated[str | None, typer.Option("--format", "-f", help="Loader name; default: by extension.")] = None,
     aliases: Annotated[Path | None, typer.Option(help="TSV of entity<TAB>alias[<TAB>alias...].")] = None,
     descriptions: Annotated[Path | None, typer.Option(help="TSV of entity<TAB>description.")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="tsv/csv/pipe: the field delimiter.")] = None,
+    columns: Annotated[str | None, typer.Option(
+        help="tsv/csv/pipe: head,relation,tail columns (indices from 0, or header names): 0,2,1")] = None,
+    header: Annotated[bool | None, typer.Option(
+        "--header/--no-header", help="tsv/csv/pipe: the first row is a header (default: detected).")] = None,
     json_out: JsonOut = None,
 ) -> None:
     """Validate a KG file and save it into WS/kg/."""
     from agent.build import load_step
 
-    report = load_step(file, workspace, format=format, aliases=aliases, descriptions=descriptions)
+    given = {"delimiter": delimiter, "columns": columns, "header": header}
+    options = {k: v for k, v in given.items() if v is not None}
+    report = load_step(file, workspace, format=format, aliases=aliases, descriptions=descriptions, **options)
     emit(report, json_out, title=f"loaded {file} -> {workspace}/kg")
 
 
@@ -126,7 +133,222 @@ def eval_kge(workspace: WS, json_out: JsonOut = None) -> None:
 
 # ----------------------------------------------------------------- retrieval commands (index, search, eval linking)
 # ----------------------------------------------------------------- training commands (intents, qa)
+IntentFile = Annotated[Path, typer.Option(
+    "--data", help="Intent examples: JSON lines, text,category CSV, or CLINC JSON.")]
+
+
+@train_app.command("intents")
+def train_intents_cmd(
+    workspace: WS,
+    data: IntentFile,
+    base_model: Annotated[str | None, typer.Option(
+        "--base-model", help="Encoder: transformers name or local folder (default: [intents] or MiniLM).")] = None,
+    finetune: Annotated[str | None, typer.Option(help="lora, full or frozen.")] = None,
+    fusion: Annotated[str | None, typer.Option(help="auto, none, tokens, pooled or both.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs (early stopping may end sooner).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
+) -> None:
+    """Train the intent classifier (with out-of-scope detection) into WS/models/intents/."""
+    from agent.build import intents_step
+
+    result = intents_step(workspace, data, base_model=base_model, finetune=finetune, fusion=fusion, epochs=epochs,
+                          lr=lr)
+    emit(result, None, title=f"trained intents for {workspace} (validation metrics)")
+
+
+@eval_app.command("intents")
+def eval_intents_cmd(workspace: WS, data: IntentFile, json_out: JsonOut = None) -> None:
+    """Intent accuracy, in-scope accuracy, OOS recall and macro F1 (CLINC: test, else val, split)."""
+    from kg import Workspace
+    from training.intents import IntentModel, evaluate_intents, load_intent_data
+
+    split = load_intent_data(data).evaluation()
+    model = IntentModel.load(Workspace(workspace).models_dir / "intents")
+    result = {**evaluate_intents(model, split).as_dict(), "threshold": model.threshold}
+    emit(result, json_out, title=f"intents on {data}")
+
+
+QAFiles = Annotated[list[Path] | None, typer.Option(
+    "--data", help="Question files in MetaQA format: `question with [topic]<TAB>a1|a2` (repeatable).")]
+
+
+@train_app.command("qa")
+def train_qa_cmd(
+    workspace: WS,
+    data: QAFiles = None,
+    synthesize: Annotated[int | None, typer.Option(
+        "--synthesize", help="Also train on N questions generated from the graph (default: [qa] synthesize, else "
+        "2000 when the files hold fewer than 1000 questions).")] = None,
+    base_model: Annotated[str | None, typer.Option(
+        "--base-model", help="Encoder: transformers name or local folder (default: [qa] or MiniLM).")] = None,
+    fusion: Annotated[str | None, typer.Option(help="none, tokens, pooled or both.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs of the path head.")] = None,
+    max_train_questions: Annotated[int | None, typer.Option(
+        help="Train the path head on a seeded sample of this many questions (0: all).")] = None,
+) -> None:
+    """Train the multi-hop QA model (relation paths + KGE answer scorer) into WS/models/qa/."""
+    from agent.build import qa_step
+
+    result = qa_step(workspace, list(data or []), synthesize, base_model=base_model, fusion=fusion, epochs=epochs,
+                     max_train_questions=max_train_questions)
+    emit(result, None, title=f"trained qa for {workspace} (validation metrics)")
+
+
+@eval_app.command("qa")
+def eval_qa_cmd(
+    workspace: WS,
+    data: Annotated[Path, typer.Option("--data", help="Question file in MetaQA format.")],
+    link: Annotated[bool, typer.Option(
+        "--link", help="Drop the brackets and link the topic entity with the entity linker.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Evaluate the first N questions only.")] = None,
+    json_out: JsonOut = None,
+) -> None:
+    """Hits@1 of the QA model, with per-hop and per-question-type tables."""
+    from kg import Workspace
+    from training.qa import QAModel, evaluate_qa
+
+    ws = Workspace(workspace)
+    model = QAModel.load(ws.models_dir / "qa")
+    linker = None
+    if link:
+        import retrieval
+
+        if hasattr(retrieval, "open_linker"):  # the workspace's linker (with its dense name index)
+            linker = retrieval.open_linker(ws, kg=model.kg)
+    metrics = evaluate_qa(model, data, link=link, linker=linker, limit=limit)
+    emit(metrics.as_dict(), json_out, title=f"qa on {data}{' (linked)' if link else ''}")
+
 # ----------------------------------------------------------------- agent commands (ask, chat, eval agent, demo)
+Generator = Annotated[str | None, typer.Option(
+    "--generator", "-g", help="template, hf or openai (settings: [agent] generator_kwargs in WS/kgagent.toml).")]
+
+
+def _agent_context(workspace: Path, generator: str | None) -> Any:
+    from agent.workspace import open_workspace
+
+    return open_workspace(workspace).context(generator=generator)
+
+
+@app.command("ask")
+def ask_cmd(
+    workspace: WS,
+    question: Annotated[str, typer.Argument(help="The question.")],
+    json_flag: Annotated[bool, typer.Option("--json", help="Print the reply as one JSON object.")] = False,
+    thread: Annotated[str | None, typer.Option(
+        "--thread", help="Continue this conversation (kept in WS/checkpoints.sqlite); default: a one-off.")] = None,
+    generator: Generator = None,
+) -> None:
+    """Ask one question: the answer, its evidence and its latency."""
+    import time
+
+    from agent import build_agent
+    from agent.chat import format_evidence
+    from agent.session import ask
+
+    t0 = time.perf_counter()
+    graph = build_agent(workspace, context=_agent_context(workspace, generator),
+                        checkpointer=None if thread else "memory")
+    load_ms = 1000 * (time.perf_counter() - t0)
+    reply = ask(graph, question, thread_id=thread or "ask")
+    if json_flag:
+        typer.echo(json.dumps({"answer": reply.text, **reply.as_dict(), "load_ms": round(load_ms, 1)},
+                              ensure_ascii=False))
+        return
+    typer.echo(reply.text)
+    typer.echo(format_evidence(reply) if reply.evidence or reply.passages else "")
+    typer.echo(f"latency: {reply.latency_ms:.1f} ms (workspace load {load_ms:.0f} ms)")
+
+
+@app.command("chat")
+def chat_cmd(
+    workspace: WS,
+    cli: Annotated[bool, typer.Option("--cli", help="Chat in the terminal instead of the browser.")] = False,
+    thread: Annotated[str | None, typer.Option("--thread", help="--cli: continue this conversation.")] = None,
+    memory: Annotated[bool, typer.Option("--memory", help="Keep conversations in memory only.")] = False,
+    generator: Generator = None,
+    host: Annotated[str, typer.Option(help="Web UI: address to bind.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Web UI: port (default: the first free one from 7860).")] = None,
+    auth: Annotated[str | None, typer.Option(
+        help="Web UI: USER:PASSWORD required to log in, or a file of such lines.")] = None,
+) -> None:
+    """Chat with the agent: the Gradio app, or a terminal chat with --cli."""
+    from agent import build_agent
+
+    graph = build_agent(workspace, context=_agent_context(workspace, generator),
+                        checkpointer="memory" if memory else None)
+    if cli:
+        from agent.chat import run_chat
+
+        thread = run_chat(graph, thread)
+        typer.echo(f"bye (thread {thread})")
+        return
+    # the web UI (package ui/) wraps the compiled graph it is given
+    try:
+        from ui import create_app, launch
+    except ImportError as e:
+        raise KgAgentError(f"the web UI is not available ({e}); use `kgagent chat {workspace} --cli`") from e
+    typer.echo(f"kgagent chat on http://{host}:{port or 7860} (Ctrl+C to stop)")
+    launch(create_app(graph, workspace), host=host, port=port, auth=auth)
+
+
+@app.command("demo")
+def demo_cmd(
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Where the demo workspace is built (once).")
+                         ] = Path(".cache/demo-ws"),
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (default: the first free one from 7860).")] = None,
+    no_open: Annotated[bool, typer.Option("--no-open", help="Do not open a browser tab.")] = False,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild the demo workspace even if it is complete.")
+                       ] = False,
+) -> None:
+    """Build the bundled demo workspace (first run only) and open the chat app on it."""
+    from tqdm import tqdm
+
+    from ui.demo import is_complete, run_demo
+
+    if rebuild or not is_complete(workspace):
+        typer.echo(f"building the demo workspace in {workspace} (first run only; a few minutes)")
+    with tqdm(total=100, unit="%", desc="demo workspace", disable=is_complete(workspace) and not rebuild) as bar:
+        def progress(frac: float, msg: str) -> None:
+            bar.set_postfix_str(msg)
+            bar.update(round(100 * frac) - bar.n)
+
+        run_demo(workspace, host=host, port=port, open_browser=not no_open, rebuild=rebuild, progress=progress)
+
+
+@eval_app.command("agent")
+def eval_agent(
+    workspace: WS,
+    data: Annotated[Path, typer.Option("--data", help="MetaQA-format questions: question with [entity]<TAB>answers.")],
+    json_out: JsonOut = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    generator: Generator = None,
+) -> None:
+    """Questions through the whole graph (brackets removed, fresh thread each): Hits@1 and turn latency."""
+    from agent.evaluate import evaluate_agent
+
+    result = evaluate_agent(workspace, data, limit=limit, context=_agent_context(workspace, generator))
+    emit(result.as_dict(), json_out, title=f"agent on {data}")
+
+
+@train_app.command("generator")
+def train_generator_cmd(
+    workspace: WS,
+    data: Annotated[Path, typer.Option("--data", help="Grounded dialogues, JSON lines: question, evidence, answer.")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Causal LM to adapt (local folder).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Passes over the dialogues.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Adapter folder; default WS/models/generator.")] = None,
+) -> None:
+    """LoRA fine-tune a causal LM on grounded dialogues; use it with [agent] generator = "hf"."""
+    from agent.generators.finetune import GeneratorTrainConfig, train_generator
+    from kg import Workspace
+
+    ws = Workspace(workspace)
+    config = ws.config("generator", GeneratorTrainConfig, base_model=model, epochs=epochs)
+    out = out or ws.models_dir / "generator"
+    metrics = train_generator(data, out, config)
+    ws.record("generator", config=config, metrics=metrics, data=str(data), adapter=str(out))
+    emit(metrics, None, title=f"generator adapter -> {out}")
 
 
 # ----------------------------------------------------------------- entry point
@@ -134,21 +356,31 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a ``KgAgentError`` becomes one line on stderr and exit code 2."""
     logging.basicConfig(level=os.environ.get("KGAGENT_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, prog_name="kgagent", standalone_mode=False)
     except KgAgentError as e:
         typer.echo(f"error: {e}", err=True)
         return 2
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         return 1
-    except Exception as e:  # click usage errors carry exit code 2
+    except Exception as e:  # usage errors (click's, or typer's vendored click) carry exit code 2
+        if _is_usage_error(e):
+            e.show()  # type: ignore[attr-defined]
+            return int(e.exit_code)  # type: ignore[attr-defined]
+        raise
+    return rc if isinstance(rc, int) else 0  # typer.Exit(code) comes back as its code
+
+
+def _is_usage_error(e: Exception) -> bool:
+    """Click's usage exceptions; newer typer vendors click, whose ClickException derives from TyperException."""
+    classes: list[type] = [getattr(typer, "TyperException", ())]  # type: ignore[list-item]
+    try:
         import click
 
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
-            return e.exit_code
-        raise
-    return 0
+        classes.append(click.ClickException)
+    except ImportError:
+        pass
+    return any(isinstance(e, c) for c in classes if c) and hasattr(e, "show") and hasattr(e, "exit_code")
 
 
 if __name__ == "__main__":

@@ -8,15 +8,19 @@
 
 from kg.errors import ConfigError, InputError, KgAgentError, WorkspaceError
 from kg.graph import INVERSE, KnowledgeGraph, Step
+from kg.loaders import LOADERS, LoadReport, load_kg
 from kg.workspace import Workspace
 
 __all__ = [
     "INVERSE",
+    "LOADERS",
     "ConfigError",
     "InputError",
     "KgAgentError",
     "KnowledgeGraph",
+    "LoadReport",
     "Step",
     "Workspace",
     "WorkspaceError",
+    "load_kg",
 ]

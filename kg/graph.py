@@ -56,10 +56,12 @@ class KnowledgeGraph:
             self.literal = np.zeros(len(self.entities), dtype=bool)
         if len(self.labels) != len(self.entities) or len(self.literal) != len(self.entities):
             raise KgAgentError("labels/literal must have one entry per entity")
-        if len(self.triples):
-            if self.triples.min() < 0 or self.triples[:, [0, 2]].max() >= len(self.entities) \
-                    or self.triples[:, 1].max() >= len(self.relations):
-                raise KgAgentError("triple ids out of range")
+        if len(self.triples) and (
+            self.triples.min() < 0
+            or self.triples[:, [0, 2]].max() >= len(self.entities)
+            or self.triples[:, 1].max() >= len(self.relations)
+        ):
+            raise KgAgentError("triple ids out of range")
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -172,13 +174,17 @@ class KnowledgeGraph:
             raise KgAgentError(f"unknown relation {name!r}; known: {', '.join(self.relations[:20])}")
         return self._relation_ids[name], forward
 
-    def neighbors(self, entity: int, relation: str | None = None, direction: str = "both") -> list[tuple[str, int, int]]:
+    def neighbors(
+        self, entity: int, relation: str | None = None, direction: str = "both"
+    ) -> list[tuple[str, int, int]]:
         """Neighbours as ``(step, neighbour_id, triple_id)``; ``step`` carries ``^-1`` for incoming edges.
 
         ``direction`` is ``"out"``, ``"in"`` or ``"both"``.
         """
         if direction not in ("out", "in", "both"):
             raise KgAgentError(f"direction must be 'out', 'in' or 'both', not {direction!r}")
+        if relation is not None and relation not in self._relation_ids:
+            raise KgAgentError(f"unknown relation {relation!r}; known: {', '.join(self.relations[:20])}")
         rid = self.relation_id(relation) if relation is not None else None
         out: list[tuple[str, int, int]] = []
         if direction in ("out", "both"):
@@ -225,11 +231,15 @@ class KnowledgeGraph:
     def paths(self, a: int, b: int, max_hops: int = 3, *, limit: int = 20) -> list[Path_]:
         """Simple paths from ``a`` to ``b`` of at most ``max_hops`` edges, either direction, shortest first."""
         found: list[Path_] = []
+        if max_hops < 1 or a == b:
+            return found
+        # Hop distance to b (ignoring direction), so the walk from a never enters a branch that cannot reach b
+        # in the hops left: without it a hub-to-leaf query on a 40k-entity KG enumerates millions of paths.
+        dist = self._hop_distances(b, max_hops - 1)  # (n_entities,) int64, -1 = farther than max_hops - 1
         queue: deque[tuple[int, Path_, frozenset[int]]] = deque([(a, (), frozenset({a}))])
         while queue and len(found) < limit:
             node, path, seen = queue.popleft()
-            if len(path) >= max_hops:
-                continue
+            left = max_hops - len(path) - 1  # hops left after the next step
             for forward in (True, False):
                 col = 2 if forward else 0
                 for t in self.edges(node, forward=forward):
@@ -241,9 +251,25 @@ class KnowledgeGraph:
                         found.append(p)
                         if len(found) >= limit:
                             return found
-                    else:
+                    elif 0 < dist[nb] <= left:
                         queue.append((nb, p, seen | {nb}))
         return found
+
+    def _hop_distances(self, source: int, radius: int) -> np.ndarray:
+        """Undirected hop distance from ``source`` for entities within ``radius`` hops, else -1."""
+        dist = np.full(self.num_entities, -1, dtype=np.int64)
+        dist[source] = 0
+        frontier = np.array([source], dtype=np.int64)
+        for d in range(1, radius + 1):
+            if not len(frontier):
+                break
+            nbrs = np.concatenate([np.concatenate((self.triples[self.edges(int(n), forward=True), 2],
+                                                   self.triples[self.edges(int(n), forward=False), 0]))
+                                   for n in frontier])
+            nbrs = np.unique(nbrs)
+            frontier = nbrs[dist[nbrs] < 0]
+            dist[frontier] = d
+        return dist
 
     def subgraph(self, entities: Iterable[int], hops: int = 1, *, max_triples: int = 200) -> np.ndarray:
         """Triple ids of the ``hops``-neighbourhood of ``entities`` (both directions), at most ``max_triples``."""
@@ -362,7 +388,8 @@ def _csr(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _esc(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+    # \r too: text-mode reading turns a bare \r into a line break
+    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def _unesc(s: str) -> str:
@@ -370,7 +397,7 @@ def _unesc(s: str) -> str:
     while i < len(s):
         c = s[i]
         if c == "\\" and i + 1 < len(s):
-            out.append({"t": "\t", "n": "\n", "\\": "\\"}.get(s[i + 1], s[i + 1]))
+            out.append({"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}.get(s[i + 1], s[i + 1]))
             i += 2
         else:
             out.append(c)

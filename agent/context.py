@@ -1,0 +1,65 @@
+"""Run-time settings of the agent graph (LangGraph's runtime context): never stored in state or checkpoints.
+
+Defaults come from ``[agent]`` in ``WS/kgagent.toml`` (``[agent.templates]`` overrides relation templates); a
+``Context`` passed to ``graph.invoke(..., context=Context(top_k=5))`` overrides them for one run.
+
+>>> Context(top_k=5).generator
+'template'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kg.errors import ConfigError
+
+
+@dataclass
+class Context:
+    """What a run may change without rebuilding anything: retrieval sizes, thresholds and the generator."""
+
+    workspace: str | None = field(default=None, metadata={"help": "Workspace folder; filled in by build_agent."})
+    top_k: int = field(default=3, metadata={"help": "Passages retrieved per question (0: none)."})
+    max_hops: int = field(default=1, metadata={"help": "Hops of the topic entities' neighbourhood subgraph."})
+    max_subgraph_triples: int = field(default=60, metadata={"help": "Cap on the neighbourhood subgraph."})
+    intent_threshold: float = field(default=0.5, metadata={"help": "Below it, the intent is not trusted."})
+    link_threshold: float = field(default=0.0, metadata={"help": "Lowest linker score accepted as an entity."})
+    ambiguity_margin: float = field(
+        default=0.05, metadata={"help": "Candidates within this score of the best one count as close."})
+    answer_threshold: float = field(
+        default=0.2, metadata={"help": "QA confidence below which the agent says it is unsure."})
+    max_answers: int = field(default=50, metadata={"help": "Answers kept in state per turn."})
+    max_listed: int = field(default=5, metadata={"help": "Answers named in a reply before '... and N more'."})
+    max_evidence: int = field(default=5, metadata={"help": "Evidence triples cited in a reply."})
+    followup_candidates: int = field(
+        default=3, metadata={"help": "Remembered entities tried for a pronoun or elliptical follow-up."})
+    focus_size: int = field(default=8, metadata={"help": "Remembered salient entities per thread."})
+    history_turns: int = field(default=4, metadata={"help": "Earlier turns given to an LLM generator."})
+    generator: str = field(default="template", metadata={"help": "Generator name: template, hf or openai."})
+    generator_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "Passed to the generator."})
+    templates: dict[str, str] = field(
+        default_factory=dict,
+        metadata={"help": "Relation -> sentence template, e.g. {starred_actors = '{head} starred {tail}'}."})
+    domain: str = field(default="", metadata={"help": "What the KG is about, for the out-of-scope reply."})
+    replies: dict[str, str] = field(default_factory=dict, metadata={"help": "Overrides of the canned replies."})
+    smalltalk_intents: tuple[str, ...] = ("greeting", "thanks", "goodbye")
+    handoff_intents: tuple[str, ...] = ("human_handoff",)
+    out_of_scope_intents: tuple[str, ...] = ("out_of_scope", "oos")
+
+    def __post_init__(self) -> None:
+        for name in ("top_k", "max_hops", "max_subgraph_triples", "max_answers", "max_listed", "max_evidence",
+                     "followup_candidates", "focus_size", "history_turns"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"[agent] {name} must be >= 0, got {getattr(self, name)}")
+        for name in ("intent_threshold", "answer_threshold", "ambiguity_margin"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"[agent] {name} must be in [0, 1], got {getattr(self, name)}")
+        if self.max_listed < 1:
+            raise ConfigError("[agent] max_listed must be >= 1")
+        for name in ("smalltalk_intents", "handoff_intents", "out_of_scope_intents"):
+            setattr(self, name, tuple(getattr(self, name)))
+        if not isinstance(self.templates, dict) or not all(isinstance(v, str) for v in self.templates.values()):
+            raise ConfigError("[agent.templates] must map relation names to template strings")
+        if self.workspace is not None:
+            self.workspace = str(self.workspace)

@@ -1,0 +1,17 @@
+"""``out_of_scope``: a polite refusal that says what the agent can help with."""
+
+from __future__ import annotations
+
+from langchain_core.messages import AIMessage
+from langgraph.runtime import Runtime
+
+from agent.context import Context
+from agent.nodes.smalltalk import domain_of
+from agent.state import State
+
+REPLY = "Sorry, I can't help with that. I answer questions about {domain}."
+
+
+def out_of_scope(state: State, runtime: Runtime[Context]) -> dict:
+    ctx = runtime.context
+    return {"messages": [AIMessage(ctx.replies.get("out_of_scope", REPLY).format(domain=domain_of(ctx)))]}

@@ -1,0 +1,25 @@
+"""``retrieve``: passages from the FAISS passage index and the topic entities' neighbourhood subgraph."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from agent.context import Context
+from agent.state import State
+from agent.workspace import open_workspace
+
+
+def topic_candidates(state: State) -> list[int]:
+    """Entity ids the question may be about: the linked ones, then remembered ones for a follow-up."""
+    ids = [e["id"] for e in state.get("entities") or []] + [e["id"] for e in state.get("followups") or []]
+    return list(dict.fromkeys(ids))
+
+
+def retrieve(state: State, runtime: Runtime[Context]) -> dict:
+    ctx = runtime.context
+    ws = open_workspace(ctx.workspace)
+    topic = topic_candidates(state)
+    subgraph = ws.kg.subgraph(topic, hops=ctx.max_hops, max_triples=ctx.max_subgraph_triples) \
+        if topic and ctx.max_hops > 0 else []
+    return {"passages": ws.search_passages(state.get("question", ""), ctx.top_k),
+            "subgraph": [int(t) for t in subgraph]}

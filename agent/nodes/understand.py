@@ -1,0 +1,132 @@
+"""``understand``: what the user wants (intent), what it is about (entity linking), and what it refers back to.
+
+Follow-ups resolve against the thread's memory (``focus``): a pronoun or an elliptical question ("who directed
+it?", "and what genre is that?", "what else did she star in?") gets the remembered entities as candidates, the
+last answer first, then the last topic; ``reason`` keeps the first one the question makes sense for.
+A pending clarification is answered here too: the reply picks an option and the original question goes on.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.context import Context
+from agent.nodes.clarify import make_options, resolve_choice
+from agent.nodes.common import PRONOUN, entity_ref, has_pronoun, last_user_text, push_focus
+from agent.state import Act, Clarification, EntityRef, State, turn_reset
+from agent.workspace import AgentWorkspace, open_workspace
+
+_ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about)\s+(?P<rest>.+?)\s*[?.!]*\s*$", re.I)
+
+
+def understand(state: State, runtime: Runtime[Context]) -> dict:
+    ctx = runtime.context
+    ws = open_workspace(ctx.workspace)
+    text = last_user_text(state.get("messages", []))
+    focus = list(state.get("focus") or [])
+    update: dict[str, Any] = {**turn_reset(), "turn": state.get("turn", 0) + 1, "question": text}
+
+    pending = state.get("clarification")
+    if pending:
+        choice = resolve_choice(text, pending["options"], ws.kg)
+        if choice is not None:
+            chosen = entity_ref(choice, ws.kg.labels[choice], 1.0, pending["mention"], "clarified")
+            entities = [chosen, *pending.get("others", [])]
+            return {**update, "question": pending["question"], "intent": pending["intent"],
+                    "intent_confidence": 1.0, "act": "question", "entities": entities,
+                    "focus": push_focus(focus, entities, ctx.focus_size)}
+        # the reply picks none of the options: treat it as a new turn
+
+    pred = ws.intents.predict([text])[0] if text else None
+    intent = getattr(pred, "intent", "question") if pred else "question"
+    confidence = float(getattr(pred, "confidence", 0.0)) if pred else 0.0
+    update.update(intent=intent, intent_confidence=round(confidence, 4))
+
+    mentions = _link(ws, text, focus, ctx)
+    pronoun = has_pronoun(text)
+    # a pronoun linked as a title ("It", "Her") is a reference back when the thread has something to refer to
+    if focus and pronoun:
+        mentions = [m for m in mentions if not PRONOUN.fullmatch(m.text.strip())]
+    ambiguous = next((m for m in mentions if _is_ambiguous(m, ctx)), None)
+    entities = [entity_ref(m.candidates[0].entity, ws.kg.labels[m.candidates[0].entity], m.candidates[0].score,
+                           m.text) for m in mentions if m is not ambiguous]
+    followups: list[EntityRef] = []
+    elliptical = _ELLIPSIS.match(text) is not None
+    if focus and (pronoun or (not entities and (elliptical or _asks_kg(ws, ctx, pred)))):
+        followups = [EntityRef(**{**f, "source": "memory"}) for f in focus
+                     if not ws.kg.literal[f["id"]]][: ctx.followup_candidates]
+    question = _elliptical(text, entities, state) or text
+
+    act = _act(ws, ctx, pred, bool(entities or followups or ambiguous))
+    update.update(act=act, question=question, entities=entities, followups=followups)
+    if act == "question" and ambiguous is not None:
+        top = ambiguous.candidates[0].score
+        close = [c.entity for c in ambiguous.candidates if top - c.score <= ctx.ambiguity_margin]
+        options = make_options(ws.kg, list(dict.fromkeys(close)))
+        if len(options) > 1:
+            update.update(act="clarify", clarification=Clarification(
+                question=question, mention=ambiguous.text, intent=intent, options=options, others=entities))
+        else:
+            entities.insert(0, entity_ref(options[0]["id"], options[0]["label"], top, ambiguous.text))
+    if entities:
+        update["focus"] = push_focus(focus, entities, ctx.focus_size)
+    return update
+
+
+def _asks_kg(ws: AgentWorkspace, ctx: Context, pred: Any) -> bool:
+    """The intent model is confident this is a KG question (not small talk, handoff or out of scope)."""
+    if pred is None or not ws.has_intent_model or pred.confidence < ctx.intent_threshold:
+        return False
+    return not getattr(pred, "out_of_scope", False) and pred.intent not in (
+        *ctx.smalltalk_intents, *ctx.handoff_intents, *ctx.out_of_scope_intents)
+
+
+def _link(ws: AgentWorkspace, text: str, focus: list[EntityRef], ctx: Context) -> list[Any]:
+    if not text:
+        return []
+    mentions = ws.linker.link(text, context=[f["id"] for f in focus])
+    return [m for m in mentions if m.candidates and m.candidates[0].score >= ctx.link_threshold]
+
+
+def _is_ambiguous(mention: Any, ctx: Context) -> bool:
+    """Several different entities score close to the best one (the linker's own verdict, within our margin)."""
+    if not getattr(mention, "ambiguous", False) or len(mention.candidates) < 2:
+        return False
+    top = mention.candidates[0].score
+    return len({c.entity for c in mention.candidates if top - c.score <= ctx.ambiguity_margin}) > 1
+
+
+def _act(ws: AgentWorkspace, ctx: Context, pred: Any, has_topic: bool) -> Act:
+    """The dialogue act: small talk, handoff, out of scope, or a KG question."""
+    if pred is None:
+        return "out_of_scope"
+    trusted = pred.confidence >= ctx.intent_threshold
+    if trusted and pred.intent in ctx.handoff_intents:
+        return "handoff"
+    if trusted and pred.intent in ctx.smalltalk_intents:
+        return "smalltalk"
+    oos = bool(getattr(pred, "out_of_scope", False)) or pred.intent in ctx.out_of_scope_intents
+    if ws.has_intent_model and oos and trusted:
+        return "out_of_scope"
+    if has_topic:
+        return "question"
+    # a question-like intent without any entity: ask for the entity (model) or decline (no model to trust)
+    return "question" if ws.has_intent_model and trusted and not oos else "out_of_scope"
+
+
+def _elliptical(text: str, entities: list[EntityRef], state: State) -> str | None:
+    """``"what about Aliens?"`` after ``"who directed Alien?"`` -> ``"who directed Aliens?"``."""
+    m = _ELLIPSIS.match(text)
+    prev_q, prev_e = state.get("question"), state.get("entities") or []
+    if not (m and entities and prev_q and prev_e):
+        return None
+    rest = m.group("rest")
+    mention = entities[0]["mention"]
+    if len(mention) < 0.6 * len(rest):  # more than a name follows "and": a full question of its own
+        return None
+    old = prev_e[0]["mention"] or prev_e[0]["label"]
+    pattern = re.compile(re.escape(old), re.I)
+    return pattern.sub(mention, prev_q, count=1) if pattern.search(prev_q) else None

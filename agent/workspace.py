@@ -1,0 +1,284 @@
+"""Open a workspace once per process: the KG, the entity linker, the passage index, the intent and QA models.
+
+``open_workspace(path)`` is a cache keyed by the resolved path, so every graph over a workspace shares one set of
+models; nothing here is ever put into graph state. Parts a workspace lacks fall back to small stand-ins (rules
+for intents, lexical relation matching for QA), so a KG-only workspace still chats.
+
+>>> ws = open_workspace("ws/")  # doctest: +SKIP
+>>> ws.kg.num_entities  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from agent.context import Context
+from kg import KnowledgeGraph, Step, Workspace
+from kg.errors import WorkspaceError
+
+log = logging.getLogger(__name__)
+
+
+# ----------------------------------------------------------------- what the agent needs from the layers below
+class IntentPredictor(Protocol):
+    def predict(self, texts: Sequence[str]) -> list[Any]: ...  # [IntentPrediction(intent, confidence, out_of_scope)]
+
+
+class QuestionAnswerer(Protocol):
+    def answer(self, question: str, topic: Sequence[int]) -> Any: ...  # QAResult(answers, relation_path, confidence)
+
+
+@dataclass
+class IntentGuess:
+    """Same shape as ``training.IntentPrediction``."""
+
+    intent: str
+    confidence: float
+    out_of_scope: bool = False
+
+
+@dataclass
+class FoundAnswer:
+    """Same shape as ``training``'s answer record."""
+
+    entity: int
+    label: str
+    score: float
+    paths: list[tuple[Step, ...]] = field(default_factory=list)
+
+
+@dataclass
+class FoundResult:
+    """Same shape as ``training.QAResult``."""
+
+    answers: list[FoundAnswer]
+    relation_path: list[str]
+    confidence: float
+
+
+# ----------------------------------------------------------------- stand-ins for parts a workspace lacks
+class RuleIntents:
+    """Intent stand-in when the workspace has no intent model: small-talk patterns; anything else is a question.
+
+    The ``understand`` node then treats a turn with a linked (or remembered) entity as a KG question and the rest
+    as out of scope.
+    """
+
+    PATTERNS: ClassVar[dict[str, re.Pattern[str]]] = {
+        "human_handoff": re.compile(r"\b(human|real person|operator|representative|talk to (an? )?(agent|someone))\b"),
+        "goodbye": re.compile(r"^\W*(bye|goodbye|good bye|see you|see ya|farewell|good night)\b"),
+        "thanks": re.compile(r"^\W*(thanks|thank you|thx|cheers|much appreciated)\b"),
+        "greeting": re.compile(r"^\W*(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening))\b\W*$"),
+    }
+
+    def predict(self, texts: Sequence[str]) -> list[IntentGuess]:
+        out = []
+        for text in texts:
+            low = text.lower().strip()
+            hit = next((name for name, pat in self.PATTERNS.items() if pat.search(low)), None)
+            out.append(IntentGuess(hit, 0.9) if hit else IntentGuess("question", 0.5))
+        return out
+
+
+_STEM = 4  # crude stemming: "directed"/"director", "star"/"starred" share their first four letters
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:_STEM] for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2}
+
+
+class RelationMatchQA:
+    """QA stand-in when the workspace has no QA model: the one-hop relation whose name shares most words with the
+    question. Confidence is the share of the relation's words found in the question."""
+
+    def __init__(self, kg: KnowledgeGraph) -> None:
+        from agent.generators.template import relation_words
+
+        self.kg = kg
+        self._words = [_stems(relation_words(r)) - {"has", "in"} for r in kg.relations]
+
+    def answer(self, question: str, topic: Sequence[int]) -> FoundResult:
+        q = _stems(question)
+        best: tuple[float, str] | None = None
+        for e in topic:
+            for step, _, _ in self.kg.neighbors(int(e)):
+                rid, _ = self.kg.parse_step(step)
+                words = self._words[rid]
+                score = len(words & q) / len(words) if words else 0.0
+                if score > 0 and (best is None or score > best[0]):
+                    best = (score, step)
+        if best is None:
+            return FoundResult([], [], 0.0)
+        reached = self.kg.follow(topic, [best[1]])
+        answers = [FoundAnswer(e, self.kg.labels[e], best[0], paths) for e, paths in reached.items()]
+        return FoundResult(answers, [best[1]], best[0])
+
+
+# ----------------------------------------------------------------- the opened workspace
+class AgentWorkspace:
+    """The loaded parts of one workspace. Each part loads on first use; :meth:`load` loads them all."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.ws = Workspace(root)
+        if not self.ws.root.is_dir():
+            raise WorkspaceError(f"{self.ws.root}: no such workspace folder; run `kgagent build FILE --workspace "
+                                 f"{self.ws.root}` first")
+        self._lock = threading.RLock()
+        self._generators: dict[str, Any] = {}
+        self.load_seconds: float | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.ws.root
+
+    def load(self) -> AgentWorkspace:
+        """Load every part now (so the first turn is as fast as the others); records ``load_seconds``."""
+        t0 = time.perf_counter()
+        with self._lock:
+            for part in ("kg", "linker", "passages", "intents", "qa"):
+                getattr(self, part)
+        self.load_seconds = time.perf_counter() - t0
+        return self
+
+    def context(self, **overrides: Any) -> Context:
+        """The ``[agent]`` settings of ``kgagent.toml`` with ``overrides``, bound to this workspace.
+
+        ``generator = "hf"`` without a model or adapter uses the adapter ``train generator`` left in
+        ``WS/models/generator``.
+        """
+        ctx = self.ws.config("agent", Context, **overrides, workspace=str(self.root))
+        adapter = self.ws.models_dir / "generator"
+        if ctx.generator == "hf" and not {"model", "adapter"} & set(ctx.generator_kwargs) and adapter.is_dir():
+            ctx.generator_kwargs = {**ctx.generator_kwargs, "adapter": str(adapter)}
+        return ctx
+
+    # ----------------------------------------------------------------- parts
+    @cached_property
+    def kg(self) -> KnowledgeGraph:
+        return KnowledgeGraph.load(self.ws.require("kg"))
+
+    @cached_property
+    def linker(self) -> Any:
+        """``retrieval``'s entity linker over the KG (with the dense entity-name index when the workspace has one)."""
+        import retrieval
+
+        if hasattr(retrieval, "open_linker"):
+            return retrieval.open_linker(self.ws, kg=self.kg)
+        from retrieval.linker import EntityLinker
+
+        return EntityLinker(self.kg)
+
+    @cached_property
+    def passages(self) -> Any | None:
+        """The passage retriever, or None when the workspace has no passage index."""
+        import retrieval
+
+        if not hasattr(retrieval, "open_retriever") or not (self.root / "index").is_dir():
+            return None
+        return retrieval.open_retriever(self.ws)
+
+    @cached_property
+    def intents(self) -> IntentPredictor:
+        folder = self.ws.models_dir / "intents"
+        if folder.is_dir():
+            from training import IntentModel
+
+            return IntentModel.load(folder)
+        log.info("%s: no intent model; using small-talk rules", self.root)
+        return RuleIntents()
+
+    @property
+    def has_intent_model(self) -> bool:
+        return not isinstance(self.intents, RuleIntents)
+
+    @cached_property
+    def qa(self) -> QuestionAnswerer:
+        folder = self.ws.models_dir / "qa"
+        if folder.is_dir():
+            from training import QAModel
+
+            return QAModel.load(folder)
+        log.info("%s: no QA model; using relation-name matching", self.root)
+        return RelationMatchQA(self.kg)
+
+    @cached_property
+    def domain(self) -> str:
+        """What the KG covers, in words: its most frequent relations."""
+        import numpy as np
+
+        from agent.generators.template import join_names, relation_words
+
+        kg = self.kg
+        freq = np.bincount(kg.triples[:, 1], minlength=kg.num_relations) if kg.num_triples else np.zeros(0)
+        top = [relation_words(kg.relations[i]) for i in np.argsort(-freq, kind="stable")[:5]]
+        return f"the knowledge graph I was given ({join_names(top)})" if top else "the knowledge graph I was given"
+
+    def generator(self, name: str, kwargs: dict[str, Any]) -> Any:
+        """The generator ``name`` built with ``kwargs``, built once per distinct settings."""
+        import json
+
+        from agent.generators import make_generator
+
+        key = name + json.dumps(kwargs, sort_keys=True, default=str)
+        gen = self._generators.get(key)
+        if gen is None:
+            with self._lock:
+                gen = self._generators.get(key) or make_generator(name, **kwargs)
+                self._generators[key] = gen
+        return gen
+
+    def search_passages(self, text: str, k: int) -> list[dict]:
+        """Up to ``k`` passages for ``text`` as ``{"text", "score", "source"}`` records."""
+        if k <= 0 or self.passages is None:
+            return []
+        hits = self.passages.search(text, k)
+        out = []
+        for h in hits:
+            rec = getattr(h, "record", h)
+            out.append({"text": str(rec.get("text", "")), "score": float(getattr(h, "score", 0.0)),
+                        "source": _source_str(rec.get("source", ""))})
+        return out
+
+
+def _source_str(source: Any) -> str:
+    if isinstance(source, dict):
+        return ", ".join(f"{k}={v}" for k, v in source.items())
+    return str(source)
+
+
+_OPEN: dict[str, AgentWorkspace] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def open_workspace(path: str | Path | AgentWorkspace) -> AgentWorkspace:
+    """The workspace at ``path``, opened once per process (an ``AgentWorkspace`` is registered and returned)."""
+    if isinstance(path, AgentWorkspace):
+        with _OPEN_LOCK:
+            _OPEN.setdefault(str(path.root.resolve()), path)
+        return path
+    key = str(path)
+    ws = _OPEN.get(key)
+    if ws is not None:
+        return ws
+    resolved = str(Path(path).resolve())
+    with _OPEN_LOCK:
+        ws = _OPEN.get(resolved) or AgentWorkspace(resolved)
+        _OPEN[resolved] = ws
+        _OPEN[key] = ws
+    return ws
+
+
+def close_workspace(path: str | Path) -> None:
+    """Forget an opened workspace (after it was rebuilt), so the next open reloads it."""
+    resolved = str(Path(path).resolve())
+    with _OPEN_LOCK:
+        for k in [k for k, v in _OPEN.items() if k in (str(path), resolved) or str(v.root) == resolved]:
+            del _OPEN[k]

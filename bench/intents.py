@@ -1,0 +1,163 @@
+"""Intent benchmark: CLINC150 (train -> val) and Banking77 (seeded 80/20 split), with a TF-IDF baseline.
+
+CLINC150: trains on ``train`` + ``oos_train``, early-stops and calibrates the out-of-scope threshold on ``val`` +
+``oos_val``, and reports on that same ``val`` split (as the task specifies for train -> val).
+Banking77: a seeded stratified 80/20 split of ``train.csv``; early stopping uses 10% of the 80%, the 20% is only
+scored at the end.
+
+    python bench/intents.py --clinc ../shared/data/clinc150/data_train_val.json \
+        --banking ../shared/data/banking77/train.csv --out bench/results/intents.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kg.io import atomic_write_json
+from training.intents import (
+    IntentConfig,
+    IntentData,
+    IntentModel,
+    IntentSplit,
+    evaluate_intents,
+    load_intent_data,
+    score_predictions,
+    train_intents,
+)
+
+
+def tfidf_baseline(train: IntentSplit, test: IntentSplit, val: IntentSplit | None) -> dict[str, Any]:
+    """TF-IDF (word 1-2-grams + char 2-5-grams) + logistic regression; OOS threshold calibrated on ``val``."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    from training.intents import IntentPrediction, _is_oos, calibrate_threshold
+
+    t0 = time.perf_counter()
+    features = make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+                          TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2))
+    clf = make_pipeline(features, LogisticRegression(C=20.0, max_iter=2000))
+    clf.fit(train.texts, train.intents)
+    seconds = time.perf_counter() - t0
+    labels = list(clf.classes_)
+    oos_index = next((i for i, lab in enumerate(labels) if _is_oos(lab)), None)
+    threshold = 0.0
+    if val is not None:
+        threshold = calibrate_threshold(clf.predict_proba(val.texts), val.intents, labels, 0.5)
+
+    def decide(probs: np.ndarray) -> list[IntentPrediction]:
+        out = []
+        for row in probs:
+            k = int(row.argmax())
+            if (oos_index is not None and k == oos_index) or row[k] < threshold:
+                out.append(IntentPrediction("oos", float(row[k]), True))
+            else:
+                out.append(IntentPrediction(labels[k], float(row[k]), False))
+        return out
+
+    metrics = score_predictions(test.intents, decide(clf.predict_proba(test.texts))).as_dict()
+    metrics.pop("confused")
+    return {**metrics, "train_seconds": round(seconds, 2), "threshold": threshold}
+
+
+def latency_ms(model: IntentModel, texts: list[str], repeats: int = 200) -> dict[str, float]:
+    """Single-query predict latency (one text per call), after a warm-up."""
+    import numpy as np
+
+    for t in texts[:10]:
+        model.predict([t])
+    times = []
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        model.predict([texts[i % len(texts)]])
+        times.append(1000 * (time.perf_counter() - t0))
+    return {"single_query_ms_p50": round(float(np.percentile(times, 50)), 2),
+            "single_query_ms_p95": round(float(np.percentile(times, 95)), 2)}
+
+
+def run_model(name: str, data: IntentData, test: IntentSplit, config: IntentConfig, work: Path) -> dict[str, Any]:
+    load0 = os.getloadavg()
+    t0 = time.perf_counter()
+    result = train_intents(data, config, out_dir=work / name)
+    train_seconds = time.perf_counter() - t0
+    model = IntentModel.load(work / name)  # what the agent would load: saved, reloaded, LoRA merged
+    metrics = evaluate_intents(model, test).as_dict()
+    # How in-scope accuracy trades against OOS recall as the threshold moves (the calibrated one is reported).
+    probs = model.probabilities(test.texts)
+    keys = ("accuracy", "in_scope_accuracy", "oos_recall", "macro_f1")
+    curve = {f"{t:.2f}": {k: v for k, v in asdict(score_predictions(test.intents, model._decide(probs, t))).items()
+                          if k in keys}
+             for t in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)}
+    return {**metrics, "threshold": model.threshold, "threshold_curve": curve,
+            "train_seconds_total": round(train_seconds, 1), "training": result.train,
+            **latency_ms(model, test.texts), "loadavg_before": load0, "loadavg_after": os.getloadavg()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--clinc", type=Path, help="CLINC150 data_train_val.json")
+    p.add_argument("--banking", type=Path, help="Banking77 train.csv")
+    p.add_argument("--out", type=Path, default=Path("bench/results/intents.json"))
+    p.add_argument("--work", type=Path, default=Path(".cache/bench-intents"), help="where trained models go")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the Banking77 80/20 split")
+    p.add_argument("--no-model", action="store_true", help="only the TF-IDF baseline")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="IntentConfig field for both datasets (JSON value), e.g. --set lora_r=16 --set epochs=6")
+    p.add_argument("--clinc-set", action="append", default=[], metavar="FIELD=VALUE")
+    p.add_argument("--banking-set", action="append", default=[], metavar="FIELD=VALUE")
+    args = p.parse_args(argv)
+
+    def fields_of(items: list[str]) -> dict[str, Any]:
+        out = {}
+        for item in items:
+            key, _, value = item.partition("=")
+            try:
+                out[key] = json.loads(value)
+            except json.JSONDecodeError:
+                out[key] = value
+        return out
+
+    common = fields_of(args.set)
+    results: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}
+    results["machine"] = {"cpus": os.cpu_count(), "loadavg_start": os.getloadavg(),
+                          "torch_threads": __import__("torch").get_num_threads()}
+    runs: list[tuple[str, IntentData, IntentSplit, dict[str, Any]]] = []
+    if args.clinc:
+        data = load_intent_data(args.clinc)
+        assert data.val is not None, "CLINC JSON needs a val split"
+        runs.append(("clinc150", data, data.val, {**common, **fields_of(args.clinc_set)}))
+    if args.banking:
+        full = load_intent_data(args.banking).train
+        train, test = full.stratified_split(0.2, args.split_seed)
+        runs.append(("banking77", IntentData(args.banking, train), test, {**common, **fields_of(args.banking_set)}))
+    for name, data, test, overrides in runs:
+        entry: dict[str, Any] = {"n_train": len(data.train), "n_test": len(test)}
+        print(f"== {name}: TF-IDF baseline", flush=True)
+        entry["tfidf_logreg"] = tfidf_baseline(data.train, test, data.val)
+        print(json.dumps(entry["tfidf_logreg"]), flush=True)
+        if not args.no_model:
+            config = IntentConfig(**overrides)
+            print(f"== {name}: {config}", flush=True)
+            entry["config"] = asdict(config)
+            entry["model"] = run_model(name, data, test, config, args.work)
+            print(json.dumps({k: v for k, v in entry["model"].items() if k != "confused"}), flush=True)
+        entry["command"] = " ".join(["python", *sys.argv])
+        results[name] = entry
+        atomic_write_json(args.out, results)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

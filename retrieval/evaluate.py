@@ -1,0 +1,109 @@
+"""Entity-linking evaluation on MetaQA-format question files: ``question with [entity]<TAB>answers``."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kg.errors import InputError
+from retrieval.linker import EntityLinker
+from retrieval.text import normalize
+
+_BRACKET = re.compile(r"\[([^\[\]]+)\]")
+
+
+@dataclass(frozen=True)
+class LinkingExample:
+    """One question with its brackets removed and the gold mention's span and name."""
+
+    text: str
+    gold: str
+    start: int
+    end: int
+
+
+@dataclass
+class LinkingResult:
+    """``accuracy``: the top linked entity has the gold name (normalized); ``ms_per_question``: mean link time."""
+
+    accuracy: float
+    n: int
+    ms_per_question: float
+    ambiguous_rate: float
+    no_mention: int
+    typos: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def read_metaqa(path: str | Path, *, limit: int | None = None) -> Iterator[LinkingExample]:
+    """The questions of a MetaQA file, brackets removed, with the bracketed (gold) entity."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("question file not found", path=path)
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if limit is not None and n > limit:
+                return
+            q = line.rstrip("\n").split("\t")[0]
+            if not q.strip():
+                continue
+            m = _BRACKET.search(q)
+            if m is None:
+                raise InputError("no [bracketed] topic entity in the question", path=path, line=n)
+            text = q[: m.start()] + m.group(1) + q[m.end():]
+            text = text.replace("[", "").replace("]", "")
+            yield LinkingExample(text, m.group(1), m.start(), m.start() + len(m.group(1)))
+
+
+def misspell(example: LinkingExample, rng: random.Random) -> LinkingExample:
+    """One random character edit (delete, insert, substitute or transpose a letter/digit) inside the mention."""
+    text, s, e = example.text, example.start, example.end
+    positions = [i for i in range(s, e) if text[i].isalnum()]
+    if not positions:
+        return example
+    i = rng.choice(positions)
+    letter = rng.choice("abcdefghijklmnopqrstuvwxyz")
+    op = rng.choice(("delete", "insert", "substitute", "transpose"))
+    if op == "transpose" and i + 1 < e and text[i + 1].isalnum() and text[i + 1] != text[i]:
+        new = text[:i] + text[i + 1] + text[i] + text[i + 2:]
+        return LinkingExample(new, example.gold, s, e)
+    if op == "delete" and len(positions) > 1:
+        return LinkingExample(text[:i] + text[i + 1:], example.gold, s, e - 1)
+    if op == "insert":
+        return LinkingExample(text[:i] + letter + text[i:], example.gold, s, e + 1)
+    sub = letter if letter != text[i].lower() else ("a" if letter != "a" else "b")
+    return LinkingExample(text[:i] + sub + text[i + 1:], example.gold, s, e)
+
+
+def evaluate_linking(linker: EntityLinker, path: str | Path, *, limit: int | None = None, typos: bool = False,
+                     seed: int = 0, progress: bool = False) -> LinkingResult:
+    """Link every question of a MetaQA file (brackets removed); the top entity must carry the gold name."""
+    from tqdm.auto import tqdm
+
+    examples = list(read_metaqa(path, limit=limit))
+    if not examples:
+        raise InputError("no questions in the file", path=path)
+    if typos:
+        rng = random.Random(seed)
+        examples = [misspell(x, rng) for x in examples]
+    names = [{normalize(n) for n in linker.kg.names(e)} for e in range(linker.kg.num_entities)]
+    correct = ambiguous = empty = 0
+    elapsed = 0.0
+    for x in tqdm(examples, desc="linking", unit="q", disable=not progress, leave=False):
+        t0 = time.perf_counter()
+        mentions = linker.link(x.text, always=True)
+        elapsed += time.perf_counter() - t0
+        if not mentions:
+            empty += 1
+            continue
+        ambiguous += mentions[0].ambiguous
+        correct += normalize(x.gold) in names[mentions[0].entity]
+    n = len(examples)
+    return LinkingResult(accuracy=correct / n, n=n, ms_per_question=1000 * elapsed / n,
+                         ambiguous_rate=ambiguous / n, no_mention=empty, typos=typos)

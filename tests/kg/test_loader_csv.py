@@ -1,0 +1,46 @@
+"""The ``csv`` loader: quoting through the csv module, header detection, column choice, line numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from kg import InputError, load_kg
+
+
+def test_quoted_fields_keep_commas_and_quotes(write_file):
+    path = write_file("kb.csv", 'head,relation,tail\n"Paris, Texas",directed_by,Wim Wenders\n'
+                                '"The ""Great"" One",has_tags,"a, b"\n')
+    kg, report = load_kg(path)
+    assert report.format == "csv" and report.triples == 2
+    assert kg.triple_text(0) == ("Paris, Texas", "directed_by", "Wim Wenders")
+    assert kg.triple_text(1) == ('The "Great" One', "has_tags", "a, b")
+
+
+def test_no_header_is_data(write_file):
+    kg, report = load_kg(write_file("kb.csv", "Alien,directed_by,Ridley Scott\n"))
+    assert report.triples == 1 and kg.entities == ["Alien", "Ridley Scott"]
+
+
+def test_columns_by_name_and_extra_columns(write_file):
+    path = write_file("kb.csv", "id, object, predicate, subject, weight\n7,b,r,a,0.5\n")
+    kg, _ = load_kg(path, columns=("subject", "predicate", "object"))
+    assert kg.triple_text(0) == ("a", "r", "b")
+
+
+def test_semicolon_delimiter(write_file):
+    kg, _ = load_kg(write_file("kb.csv", "a;r;\"b;c\"\n"), delimiter=";")
+    assert kg.triple_text(0) == ("a", "r", "b;c")
+
+
+def test_multiline_field_keeps_later_line_numbers_right(write_file):
+    path = write_file("kb.csv", 'a,r,"two\nlines"\nc,r,d\ne,r\n')
+    with pytest.raises(InputError) as err:
+        load_kg(path)
+    assert err.value.line == 4  # the record "e,r" sits on physical line 4
+    kg, _ = load_kg(write_file("ok.csv", 'a,r,"two\nlines"\nc,r,d\n'))
+    assert kg.triple_text(0) == ("a", "r", "two\nlines")
+
+
+def test_empty_quoted_field_is_an_error(write_file):
+    with pytest.raises(InputError, match=r"kb.csv:2 \[tail\]: empty tail field"):
+        load_kg(write_file("kb.csv", 'a,r,b\nc,r,""\n'))

@@ -1,0 +1,147 @@
+"""FusedEncoder and the shared training loop, on a tiny random BERT."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kg.errors import ConfigError
+from training.fused import EncoderConfig, FusedEncoder
+from training.trainer import Batches, TrainConfig, seed_everything, train_loop
+
+TEXTS = ["who directed alien?", "hello there"]
+MENTIONS = [[(13, 18, 2)], []]  # "alien" -> entity 2
+
+
+@pytest.fixture(scope="module")
+def entity_vectors() -> torch.Tensor:
+    return torch.randn(5, 8, generator=torch.Generator().manual_seed(0))  # (n_entities, d_kge)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("finetune", "partial"), ("fusion", "late"), ("lora_r", 0), ("max_length", -1), ("lora_dropout", 1.5),
+    ("lora_targets", ()),
+])
+def test_config_checks_name_the_field(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=field):
+        EncoderConfig(**{field: value})
+
+
+def test_tokenize_marks_mention_tokens(tiny_bert: str) -> None:
+    enc = FusedEncoder(EncoderConfig(base_model=tiny_bert, fusion="none"))
+    batch = enc.tokenize(TEXTS, MENTIONS)
+    tokens = enc.tokenizer.convert_ids_to_tokens(batch["input_ids"][0].tolist())
+    marked = [t for t, e in zip(tokens, batch["entity_ids"][0].tolist(), strict=True) if e >= 0]
+    assert marked == ["alien"]
+    assert (batch["entity_ids"][1] == -1).all()
+    # dynamic padding: as long as the longest text, not max_length
+    assert batch["input_ids"].shape[1] == len(tokens) < enc.config.max_length
+
+
+@pytest.mark.parametrize("fusion", ["none", "tokens", "pooled", "both"])
+@pytest.mark.parametrize("finetune", ["lora", "full", "frozen"])
+def test_fusion_modes_and_save_load(tiny_bert: str, entity_vectors: torch.Tensor, tmp_path, fusion: str,
+                                    finetune: str) -> None:
+    seed_everything(0)
+    vectors = entity_vectors if fusion != "none" else None
+    enc = FusedEncoder(EncoderConfig(base_model=tiny_bert, fusion=fusion, finetune=finetune), vectors).eval()
+    batch = enc.tokenize(TEXTS, MENTIONS)
+    with torch.no_grad():
+        fused = enc(**batch)
+        plain = enc(batch["input_ids"], batch["attention_mask"])
+    assert fused.shape == (2, enc.hidden_size)
+    # Entities change the text that has one, and nothing else.
+    changed = (fused - plain).abs().amax(dim=1)
+    assert changed[1] == 0
+    assert (changed[0] > 1e-6) == (fusion != "none")
+
+    enc.save_pretrained(tmp_path / "enc")
+    again = FusedEncoder.from_pretrained(tmp_path / "enc", vectors).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(again(**batch), fused)
+    assert again.config == enc.config
+
+
+def test_fusion_without_vectors_is_a_config_error(tiny_bert: str) -> None:
+    with pytest.raises(ConfigError, match="fusion"):
+        FusedEncoder(EncoderConfig(base_model=tiny_bert, fusion="tokens"))
+
+
+def test_missing_base_model_is_a_config_error(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="base_model"):
+        FusedEncoder(EncoderConfig(base_model=str(tmp_path / "nope"), fusion="none"))
+
+
+def test_lora_trains_only_adapters_and_merge_keeps_outputs(tiny_bert: str) -> None:
+    enc = FusedEncoder(EncoderConfig(base_model=tiny_bert, fusion="none", finetune="lora", lora_r=4))
+    trainable = [n for n, p in enc.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    # make the adapters non-trivial (LoRA B starts at zero), then merge
+    with torch.no_grad():
+        for n, p in enc.named_parameters():
+            if "lora_B" in n:
+                p.normal_(std=0.5)
+    enc.eval()
+    batch = enc.tokenize(TEXTS)
+    with torch.no_grad():
+        before = enc(**batch)
+        enc.merge_adapter()
+        torch.testing.assert_close(enc(**batch), before, atol=1e-5, rtol=1e-4)
+
+
+class _Probe(torch.nn.Module):
+    """Linear regression: the loss drops to ~0 when training works."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.mse_loss(self.lin(x).squeeze(-1), y)
+
+
+def _regression_run(seed: int, epochs: int = 30, patience: int = 0) -> tuple[_Probe, object]:
+    seed_everything(seed)
+    x = torch.randn(64, 4)
+    y = x @ torch.tensor([1.0, -2.0, 0.5, 3.0]) + 0.1
+    model = _Probe()
+    batches = Batches(64, 8, lambda idx: {"x": x[idx], "y": y[idx]}, seed=seed)
+    result = train_loop(model, batches, lambda m: -float(m(x, y)),
+                        TrainConfig(epochs=epochs, lr=0.1, patience=patience, device="cpu"), progress=False)
+    return model, result
+
+
+def test_train_loop_learns_and_is_deterministic() -> None:
+    m1, r1 = _regression_run(3)
+    m2, _ = _regression_run(3)
+    assert -r1.best_score < 1e-2  # val MSE
+    assert r1.steps == 30 * 8
+    torch.testing.assert_close(m1.lin.weight, m2.lin.weight, rtol=0, atol=0)
+    m3, _ = _regression_run(4)
+    assert not torch.equal(m1.lin.weight, m3.lin.weight)
+
+
+def test_train_loop_early_stops_and_restores_best() -> None:
+    calls = iter([0.5, 0.9, 0.8, 0.7, 0.6, 0.5])  # best at the 2nd validation, then worse
+
+    model = _Probe()
+    x, y = torch.randn(16, 4), torch.randn(16)
+    snapshots: list[torch.Tensor] = []
+
+    def val_fn(m: torch.nn.Module) -> float:
+        snapshots.append(m.lin.weight.detach().clone())
+        return next(calls)
+
+    result = train_loop(model, [{"x": x, "y": y}], val_fn, TrainConfig(epochs=6, lr=0.05, patience=2, device="cpu"),
+                        progress=False)
+    assert result.stopped_early and result.steps == 4 and result.best_step == 2
+    torch.testing.assert_close(model.lin.weight, snapshots[1])
+
+
+def test_batches_reshuffle_per_epoch_and_cover_everything() -> None:
+    b = Batches(10, 3, lambda idx: {"idx": list(idx)}, seed=1, length_of=lambda i: i)
+    e0 = [x["idx"] for x in b.epoch(0)]
+    assert sorted(i for batch in e0 for i in batch) == list(range(10))
+    assert e0 == [x["idx"] for x in b.epoch(0)]
+    assert e0 != [x["idx"] for x in b.epoch(1)]
+    assert len(b) == 4

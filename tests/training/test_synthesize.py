@@ -1,0 +1,92 @@
+"""Question synthesis from the graph: verbalized walks whose gold answers are the graph's own."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from kg import KnowledgeGraph
+from training.qa_data import read_qa_file
+from training.qa_paths import PathIndex
+from training.synthesize import RelationWords, SynthesisConfig, synthesize_questions, write_qa_file
+
+
+@pytest.fixture(scope="module")
+def movie_kg() -> KnowledgeGraph:
+    triples = []
+    for i in range(20):
+        film = f"Film {i}"
+        triples += [(film, "directed_by", f"Director {i % 5}"), (film, "starred_actors", f"Actor {i % 7}"),
+                    (film, "starred_actors", f"Actor {(i + 3) % 7}"), (film, "release_year", str(1990 + i % 4)),
+                    (film, "has_genre", ["Drama", "Comedy", "Horror"][i % 3])]
+    return KnowledgeGraph.from_triples(triples, literals=[str(1990 + k) for k in range(4)])
+
+
+@pytest.mark.parametrize(("name", "phrase", "noun", "passive"), [
+    ("directed_by", "directed by", "directed by", True),
+    ("has_genre", "has genre", "genre", False),
+    ("releaseYear", "release year", "release year", False),
+    ("http://example.org/onto#inLanguage", "in language", "language", False),
+    ("starred_actors", "starred actors", "starred actors", False),
+])
+def test_relation_words(name: str, phrase: str, noun: str, passive: bool) -> None:
+    words = RelationWords.of(name)
+    assert (words.phrase, words.noun, words.passive) == (phrase, noun, passive)
+
+
+def test_questions_are_verbalized_with_correct_answers(movie_kg: KnowledgeGraph) -> None:
+    qs = synthesize_questions(movie_kg, 150, config=SynthesisConfig(seed=3))
+    assert len(qs) == 150
+    index = PathIndex(movie_kg)
+    hops = Counter(q.hops for q in qs)
+    assert set(hops) == {1, 2, 3} and min(hops.values()) >= 20  # every length asked about
+    assert len({(q.topics, q.qtype) for q in qs}) == len(qs)  # no duplicate walk
+    for q in qs:
+        path = tuple(q.qtype.split("/"))
+        (topic,) = q.topics
+        s, e = q.mention
+        assert q.question[s:e] == movie_kg.labels[topic]
+        assert not movie_kg.literal[topic]  # literal values are not asked about by default
+        # the gold is exactly what the path reaches on the graph, never the topic
+        assert set(q.answers) == set(index.execute([topic], path).tolist())
+        assert topic not in q.answers and 1 <= len(q.answers) <= 25
+        # the last relation's words appear in the text (e.g. "genre", "directed")
+        assert RelationWords.of(path[-1].removesuffix("^-1")).noun.split()[-1] in q.question
+    # one-hop answers agree with the graph's own follow()
+    for q in (q for q in qs if q.hops == 1):
+        assert set(q.answers) == set(movie_kg.follow(q.topics, [q.qtype]))
+
+
+def test_templates_vary_and_seed_is_deterministic(movie_kg: KnowledgeGraph) -> None:
+    a = synthesize_questions(movie_kg, 60, config=SynthesisConfig(seed=1, max_hops=1))
+    b = synthesize_questions(movie_kg, 60, config=SynthesisConfig(seed=1, max_hops=1))
+    assert [q.question for q in a] == [q.question for q in b]
+    by_path: dict[str, set[str]] = {}
+    for q in a:
+        s, e = q.mention
+        by_path.setdefault(q.qtype, set()).add(q.question[:s] + "X" + q.question[e:])
+    assert max(len(v) for v in by_path.values()) >= 3  # several templates for the same relation
+
+
+def test_round_trip_through_a_question_file(movie_kg: KnowledgeGraph, tmp_path) -> None:
+    qs = synthesize_questions(movie_kg, 30, config=SynthesisConfig(seed=2))
+    write_qa_file(qs, tmp_path / "q.txt", movie_kg)
+    back = read_qa_file(tmp_path / "q.txt", movie_kg)
+    assert [(q.question, q.topics, set(q.answers)) for q in back] == [(q.question, q.topics, set(q.answers))
+                                                                      for q in qs]
+
+
+def test_small_or_empty_requests(movie_kg: KnowledgeGraph) -> None:
+    assert synthesize_questions(movie_kg, 0) == []
+    tiny = KnowledgeGraph.from_triples([("a", "r", "b")])
+    qs = synthesize_questions(tiny, 50, config=SynthesisConfig(max_hops=1))
+    assert {(q.topics, q.qtype) for q in qs} <= {((0,), "r"), ((1,), "r^-1")}  # only two walks exist
+
+
+@pytest.mark.parametrize("kwargs", [{"max_hops": 4}, {"hop_weights": (1.0,)}, {"max_answers": 0},
+                                    {"hop_weights": (0.0, 0.0, 0.0)}])
+def test_config_checks_name_the_field(kwargs: dict) -> None:
+    field = next(iter(kwargs))
+    with pytest.raises(ValueError, match=field):
+        SynthesisConfig(**kwargs)

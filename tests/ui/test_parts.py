@@ -1,0 +1,124 @@
+"""Sessions, feedback, auth, settings, examples and the demo workspace helpers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from kg.errors import ConfigError, InputError
+from ui.config import UIConfig
+from ui.examples import Example, from_question_files, hops, toml_section, workspace_examples
+from ui.launch import parse_auth
+from ui.session import FeedbackLog, GraphPool, Session
+
+
+def test_sessions_get_their_own_threads():
+    a, b = Session("ws"), Session("ws")
+    assert a.thread_id != b.thread_id
+    again = a.restart()
+    assert again.thread_id != a.thread_id and again.workspace == "ws" and not again.turns
+    assert a.restart("other").workspace == "other"
+    assert a.config == {"configurable": {"thread_id": a.thread_id}}
+
+
+def test_graph_pool_builds_once_per_workspace(tmp_path):
+    built = []
+    pool = GraphPool(lambda ws: built.append(ws) or object())
+    threads = [threading.Thread(target=pool.get, args=(tmp_path,)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert built == [str(tmp_path.resolve())]
+    pool.reload(tmp_path)
+    pool.get(tmp_path)
+    assert len(built) == 2
+
+
+def test_feedback_lines_stay_whole_under_concurrent_writers(tmp_path):
+    def write(i: int) -> None:
+        for j in range(25):
+            FeedbackLog.append(tmp_path, {"thread_id": f"t{i}", "n": j, "answer": "x" * 500, "liked": j % 2 == 0})
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = [json.loads(line) for line in (tmp_path / "feedback.jsonl").read_text().splitlines()]
+    assert len(rows) == 200 and all(set(r) >= {"time", "thread_id", "liked"} for r in rows)
+
+
+def test_auth_from_a_pair_or_a_file(tmp_path):
+    assert parse_auth("ada:s3cret:with:colons") == [("ada", "s3cret:with:colons")]
+    assert parse_auth(None) is None and parse_auth("") is None
+    f = tmp_path / "users.txt"
+    f.write_text("# who may sign in\nada:one\n\nbob:two\n")
+    assert parse_auth(f) == [("ada", "one"), ("bob", "two")]
+    f.write_text("ada:one\nbob\n")
+    with pytest.raises(InputError, match=r"users\.txt:2: expected user:password"):
+        parse_auth(f)
+    with pytest.raises(InputError, match="--auth"):
+        parse_auth("nopassword")
+
+
+@pytest.mark.parametrize("bad", [{"concurrency": 0}, {"max_examples": 0}, {"examples": "one question"},
+                                 {"examples": [["q", 3]]}])
+def test_ui_config_rejects_bad_values(bad):
+    with pytest.raises(ConfigError, match=r"\[ui\]"):
+        UIConfig(**bad)
+
+
+def test_examples_come_a_few_per_hop_count(tmp_path):
+    q = tmp_path / "qa.txt"
+    q.write_text("what does [A] cost\tx\nwho makes [A]\ty\nwhich chargers fit [B] and cost\tz\n"
+                 "where is the store of the maker of [C]\tw\n")
+    (tmp_path / "qa_qtype.txt").write_text("has_price\nmade_by\nfits^-1|has_price\nmade_by|has_store|in_city\n")
+    found = from_question_files([q], per_hop=1)
+    assert [(e.text, e.note) for e in found] == [("What does A cost", "1-hop"),
+                                                 ("Which chargers fit B and cost", "2-hop"),
+                                                 ("Where is the store of the maker of C", "3-hop")]
+    assert hops("actor_to_movie_to_year") == 2 and hops("r1|r2^-1") == 2 and hops("has_price") == 1
+
+
+def test_examples_section_round_trips_through_toml(tmp_path):
+    examples = [Example('Is the "Nova" \\ waterproof?', "clarification"), Example("Hi", "")]
+    text = toml_section(examples, title="Lumora — support")
+    cfg = UIConfig(**tomllib.loads(text)["ui"])
+    assert cfg.title == "Lumora — support"
+    assert [Example.parse(e) for e in cfg.examples] == examples
+
+
+def test_workspace_examples_prefer_settings_then_the_kg(demo_ws):
+    assert workspace_examples(demo_ws, [["how much is [X]", "1-hop"]]) == [Example("How much is X", "1-hop")]
+    made = workspace_examples(demo_ws, [], limit=3)  # no settings, no recorded question files: from the KG
+    assert len(made) == 3 and all(e.text.startswith("What is the ") for e in made)
+
+
+def test_demo_ui_section_is_written_once_and_keeps_other_settings(tmp_path):
+    from ui.demo import SHOWCASE, TITLE, is_complete, write_ui_section
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "kgagent.toml").write_text('[kge]\nmodel = "RotatE"\n')
+    write_ui_section(ws)
+    write_ui_section(ws)
+    config = tomllib.loads((ws / "kgagent.toml").read_text())
+    assert config["kge"] == {"model": "RotatE"} and config["ui"]["title"] == TITLE
+    notes = [e[1] for e in config["ui"]["examples"]]
+    assert {"1-hop", "2-hop", "3-hop"} <= set(notes) and {e.note for e in SHOWCASE} <= set(notes)
+    assert not is_complete(ws)
+    assert not is_complete(Path(tmp_path / "absent"))
+
+
+def test_import_ui_does_not_import_gradio():
+    import subprocess
+    import sys
+
+    code = "import sys, ui; print('gradio' in sys.modules, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

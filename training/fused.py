@@ -1,0 +1,283 @@
+"""``FusedEncoder``: a BERT-family encoder (optionally with peft LoRA) with KGE entity vectors fused in.
+
+Fusion modes (``EncoderConfig.fusion``):
+
+- ``tokens``: the entity vector of a linked mention is projected (``Linear(d_kge, hidden)``) and added to the
+  input embeddings of the mention's tokens, as in ERNIE;
+- ``pooled``: the mean entity vector of the linked tokens is projected and added to the mean-pooled output;
+- ``both``: both of the above; ``none``: a plain encoder.
+
+>>> enc = FusedEncoder(EncoderConfig(fusion="none"))  # doctest: +SKIP
+>>> batch = enc.tokenize(["who directed Alien?"])  # doctest: +SKIP
+>>> enc(**batch).shape  # doctest: +SKIP
+torch.Size([1, 384])
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from kg.errors import ConfigError, WorkspaceError
+from kg.io import atomic_dir
+
+log = logging.getLogger(__name__)
+
+FINETUNE_MODES = ("lora", "full", "frozen")
+FUSION_MODES = ("none", "tokens", "pooled", "both")
+_FORMAT = 1  # version of the saved layout
+
+
+@dataclass
+class EncoderConfig:
+    """How the encoder is built and fine-tuned, and how entity vectors are fused in.
+
+    >>> EncoderConfig(finetune="full", fusion="none").lora_r
+    8
+    """
+
+    base_model: str | None = field(default=None, metadata={
+        "help": "transformers name or local folder; None: the bundled all-MiniLM-L6-v2"})
+    finetune: Literal["lora", "full", "frozen"] = field(default="lora", metadata={
+        "help": "lora: train LoRA adapters; full: train every weight; frozen: train only heads and fusion"})
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.1
+    lora_targets: tuple[str, ...] = field(default=("query", "value"), metadata={
+        "help": "names of the linear modules that get LoRA adapters (BERT: query, key, value, dense)"})
+    fusion: Literal["none", "tokens", "pooled", "both"] = field(default="tokens", metadata={
+        "help": "where entity vectors enter: input token embeddings, the pooled output, both, or none"})
+    max_length: int = field(default=64, metadata={"help": "tokens per text; longer texts are truncated"})
+
+    def __post_init__(self) -> None:
+        if self.finetune not in FINETUNE_MODES:
+            raise ValueError(f"finetune must be one of {FINETUNE_MODES}, not {self.finetune!r}")
+        if self.fusion not in FUSION_MODES:
+            raise ValueError(f"fusion must be one of {FUSION_MODES}, not {self.fusion!r}")
+        for name in ("lora_r", "lora_alpha", "max_length"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise ValueError(f"lora_dropout must be in [0, 1), not {self.lora_dropout!r}")
+        if isinstance(self.lora_targets, str):
+            self.lora_targets = (self.lora_targets,)
+        self.lora_targets = tuple(self.lora_targets)
+        if not self.lora_targets or not all(isinstance(t, str) and t for t in self.lora_targets):
+            raise ValueError(f"lora_targets must be a non-empty list of names, not {self.lora_targets!r}")
+        if self.base_model is not None and not isinstance(self.base_model, str):
+            self.base_model = str(self.base_model)
+
+    @property
+    def model_path(self) -> str:
+        """``base_model``, or the bundled MiniLM folder when it is None."""
+        if self.base_model is not None:
+            return self.base_model
+        from retrieval.encoder import default_encoder_path
+
+        return str(default_encoder_path())
+
+
+class FusedEncoder(nn.Module):
+    """BERT-family encoder (+ peft LoRA) with KGE entity vectors fused in; returns mean-pooled vectors.
+
+    ``entity_vectors`` is an ``(n_entities, d_kge)`` tensor kept frozen (a non-persistent buffer: it belongs
+    to the workspace's KGE and is not saved with the encoder). A fusion mode other than ``none`` needs it, or
+    ``d_kge`` when the vectors are only attached later.
+    """
+
+    def __init__(self, config: EncoderConfig, entity_vectors: torch.Tensor | None = None, *,
+                 d_kge: int | None = None) -> None:
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+
+        self.config = config
+        if config.fusion != "none" and entity_vectors is None and d_kge is None:
+            raise ConfigError(f"fusion: {config.fusion!r} needs entity vectors (a trained KGE); "
+                              "use fusion = \"none\" without one")
+        path = config.model_path
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModel.from_pretrained(path)
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"base_model: cannot load {path!r} ({str(e).splitlines()[0]}); give a local "
+                              "model folder or a transformers name reachable offline") from e
+        self.hidden_size: int = int(model.config.hidden_size)
+        self.model = self._wrap(model, config)
+
+        if entity_vectors is not None:
+            entity_vectors = torch.as_tensor(entity_vectors, dtype=torch.float32)
+            if entity_vectors.ndim != 2:
+                raise ValueError("entity_vectors must be (n_entities, d_kge), got shape "
+                                 f"{tuple(entity_vectors.shape)}")
+            if d_kge is not None and d_kge != entity_vectors.shape[1]:
+                raise ConfigError(f"entity vectors have dimension {entity_vectors.shape[1]}, the encoder was "
+                                  f"trained with {d_kge}; retrain it after retraining the KGE")
+            d_kge = int(entity_vectors.shape[1])
+        self.d_kge = d_kge if config.fusion != "none" else None
+        self.register_buffer("entity_vectors", entity_vectors, persistent=False)
+        # Small non-zero init (BERT's initializer_range): linked entities change the output from the start
+        # without swamping the pretrained embeddings. No bias, so "no entity" adds exactly zero.
+        self.token_proj = self._projection() if config.fusion in ("tokens", "both") else None
+        self.pooled_proj = self._projection() if config.fusion in ("pooled", "both") else None
+
+    # ----------------------------------------------------------------- construction helpers
+    def _projection(self) -> nn.Linear:
+        proj = nn.Linear(int(self.d_kge), self.hidden_size, bias=False)  # type: ignore[arg-type]
+        nn.init.normal_(proj.weight, std=0.02)
+        return proj
+
+    @staticmethod
+    def _wrap(model: nn.Module, config: EncoderConfig) -> nn.Module:
+        if config.finetune == "lora":
+            from peft import LoraConfig, get_peft_model
+
+            lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                              target_modules=list(config.lora_targets), bias="none")
+            try:
+                return get_peft_model(model, lora)
+            except ValueError as e:
+                raise ConfigError(f"lora_targets: {e}") from e
+        if config.finetune == "frozen":
+            model.requires_grad_(False)
+        return model
+
+    def attach_entity_vectors(self, entity_vectors: torch.Tensor) -> None:
+        """Use ``entity_vectors`` ``(n_entities, d_kge)`` for lookups (e.g. after loading the encoder)."""
+        entity_vectors = torch.as_tensor(entity_vectors, dtype=torch.float32)
+        if self.d_kge is not None and entity_vectors.shape[1] != self.d_kge:
+            raise ConfigError(f"entity vectors have dimension {entity_vectors.shape[1]}, the encoder was "
+                              f"trained with {self.d_kge}; retrain it after retraining the KGE")
+        self.entity_vectors = entity_vectors.to(self.device)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    # ----------------------------------------------------------------- inputs
+    def tokenize(self, texts: list[str], mentions: list[list[tuple[int, int, int]]] | None = None
+                 ) -> dict[str, torch.Tensor]:
+        """Tokenize with dynamic padding; ``mentions[i]``: ``(char_start, char_end, entity_id)`` of text i.
+
+        Returns ``input_ids`` and ``attention_mask`` ``(b, t)``, and ``entity_ids`` ``(b, t)`` long: the
+        entity of each token's mention, -1 where there is none (found through the offset mapping).
+        """
+        want_offsets = mentions is not None and any(mentions)
+        if want_offsets and not self.tokenizer.is_fast:
+            raise ConfigError(f"base_model: {self.config.model_path!r} has no fast tokenizer; mentions need "
+                              "character offsets")
+        enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.config.max_length,
+                             return_tensors="pt", return_offsets_mapping=want_offsets)
+        entity_ids = torch.full_like(enc["input_ids"], -1)  # (b, t)
+        if want_offsets:
+            offsets = enc["offset_mapping"]  # (b, t, 2) character spans; (0, 0) for special and pad tokens
+            starts, ends = offsets[..., 0], offsets[..., 1]
+            real = ends > starts
+            for i, spans in enumerate(mentions or []):
+                for cs, ce, eid in spans:
+                    hit = real[i] & (starts[i] < ce) & (ends[i] > cs)
+                    entity_ids[i][hit] = int(eid)
+        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
+                "entity_ids": entity_ids}
+
+    # ----------------------------------------------------------------- forward
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                entity_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean-pooled encoder output ``(b, hidden)`` over real tokens, with entity vectors fused in."""
+        ent = None  # (b, t, d_kge) entity vector per token, zeros where none
+        linked = None  # (b, t, 1) float: 1 where a token belongs to a linked mention
+        if entity_ids is not None and self.d_kge is not None and self.entity_vectors is not None:
+            linked = (entity_ids >= 0).unsqueeze(-1).to(self.entity_vectors.dtype)
+            if linked.any():
+                ent = self.entity_vectors[entity_ids.clamp(min=0)] * linked
+        embeds = self.model.get_input_embeddings()(input_ids)  # (b, t, hidden)
+        if self.token_proj is not None and ent is not None:
+            embeds = embeds + self.token_proj(ent).to(embeds.dtype)
+        # (b, t, hidden)
+        hidden = self.model(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)  # (b, t, 1)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # (b, hidden)
+        if self.pooled_proj is not None and ent is not None and linked is not None:
+            mean_ent = ent.sum(1) / linked.sum(1).clamp(min=1.0)  # (b, d_kge); zero for rows without entities
+            pooled = pooled + self.pooled_proj(mean_ent).to(pooled.dtype)
+        return pooled
+
+    def merge_adapter(self) -> None:
+        """Fold LoRA weights into the base model for faster inference (no further LoRA training)."""
+        from peft import PeftModel
+
+        if isinstance(self.model, PeftModel):
+            self.model = self.model.merge_and_unload()
+
+    # ----------------------------------------------------------------- save / load
+    def save_pretrained(self, directory: str | Path) -> None:
+        """Write config, tokenizer, adapter (or full weights) and fusion projections, atomically."""
+        from peft import PeftModel
+        from safetensors.torch import save_file
+
+        with atomic_dir(directory) as tmp:
+            meta = {"format": _FORMAT, "encoder_config": asdict(self.config), "d_kge": self.d_kge,
+                    "hidden_size": self.hidden_size}
+            (tmp / "encoder_config.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            self.tokenizer.save_pretrained(tmp / "tokenizer")
+            if self.config.finetune == "lora":
+                if not isinstance(self.model, PeftModel):
+                    raise WorkspaceError("cannot save a LoRA encoder after merge_adapter()")
+                self.model.save_pretrained(tmp / "adapter")
+            elif self.config.finetune == "full":
+                self.model.save_pretrained(tmp / "encoder")
+            fusion = {name: p.detach().cpu().contiguous() for name, p in self.state_dict().items()
+                      if name.startswith(("token_proj.", "pooled_proj."))}
+            if fusion:
+                save_file(fusion, str(tmp / "fusion.safetensors"))
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path,
+                        entity_vectors: torch.Tensor | None = None) -> FusedEncoder:
+        """Load what ``save_pretrained`` wrote; the base model is read from ``base_model`` (offline)."""
+        from safetensors.torch import load_file
+
+        directory = Path(directory)
+        meta_path = directory / "encoder_config.json"
+        if not meta_path.exists():
+            raise WorkspaceError(f"{directory}: not a saved encoder (no encoder_config.json)")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        values = dict(meta["encoder_config"])
+        config = EncoderConfig(**values)
+        # Build on the plain (frozen) base, then put the saved weights on it; for "full" the fine-tuned
+        # weights are the base model.
+        base = str(directory / "encoder") if config.finetune == "full" else config.base_model
+        enc = cls(EncoderConfig(**{**values, "base_model": base, "finetune": "frozen"}), entity_vectors,
+                  d_kge=meta.get("d_kge"))
+        enc.config = config
+        if config.finetune == "full":
+            enc.model.requires_grad_(True)
+        elif config.finetune == "lora":
+            from peft import PeftModel
+
+            enc.model = PeftModel.from_pretrained(enc.model, directory / "adapter", is_trainable=True)
+        from transformers import AutoTokenizer
+
+        enc.tokenizer = AutoTokenizer.from_pretrained(directory / "tokenizer")
+        if (directory / "fusion.safetensors").exists():
+            missing = enc.load_state_dict(load_file(str(directory / "fusion.safetensors")), strict=False)
+            if missing.unexpected_keys:
+                raise WorkspaceError(f"{directory}/fusion.safetensors: unexpected weights "
+                                     f"{missing.unexpected_keys}")
+        return enc
+
+    def trainable_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def encoder_info(encoder: FusedEncoder) -> dict[str, Any]:
+    """A small description for manifests and logs."""
+    return {"base_model": encoder.config.model_path, "finetune": encoder.config.finetune,
+            "fusion": encoder.config.fusion, "hidden_size": encoder.hidden_size, "d_kge": encoder.d_kge,
+            "trainable_parameters": encoder.trainable_parameters()}

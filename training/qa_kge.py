@@ -1,0 +1,142 @@
+"""KGE interactions over raw vectors, for QA: score every entity as a tail (or head) of ``(h, r)``.
+
+The QA answer scorer needs the interaction differentiable in a *predicted* relation vector, and the soft
+traversal needs one row of scores per entity lacking an edge; both are one matmul (or one ``cdist``) against the
+entity matrix. One small class per interaction family, in a registry keyed by the PyKEEN model name.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+from kg.errors import ConfigError
+
+
+class KGEScorer:
+    """Scores of all entities as tails (``tails``) or heads (``heads``) of a (relation vector, entity) pair.
+
+    ``entity`` ``(n_e, d)`` and ``relation`` ``(n_r, d_r)`` are the model's native representations (complex dtype
+    for complex models). Shapes: ``h`` ``(b, d)``, ``r`` ``(b, d_r)`` -> scores ``(b, n_e)``; higher is better.
+    """
+
+    complex: ClassVar[bool] = False
+
+    def __init__(self, entity: torch.Tensor, relation: torch.Tensor, **kwargs: Any) -> None:
+        self.entity = entity
+        self.relation = relation
+
+    @property
+    def num_entities(self) -> int:
+        return int(self.entity.shape[0])
+
+    @property
+    def rel_dim(self) -> int:
+        """Size of a relation vector in *real* numbers (what a head predicting one must output)."""
+        d = int(self.relation.shape[1])
+        return 2 * d if self.complex else d
+
+    def relation_from_real(self, r: torch.Tensor) -> torch.Tensor:
+        """``(b, rel_dim)`` real -> the native relation representation ``(b, d_r)``."""
+        if self.complex:
+            half = r.shape[-1] // 2
+            return torch.complex(r[..., :half].contiguous(), r[..., half:].contiguous())
+        return r
+
+    def relation_to_real(self, r: torch.Tensor) -> torch.Tensor:
+        return torch.cat([r.real, r.imag], dim=-1) if self.complex else r
+
+    def tails(self, h: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def heads(self, t: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def to(self, device: torch.device | str) -> KGEScorer:
+        self.entity, self.relation = self.entity.to(device), self.relation.to(device)
+        return self
+
+
+class ComplExScorer(KGEScorer):
+    """``Re(<h, r, conj(t)>)``."""
+
+    complex = True
+
+    def tails(self, h: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        hr = h * r  # (b, d) complex
+        return hr.real @ self.entity.real.T + hr.imag @ self.entity.imag.T  # (b, n_e)
+
+    def heads(self, t: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        x = r * t.conj()  # (b, d): Re(<e, r, conj t>) = Re(sum e * x)
+        return x.real @ self.entity.real.T - x.imag @ self.entity.imag.T
+
+
+class DistMultScorer(KGEScorer):
+    """``<h, r, t>``."""
+
+    def tails(self, h: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        return (h * r) @ self.entity.T
+
+    def heads(self, t: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        return (t * r) @ self.entity.T
+
+
+def _complex_dist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``(x, d)`` x ``(n, d)`` complex -> ``(x, n)`` L2 distances."""
+    return torch.cdist(torch.cat([a.real, a.imag], -1), torch.cat([b.real, b.imag], -1))
+
+
+class RotatEScorer(KGEScorer):
+    """``-||h * r - t||`` with unit-modulus ``r`` (a predicted ``r`` is projected onto the unit circle)."""
+
+    complex = True
+
+    @staticmethod
+    def _unit(r: torch.Tensor) -> torch.Tensor:
+        return r / r.abs().clamp(min=1e-9)
+
+    def tails(self, h: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        return -_complex_dist(h * self._unit(r), self.entity)
+
+    def heads(self, t: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        return -_complex_dist(t * self._unit(r).conj(), self.entity)  # |e r - t| = |e - t conj(r)|
+
+
+class TransEScorer(KGEScorer):
+    """``-||h + r - t||_p``."""
+
+    def __init__(self, entity: torch.Tensor, relation: torch.Tensor, *, p: int = 2, **kwargs: Any) -> None:
+        super().__init__(entity, relation)
+        self.p = float(p)
+
+    def tails(self, h: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        return -torch.cdist(h + r, self.entity, p=self.p)
+
+    def heads(self, t: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        return -torch.cdist(t - r, self.entity, p=self.p)
+
+
+SCORERS: dict[str, type[KGEScorer]] = {
+    "complex": ComplExScorer,
+    "distmult": DistMultScorer,
+    "rotate": RotatEScorer,
+    "transe": TransEScorer,
+}
+
+
+def make_scorer(model: str, entity: torch.Tensor, relation: torch.Tensor, **kwargs: Any) -> KGEScorer:
+    """The scorer of PyKEEN model ``model`` (case-insensitive) over native-representation vectors."""
+    key = model.lower().replace("_", "").replace("-", "")
+    if key not in SCORERS:
+        raise ConfigError(f"kge model {model!r} has no QA scorer; supported: {', '.join(SCORERS)}")
+    return SCORERS[key](entity, relation, **kwargs)
+
+
+def from_concatenated(vectors: torch.Tensor, complex_: bool) -> torch.Tensor:
+    """A float ``(n, 2d)`` array of real parts then imaginary parts -> complex ``(n, d)`` (or as is)."""
+    vectors = torch.as_tensor(vectors, dtype=torch.float32)
+    if not complex_:
+        return vectors
+    half = vectors.shape[1] // 2
+    return torch.complex(vectors[:, :half].contiguous(), vectors[:, half:].contiguous())

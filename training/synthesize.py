@@ -1,0 +1,205 @@
+"""Training questions synthesized from the graph, so a KG without any labelled questions still gets a QA model.
+
+Random walks of 1..3 steps (either direction) from a topic entity are executed exactly on the graph; each walk
+becomes a question by verbalizing its relation names with varied templates, and its reached set is the gold.
+
+>>> from kg import KnowledgeGraph
+>>> kg = KnowledgeGraph.from_triples([("Alien", "directed_by", "Ridley Scott"), ("Alien", "has_genre", "Horror")])
+>>> qs = synthesize_questions(kg, 4, config=SynthesisConfig(max_hops=1, seed=0))
+>>> all("[" in q.question or q.mention for q in qs)
+True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kg.errors import ConfigError
+from kg.graph import INVERSE, KnowledgeGraph
+from kg.io import atomic_write_text
+from training.qa_data import QAExample, parse_question
+from training.qa_paths import PathIndex, RelPath
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_LEADING = ("has", "have", "is", "was", "in", "of", "hasa", "isa")
+
+
+@dataclass
+class SynthesisConfig:
+    """How questions are sampled from the graph."""
+
+    max_hops: int = field(default=3, metadata={"help": "longest relation path asked about (1-3)"})
+    hop_weights: tuple[float, ...] = field(default=(0.4, 0.35, 0.25), metadata={
+        "help": "relative share of 1-, 2-, 3-hop questions (truncated to max_hops)"})
+    max_answers: int = field(default=25, metadata={"help": "walks reaching more entities are too vague; skipped"})
+    literal_topics: bool = field(default=False, metadata={"help": "allow literal values (numbers, dates) as topics"})
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_hops, int) or not 1 <= self.max_hops <= 3:
+            raise ValueError(f"max_hops must be 1, 2 or 3, not {self.max_hops!r}")
+        self.hop_weights = tuple(float(w) for w in self.hop_weights)
+        if len(self.hop_weights) < self.max_hops or any(w < 0 for w in self.hop_weights) \
+                or sum(self.hop_weights[: self.max_hops]) <= 0:
+            raise ValueError(f"hop_weights needs {self.max_hops} non-negative weights with a positive sum, "
+                             f"not {self.hop_weights!r}")
+        if not isinstance(self.max_answers, int) or self.max_answers < 1:
+            raise ValueError(f"max_answers must be a positive integer, not {self.max_answers!r}")
+
+
+# ----------------------------------------------------------------- verbalizing relation names
+@dataclass(frozen=True)
+class RelationWords:
+    """Surface forms of a relation name: ``has_genre`` -> phrase "has genre", noun "genre"; ``directed_by`` is
+    passive ("X was directed by Y")."""
+
+    phrase: str  # all words: "has genre", "directed by", "release year"
+    noun: str  # without a leading has/is/in: "genre", "directed by", "release year"
+    passive: bool  # ends in "by": "X directed by Y" reads as a passive verb
+
+    @classmethod
+    def of(cls, name: str) -> RelationWords:
+        words = _CAMEL.sub(" ", name.rsplit("/", 1)[-1].rsplit("#", 1)[-1]).replace("_", " ").replace("-", " ")
+        parts = [w.lower() for w in words.split() if w]
+        phrase = " ".join(parts) or name
+        core = parts[1:] if len(parts) > 1 and parts[0] in _LEADING else parts
+        return cls(phrase=phrase, noun=" ".join(core) or phrase, passive=len(parts) > 1 and parts[-1] == "by")
+
+
+# A template turns (relation words, the noun phrase asked about) into text. Forward: what is the r of NP;
+# inverse: what has NP as its r. Noun-phrase templates build the middle of multi-hop questions.
+Phrase = Callable[[RelationWords, str], str]
+FORWARD_QUESTIONS: dict[str, tuple[Phrase, ...]] = {
+    "passive": (lambda w, x: f"who is {x} {w.phrase}", lambda w, x: f"{x} was {w.phrase} whom",
+                lambda w, x: f"what is {x} {w.phrase}", lambda w, x: f"by whom is {x} {w.phrase.removesuffix(' by')}"),
+    "noun": (lambda w, x: f"what is the {w.noun} of {x}", lambda w, x: f"what {w.noun} does {x} have",
+             lambda w, x: f"which {w.noun} is {x}'s", lambda w, x: f"{x} has which {w.noun}",
+             lambda w, x: f"tell me the {w.noun} of {x}", lambda w, x: f"the {w.noun} of {x} is what"),
+}
+INVERSE_QUESTIONS: dict[str, tuple[Phrase, ...]] = {
+    "passive": (lambda w, x: f"what was {w.phrase} {x}", lambda w, x: f"which ones are {w.phrase} {x}",
+                lambda w, x: f"name the things {w.phrase} {x}", lambda w, x: f"what is {w.phrase} {x}"),
+    "noun": (lambda w, x: f"what has {x} as its {w.noun}", lambda w, x: f"which things have the {w.noun} {x}",
+             lambda w, x: f"what has {w.noun} {x}", lambda w, x: f"name something whose {w.noun} is {x}",
+             lambda w, x: f"{x} is the {w.noun} of what"),
+}
+FORWARD_PHRASES: dict[str, tuple[Phrase, ...]] = {
+    "passive": (lambda w, x: f"the ones {x} was {w.phrase}", lambda w, x: f"whoever {x} was {w.phrase}"),
+    "noun": (lambda w, x: f"the {w.noun} of {x}", lambda w, x: f"{x}'s {w.noun}"),
+}
+INVERSE_PHRASES: dict[str, tuple[Phrase, ...]] = {
+    "passive": (lambda w, x: f"the things {w.phrase} {x}", lambda w, x: f"those {w.phrase} {x}"),
+    "noun": (lambda w, x: f"the things whose {w.noun} is {x}", lambda w, x: f"things with {w.noun} {x}"),
+}
+
+
+def verbalize(path: RelPath, topic_name: str, rng: np.random.Generator) -> str:
+    """A question asking for the end of ``path`` from ``[topic_name]`` (the topic stays in brackets)."""
+    np_ = f"[{topic_name}]"
+    for i, step in enumerate(path):
+        inverse = step.endswith(INVERSE)
+        words = RelationWords.of(step.removesuffix(INVERSE))
+        kind = "passive" if words.passive else "noun"
+        last = i == len(path) - 1
+        table = (INVERSE_QUESTIONS if inverse else FORWARD_QUESTIONS) if last else \
+            (INVERSE_PHRASES if inverse else FORWARD_PHRASES)
+        options = table[kind]
+        np_ = options[int(rng.integers(len(options)))](words, np_)
+    return np_
+
+
+# ----------------------------------------------------------------- sampling walks
+def synthesize_questions(kg: KnowledgeGraph, n: int, *, config: SynthesisConfig | None = None,
+                         index: PathIndex | None = None, progress: bool = False) -> list[QAExample]:
+    """``n`` distinct questions from random walks on ``kg`` (fewer when the graph has fewer distinct walks).
+
+    Each step of a walk is drawn uniformly among the relation directions leaving the current entity (not among
+    its edges), so rare relations are asked about too. ``qtype`` is the relation path joined by ``/``.
+    """
+    from tqdm.auto import tqdm
+
+    config = config or SynthesisConfig()
+    if n < 0:
+        raise ConfigError(f"synthesize: the number of questions must be >= 0, not {n}")
+    if n == 0 or kg.num_triples == 0:
+        return []
+    index = index or PathIndex(kg)
+    rng = np.random.default_rng(config.seed)
+    weights = np.asarray(config.hop_weights[: config.max_hops])
+    weights = weights / weights.sum()
+    has_edges = np.zeros(kg.num_entities, dtype=bool)
+    has_edges[kg.triples[:, [0, 2]].ravel()] = True
+    if not config.literal_topics:
+        has_edges &= ~kg.literal
+    starts = np.flatnonzero(has_edges)
+    if not len(starts):
+        return []
+    seen: set[tuple[int, RelPath]] = set()
+    out: list[QAExample] = []
+    attempts, budget = 0, 50 * n + 1000
+    with tqdm(total=n, desc="synthesizing questions", unit="q", disable=not progress) as bar:
+        while len(out) < n and attempts < budget:
+            # draw the hop count first, then retry walks of that length: dead ends and vague walks are more
+            # common for long paths, and sampling lengths per walk would under-represent them
+            hops = int(rng.choice(len(weights), p=weights)) + 1
+            for _ in range(20):
+                attempts += 1
+                example = _sample(kg, index, starts, hops, config, rng, seen)
+                if example is not None:
+                    out.append(example)
+                    bar.update(1)
+                    break
+    return out
+
+
+def _sample(kg: KnowledgeGraph, index: PathIndex, starts: np.ndarray, hops: int, config: SynthesisConfig,
+            rng: np.random.Generator, seen: set[tuple[int, RelPath]]) -> QAExample | None:
+    """One question of ``hops`` steps from a random topic, or None (dead end, duplicate, too many answers)."""
+    topic = int(starts[rng.integers(len(starts))])
+    if "[" in kg.labels[topic] or "]" in kg.labels[topic]:
+        return None
+    path = _walk(index, topic, hops, rng)
+    if path is None or (topic, path) in seen:
+        return None
+    seen.add((topic, path))
+    answers = index.execute([topic], path)
+    if not 1 <= len(answers) <= config.max_answers:
+        return None
+    text, mention, _ = parse_question(verbalize(path, kg.labels[topic], rng))
+    return QAExample(question=text, topics=(topic,), answers=tuple(int(a) for a in answers), mention=mention,
+                     answer_names=tuple(kg.labels[int(a)] for a in answers), source="synthesized",
+                     qtype="/".join(path), hops=len(path))
+
+
+def _walk(index: PathIndex, topic: int, hops: int, rng: np.random.Generator) -> RelPath | None:
+    """A random relation path of ``hops`` steps that the graph can walk from ``topic``; None at a dead end."""
+    frontier = np.array([topic], dtype=np.int64)
+    path: list[str] = []
+    for _ in range(hops):
+        options = [(s, reached) for s, reached in index.successors(frontier) if len(reached[reached != topic])]
+        if not options:
+            return None
+        s, reached = options[int(rng.integers(len(options)))]
+        path.append(index.step_names[s])
+        reached = reached[reached != topic]
+        # continue from one reached entity, like a walk, so later steps stay specific
+        frontier = reached[int(rng.integers(len(reached)))][None]
+    return tuple(path)
+
+
+def write_qa_file(examples: Sequence[QAExample], path: str | Path, kg: KnowledgeGraph) -> None:
+    """Write examples in MetaQA format (``question with [topic]<TAB>a1|a2``), atomically."""
+    lines = []
+    for ex in examples:
+        q = ex.question
+        if ex.mention is not None:
+            s, e = ex.mention
+            q = f"{q[:s]}[{q[s:e]}]{q[e:]}"
+        names = ex.answer_names or tuple(kg.labels[a] for a in ex.answers)
+        lines.append(f"{q}\t{'|'.join(names)}\n")
+    atomic_write_text(path, "".join(lines))

@@ -1,0 +1,92 @@
+"""The demo: build the bundled Lumora support workspace once, then open the app on it.
+
+``kgagent demo`` (``make demo``) calls :func:`run_demo`; a later run finds the workspace complete and reuses it.
+The examples shown in the chat are written into ``[ui]`` of the workspace's ``kgagent.toml``: one question per
+hop count from the demo's authored questions, an ambiguous name (the agent asks which one is meant), a question
+outside the domain, and a follow-up that refers back to the previous answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kg import Workspace
+from ui.examples import Example, from_question_files, toml_section
+
+log = logging.getLogger(__name__)
+
+TITLE = "Lumora support"
+DESCRIPTION = ("Questions about Lumora's (fictional) phones, tablets, laptops, accessories, warranties, plans and "
+               "stores, answered from a knowledge graph, with the triples each answer rests on.")
+# What the demo shows besides the multi-hop questions; the ambiguous name "Nova" is a phone and a speaker.
+SHOWCASE = [
+    Example("How much does the Nova cost?", "clarification"),
+    Example("What is the battery capacity of the Kite 5 Plus?", "1-hop, then ask a follow-up"),
+    Example("And what is its price?", "follow-up (after the question above)"),
+    Example("What's the weather like tomorrow?", "out of scope"),
+]
+
+
+def demo_examples() -> list[Example]:
+    """1-, 2- and 3-hop questions from the demo's question file, then :data:`SHOWCASE`."""
+    from kg.demo import demo_questions_path
+
+    return [*from_question_files([demo_questions_path()], per_hop=1, limit=3), *SHOWCASE]
+
+
+def is_complete(workspace: str | Path) -> bool:
+    """Whether ``workspace`` holds a finished build (its manifest records the KG and the embeddings)."""
+    try:
+        steps = Workspace(workspace).manifest().get("steps", {})
+    except Exception:  # a corrupt manifest: rebuild
+        return False
+    return (Path(workspace) / "kg").is_dir() and {"kg", "kge"} <= set(steps)
+
+
+def write_ui_section(workspace: str | Path) -> None:
+    """Add the demo's ``[ui]`` section (title, examples) to ``WS/kgagent.toml`` unless it has one."""
+    from kg.io import atomic_write_text
+
+    path = Workspace(workspace).config_path
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if "ui" in tomllib.loads(text):
+        return
+    section = toml_section(demo_examples(), title=TITLE, description=DESCRIPTION)
+    atomic_write_text(path, (text.rstrip() + "\n\n" if text.strip() else "") + section)
+
+
+def ensure_demo_workspace(workspace: str | Path, *, rebuild: bool = False,
+                          progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+    """Build the demo workspace at ``workspace`` unless a complete one is there; returns what was done."""
+    from agent.build import BuildOptions, build_workspace
+    from kg import demo
+
+    workspace = Path(workspace)
+    if is_complete(workspace) and not rebuild:
+        write_ui_section(workspace)
+        return {"built": False, "workspace": str(workspace)}
+    t0 = time.perf_counter()
+    summary = build_workspace(BuildOptions(
+        file=demo.demo_kg_path(), workspace=workspace, aliases=demo.demo_aliases_path(),
+        descriptions=demo.demo_descriptions_path(), intents=demo.demo_intents_path(),
+        questions=[demo.demo_questions_path()]), progress=progress)
+    write_ui_section(workspace)
+    return {"built": True, "workspace": str(workspace), "seconds": round(time.perf_counter() - t0, 1), **summary}
+
+
+def run_demo(workspace: str | Path = ".cache/demo-ws", *, host: str = "127.0.0.1", port: int | None = 7860,
+             open_browser: bool = True, rebuild: bool = False, block: bool = True,
+             progress: Callable[[float, str], None] | None = None) -> Any:
+    """Build (first run) or reuse the demo workspace, then serve the app on it."""
+    from agent import build_agent
+    from ui.app import create_app
+    from ui.launch import launch
+
+    ensure_demo_workspace(workspace, rebuild=rebuild, progress=progress)
+    app = create_app(build_agent(workspace), workspace)
+    return launch(app, host=host, port=port, open_browser=open_browser, block=block)
