@@ -106,6 +106,16 @@ def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = Non
     return {k: metrics[k] for k in keep if k in metrics}
 
 
+def index_step(workspace: Path, *, encoder: str | None = None, documents: Path | None = None) -> dict[str, Any]:
+    """Encode the names and passages of ``WS/kg`` into ``WS/index``; returns counts and timings."""
+    from retrieval import IndexConfig, build_index
+
+    ws = Workspace(workspace)
+    config = ws.config("index", IndexConfig, encoder=encoder,
+                       documents=str(documents) if documents is not None else None)
+    return build_index(ws, config=config)
+
+
 def build_workspace(options: BuildOptions, progress: Progress | None = None) -> dict[str, Any]:
     """Run every build step into a fresh workspace; swap it in only when all succeed."""
     progress = progress or (lambda frac, msg: log.info("%3.0f%% %s", 100 * frac, msg))
@@ -113,6 +123,7 @@ def build_workspace(options: BuildOptions, progress: Progress | None = None) -> 
         ("kg", lambda ws: load_step(options.file, ws, format=options.format, aliases=options.aliases,
                                     descriptions=options.descriptions)),
         ("kge", lambda ws: kge_step(ws)),
+        ("index", lambda ws: index_step(ws)),
     ]
     if options.intents is not None:
         steps.append(("intents", lambda ws: intents_step(ws, options.intents)))

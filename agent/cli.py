@@ -132,6 +132,50 @@ def eval_kge(workspace: WS, json_out: JsonOut = None) -> None:
 
 
 # ----------------------------------------------------------------- retrieval commands (index, search, eval linking)
+@app.command("index")
+def index(
+    workspace: WS,
+    encoder: Annotated[str | None, typer.Option(help="Encoder name or path (default: MiniLM).")] = None,
+    documents: Annotated[Path | None, typer.Option(help="Folder of .txt/.md documents to index too.")] = None,
+) -> None:
+    """Build WS/index/: entity names and aliases, and passages (triples, descriptions, documents)."""
+    from agent.build import index_step
+
+    emit(index_step(workspace, encoder=encoder, documents=documents), None, title=f"indexed {workspace}")
+
+
+@app.command("search")
+def search(
+    workspace: WS,
+    text: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("--k", "-k", help="Number of hits.", min=1)] = 5,
+    entities: Annotated[bool, typer.Option("--entities", help="Search entity names, not passages.")] = False,
+) -> None:
+    """Print the passages (or entity names) closest to TEXT, each with its source."""
+    from retrieval import open_retriever
+
+    r = open_retriever(workspace)
+    hits = r.search_entities(text, k) if entities else r.search(text, k)
+    for h in hits:
+        typer.echo(f"{h.score:.3f}  {h.text}  [{h.cite()}]")
+
+
+@eval_app.command("linking")
+def eval_linking(
+    workspace: WS,
+    data: Annotated[Path, typer.Option("--data", help="MetaQA file: question [entity]<TAB>answers.")],
+    json_out: JsonOut = None,
+    typos: Annotated[bool, typer.Option(help="One seeded random edit in each mention.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.", min=1)] = None,
+) -> None:
+    """Entity-linking accuracy: brackets removed, the top linked entity must carry the bracketed name."""
+    from retrieval import evaluate_linking, open_retriever
+
+    linker = open_retriever(workspace, require_index=False).linker
+    result = evaluate_linking(linker, data, typos=typos, limit=limit, progress=True)
+    emit(result.as_dict(), json_out, title=f"entity linking on {data}")
+
+
 # ----------------------------------------------------------------- training commands (intents, qa)
 IntentFile = Annotated[Path, typer.Option(
     "--data", help="Intent examples: JSON lines, text,category CSV, or CLINC JSON.")]

@@ -25,6 +25,8 @@ class Context:
     max_subgraph_triples: int = field(default=60, metadata={"help": "Cap on the neighbourhood subgraph."})
     intent_threshold: float = field(default=0.5, metadata={"help": "Below it, the intent is not trusted."})
     link_threshold: float = field(default=0.0, metadata={"help": "Lowest linker score accepted as an entity."})
+    mention_ratio: float = field(
+        default=0.8, metadata={"help": "Mentions scoring below this share of the best one are ignored."})
     ambiguity_margin: float = field(
         default=0.05, metadata={"help": "Candidates within this score of the best one count as close."})
     answer_threshold: float = field(
@@ -52,7 +54,7 @@ class Context:
                      "followup_candidates", "focus_size", "history_turns"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"[agent] {name} must be >= 0, got {getattr(self, name)}")
-        for name in ("intent_threshold", "answer_threshold", "ambiguity_margin"):
+        for name in ("intent_threshold", "answer_threshold", "ambiguity_margin", "mention_ratio"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"[agent] {name} must be in [0, 1], got {getattr(self, name)}")
         if self.max_listed < 1:

@@ -1,7 +1,8 @@
 """The agent graph: wiring only. Nodes live in ``agent.nodes``, one module each.
 
-    understand ─┬─▶ retrieve ─▶ reason ─▶ respond ─▶ END
-                ├─▶ clarify / smalltalk / out_of_scope / handoff ─▶ END
+    understand ─┬─▶ retrieve ─▶ reason ─┬─▶ respond ─▶ END
+                │                       └─▶ clarify ─▶ END      (an ambiguous name the question cannot settle)
+                └─▶ smalltalk / out_of_scope / handoff ─▶ END
 """
 
 from __future__ import annotations
@@ -16,7 +17,18 @@ from langgraph.runtime import Runtime
 
 from agent.context import Context
 from agent.memory import make_checkpointer
-from agent.nodes import clarify, handoff, out_of_scope, reason, respond, retrieve, route_turn, smalltalk, understand
+from agent.nodes import (
+    clarify,
+    handoff,
+    out_of_scope,
+    reason,
+    respond,
+    retrieve,
+    route_answer,
+    route_turn,
+    smalltalk,
+    understand,
+)
 from agent.state import InputState, State
 from agent.workspace import AgentWorkspace, open_workspace
 
@@ -58,7 +70,7 @@ def build_graph(workspace: str | Path | AgentWorkspace, *, context: Context | No
     builder.add_conditional_edges("understand", route_turn,
                                   ["retrieve", "clarify", "smalltalk", "out_of_scope", "handoff"])
     builder.add_edge("retrieve", "reason")
-    builder.add_edge("reason", "respond")
+    builder.add_conditional_edges("reason", route_answer, ["respond", "clarify"])
     for last in ("respond", "clarify", "smalltalk", "out_of_scope", "handoff"):
         builder.add_edge(last, END)
     return builder.compile(checkpointer=make_checkpointer(checkpointer, ws.root), name="kgagent")

@@ -16,6 +16,7 @@ class Reply:
     act: str = ""
     intent: str = ""
     question: str = ""
+    entities: list[dict] = field(default_factory=list)
     answers: list[dict] = field(default_factory=list)
     answer_count: int = 0
     evidence: list[dict] = field(default_factory=list)
@@ -31,7 +32,8 @@ class Reply:
         msgs = state.get("messages") or []
         text = msgs[-1].content if msgs and getattr(msgs[-1], "type", "") == "ai" else ""
         return cls(text=str(text), thread_id=thread_id, act=state.get("act", ""), intent=state.get("intent", ""),
-                   question=state.get("question", ""), answers=list(state.get("answers") or []),
+                   question=state.get("question", ""), entities=list(state.get("entities") or []),
+                   answers=list(state.get("answers") or []),
                    answer_count=int(state.get("answer_count", 0)), evidence=list(state.get("evidence") or []),
                    passages=list(state.get("passages") or []), subgraph=list(state.get("subgraph") or []),
                    relation_path=list(state.get("relation_path") or []),

@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 # ----------------------------------------------------------------- what the agent needs from the layers below
 class IntentPredictor(Protocol):
-    def predict(self, texts: Sequence[str]) -> list[Any]: ...  # [IntentPrediction(intent, confidence, out_of_scope)]
+    # mentions: per text [(start, end, entity)]; returns [IntentPrediction(intent, confidence, out_of_scope)]
+    def predict(self, texts: Sequence[str], mentions: Any = None) -> list[Any]: ...
 
 
 class QuestionAnswerer(Protocol):
@@ -73,13 +74,14 @@ class RuleIntents:
     """
 
     PATTERNS: ClassVar[dict[str, re.Pattern[str]]] = {
-        "human_handoff": re.compile(r"\b(human|real person|operator|representative|talk to (an? )?(agent|someone))\b"),
+        "human_handoff": re.compile(r"\b((talk|speak|chat) (to|with) (a |an |some)?(human|person|agent|someone|"
+                                    r"operator)|human agent|real person|representative)\b"),
         "goodbye": re.compile(r"^\W*(bye|goodbye|good bye|see you|see ya|farewell|good night)\b"),
         "thanks": re.compile(r"^\W*(thanks|thank you|thx|cheers|much appreciated)\b"),
         "greeting": re.compile(r"^\W*(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening))\b\W*$"),
     }
 
-    def predict(self, texts: Sequence[str]) -> list[IntentGuess]:
+    def predict(self, texts: Sequence[str], mentions: Any = None) -> list[IntentGuess]:
         out = []
         for text in texts:
             low = text.lower().strip()
@@ -143,8 +145,10 @@ class AgentWorkspace:
         """Load every part now (so the first turn is as fast as the others); records ``load_seconds``."""
         t0 = time.perf_counter()
         with self._lock:
-            for part in ("kg", "linker", "passages", "intents", "qa"):
+            for part in ("retriever", "intents", "qa"):
                 getattr(self, part)
+            if self.passages is not None:
+                self.passages.encoder  # noqa: B018  (load the question encoder now, not on the first turn)
         self.load_seconds = time.perf_counter() - t0
         return self
 
@@ -162,28 +166,25 @@ class AgentWorkspace:
 
     # ----------------------------------------------------------------- parts
     @cached_property
+    def retriever(self) -> Any:
+        """``retrieval``'s retriever: the KG, the entity linker and, when the workspace has them, the indexes."""
+        from retrieval import open_retriever
+
+        return open_retriever(self.ws, require_index=False)
+
+    @property
     def kg(self) -> KnowledgeGraph:
-        return KnowledgeGraph.load(self.ws.require("kg"))
+        return self.retriever.kg  # one copy of the KG, shared with the linker
 
-    @cached_property
+    @property
     def linker(self) -> Any:
-        """``retrieval``'s entity linker over the KG (with the dense entity-name index when the workspace has one)."""
-        import retrieval
+        """Has ``link(text, context=entity_ids) -> [Mention]``."""
+        return self.retriever
 
-        if hasattr(retrieval, "open_linker"):
-            return retrieval.open_linker(self.ws, kg=self.kg)
-        from retrieval.linker import EntityLinker
-
-        return EntityLinker(self.kg)
-
-    @cached_property
+    @property
     def passages(self) -> Any | None:
         """The passage retriever, or None when the workspace has no passage index."""
-        import retrieval
-
-        if not hasattr(retrieval, "open_retriever") or not (self.root / "index").is_dir():
-            return None
-        return retrieval.open_retriever(self.ws)
+        return self.retriever if getattr(self.retriever, "passages", None) is not None else None
 
     @cached_property
     def intents(self) -> IntentPredictor:
@@ -191,7 +192,8 @@ class AgentWorkspace:
         if folder.is_dir():
             from training import IntentModel
 
-            return IntentModel.load(folder)
+            # the agent's linker, so a KG-fused model does not build a second one (and a second KG)
+            return IntentModel.load(folder, linker=self.retriever)
         log.info("%s: no intent model; using small-talk rules", self.root)
         return RuleIntents()
 
@@ -203,9 +205,12 @@ class AgentWorkspace:
     def qa(self) -> QuestionAnswerer:
         folder = self.ws.models_dir / "qa"
         if folder.is_dir():
-            from training import QAModel
+            from training.qa import QAModel
 
-            return QAModel.load(folder)
+            # share the agent's KG and linker instead of loading a second copy of each
+            model = QAModel.load(folder, kg=self.kg)
+            model.set_linker(self.retriever.linker)
+            return model
         log.info("%s: no QA model; using relation-name matching", self.root)
         return RelationMatchQA(self.kg)
 
@@ -236,22 +241,11 @@ class AgentWorkspace:
         return gen
 
     def search_passages(self, text: str, k: int) -> list[dict]:
-        """Up to ``k`` passages for ``text`` as ``{"text", "score", "source"}`` records."""
+        """Up to ``k`` passages for ``text`` as ``{"text", "score", "source"}`` records (source: a citation)."""
         if k <= 0 or self.passages is None:
             return []
-        hits = self.passages.search(text, k)
-        out = []
-        for h in hits:
-            rec = getattr(h, "record", h)
-            out.append({"text": str(rec.get("text", "")), "score": float(getattr(h, "score", 0.0)),
-                        "source": _source_str(rec.get("source", ""))})
-        return out
-
-
-def _source_str(source: Any) -> str:
-    if isinstance(source, dict):
-        return ", ".join(f"{k}={v}" for k, v in source.items())
-    return str(source)
+        return [{"text": h.text, "score": round(float(h.score), 4), "source": h.cite()}
+                for h in self.passages.search(text, k)]
 
 
 _OPEN: dict[str, AgentWorkspace] = {}

@@ -1,1 +1,42 @@
-"""retrieval layer."""
+"""The retrieval layer: text encoder, FAISS vector indexes, passages, and entity linking.
+
+>>> from retrieval import build_index, open_retriever
+>>> build_index("ws/")  # doctest: +SKIP
+>>> r = open_retriever("ws/")  # doctest: +SKIP
+>>> m = r.link("who directed alien")[0]  # doctest: +SKIP
+>>> m.text, r.kg.labels[m.entity], m.ambiguous  # doctest: +SKIP
+('alien', 'Alien', False)
+>>> [(h.text, h.cite()) for h in r.search("films by Ridley Scott", k=2)]  # doctest: +SKIP
+"""
+
+from retrieval.config import IndexConfig
+from retrieval.encoder import TextEncoder
+from retrieval.evaluate import LinkingResult, evaluate_linking
+from retrieval.index import INDEX_KINDS, Hit, VectorIndex
+from retrieval.linker import Candidate, EntityLinker, LinkerConfig, Mention
+from retrieval.passages import PASSAGE_BUILDERS, Passage, build_passages, verbalize
+from retrieval.store import Retriever, SearchHit, build_index, open_retriever
+from retrieval.text import normalize
+
+__all__ = [
+    "INDEX_KINDS",
+    "PASSAGE_BUILDERS",
+    "Candidate",
+    "EntityLinker",
+    "Hit",
+    "IndexConfig",
+    "LinkerConfig",
+    "LinkingResult",
+    "Mention",
+    "Passage",
+    "Retriever",
+    "SearchHit",
+    "TextEncoder",
+    "VectorIndex",
+    "build_index",
+    "build_passages",
+    "evaluate_linking",
+    "normalize",
+    "open_retriever",
+    "verbalize",
+]

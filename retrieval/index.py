@@ -43,16 +43,20 @@ class Hit:
 class IndexKind:
     """How to make one kind of FAISS index and how to search it.
 
-    ``removable``: FAISS can delete vectors from it (else removed ids become tombstones filtered at search time);
+    ``removable``: FAISS can delete from it (else removed ids become tombstones filtered at search time);
     ``gpu``: FAISS has a GPU implementation of it.
     """
 
     create: Callable[[int, int, dict[str, Any]], Any]  # (dim, expected n, params) -> faiss.Index
-    search_params: Callable[[dict[str, Any], Any], Any]  # (params, selector or None) -> faiss.SearchParameters
+    search_params: Callable[
+        [dict[str, Any], Any], Any
+    ]  # (params, selector or None) -> faiss.SearchParameters
     removable: bool
     gpu: bool
     needs_training: bool = False
-    native_ids: bool = False  # takes ids itself; else wrapped in IndexIDMap2 (IDMap2 over IVF mis-maps removals)
+    native_ids: bool = (
+        False  # takes ids itself; else wrapped in IndexIDMap2 (IDMap2 over IVF mis-maps removals)
+    )
 
 
 def _flat(dim: int, n: int, params: dict[str, Any]) -> Any:
@@ -135,8 +139,11 @@ def choose_kind(n: int, config: IndexConfig) -> tuple[str, dict[str, Any]]:
         # FAISS has GPU kernels for IVF but not for HNSW; HNSW is the faster CPU choice at equal recall.
         kind = "ivf" if config.gpu and faiss_gpus() > 0 else "hnsw"
     if kind == "hnsw":
-        return kind, {"m": config.hnsw_m, "ef_construction": config.hnsw_ef_construction,
-                      "ef_search": config.hnsw_ef_search}
+        return kind, {
+            "m": config.hnsw_m,
+            "ef_construction": config.hnsw_ef_construction,
+            "ef_search": config.hnsw_ef_search,
+        }
     return kind, {"nlist": config.ivf_nlist, "nprobe": config.ivf_nprobe}
 
 
@@ -180,22 +187,40 @@ class VectorIndex:
 
     # ------------------------------------------------------------- building
     @classmethod
-    def build(cls, vectors: np.ndarray, records: Sequence[dict[str, Any]], *, config: IndexConfig | None = None,
-              progress: bool = False, desc: str = "indexing") -> VectorIndex:
+    def build(
+        cls,
+        vectors: np.ndarray,
+        records: Sequence[dict[str, Any]],
+        *,
+        config: IndexConfig | None = None,
+        progress: bool = False,
+        desc: str = "indexing",
+    ) -> VectorIndex:
         """Index ``vectors`` (``(n, d)``) with one record each; the kind follows the collection size."""
         config = config or IndexConfig()
         vectors = np.asarray(vectors)
         if vectors.ndim != 2 or len(vectors) == 0:
-            raise InputError(f"cannot build an index from an empty collection (got shape {vectors.shape})",
-                             field="vectors")
+            raise InputError(
+                f"cannot build an index from an empty collection (got shape {vectors.shape})", field="vectors"
+            )
         kind, params = choose_kind(len(vectors), config)
-        index = cls(dim=int(vectors.shape[1]), kind=kind, params=params, expected_size=len(vectors), gpu=config.gpu)
+        index = cls(
+            dim=int(vectors.shape[1]), kind=kind, params=params, expected_size=len(vectors), gpu=config.gpu
+        )
         index.add(vectors, records, progress=progress, desc=desc)
-        log.info("built a %s index of %d vectors (dim %d) on the %s", kind, len(index), index.dim, index.device)
+        log.info(
+            "built a %s index of %d vectors (dim %d) on the %s", kind, len(index), index.dim, index.device
+        )
         return index
 
-    def add(self, vectors: np.ndarray, records: Sequence[dict[str, Any]] | None = None, *, progress: bool = False,
-            desc: str = "indexing") -> np.ndarray:
+    def add(
+        self,
+        vectors: np.ndarray,
+        records: Sequence[dict[str, Any]] | None = None,
+        *,
+        progress: bool = False,
+        desc: str = "indexing",
+    ) -> np.ndarray:
         """Add vectors (``(n, d)``) and their records without rebuilding; returns their new ids ``(n,)``."""
         from tqdm.auto import tqdm
 
@@ -212,9 +237,9 @@ class VectorIndex:
         ids = np.arange(self._next_id, self._next_id + len(x), dtype=np.int64)
         with tqdm(total=len(x), desc=desc, unit="vec", disable=not progress, leave=False) as bar:
             for s in range(0, len(x), _ADD_CHUNK):
-                self._cpu.add_with_ids(x[s: s + _ADD_CHUNK], ids[s: s + _ADD_CHUNK])
+                self._cpu.add_with_ids(x[s : s + _ADD_CHUNK], ids[s : s + _ADD_CHUNK])
                 if self._gpu_index is not None and not self._gpu_stale:
-                    self._gpu_index.add_with_ids(x[s: s + _ADD_CHUNK], ids[s: s + _ADD_CHUNK])
+                    self._gpu_index.add_with_ids(x[s : s + _ADD_CHUNK], ids[s : s + _ADD_CHUNK])
                 bar.update(min(_ADD_CHUNK, len(x) - s))
         self._next_id += len(x)
         self._records.update(zip(ids.tolist(), records, strict=True))
@@ -239,7 +264,7 @@ class VectorIndex:
         if len(ids) == 0:
             return 0
         if self._spec.removable:
-            # IVF's hashtable direct map accepts only an array selector; a batch (hash set) is faster elsewhere
+            # IVF's hashtable direct map takes only an array selector; a batch (hash set) is faster elsewhere
             sel = faiss.IDSelectorArray(ids) if self._spec.native_ids else faiss.IDSelectorBatch(ids)
             self._cpu.remove_ids(sel)
         else:
@@ -263,8 +288,13 @@ class VectorIndex:
         scores, ids = self._searcher().search(q, k, params=params)  # (q, k), (q, k); -1 pads missing hits
         out: list[list[Hit]] = []
         for row_s, row_i in zip(scores, ids, strict=True):
-            out.append([Hit(int(i), float(s), self._records[int(i)]) for s, i in zip(row_s, row_i, strict=True)
-                        if i >= 0 and int(i) in self._records])
+            out.append(
+                [
+                    Hit(int(i), float(s), self._records[int(i)])
+                    for s, i in zip(row_s, row_i, strict=True)
+                    if i >= 0 and int(i) in self._records
+                ]
+            )
         return out
 
     def _tombstones(self) -> Any:
@@ -323,9 +353,16 @@ class VectorIndex:
             with open(tmp / "records.jsonl", "w", encoding="utf-8") as f:
                 for i in sorted(self._records):
                     f.write(json.dumps([i, self._records[i]], ensure_ascii=False) + "\n")
-            meta = {"format": FORMAT, "kind": self.kind, "dim": self.dim, "params": self.params,
-                    "next_id": self._next_id, "count": len(self), "deleted": sorted(self._deleted),
-                    "sha256": sha256_file(tmp / "index.faiss")}
+            meta = {
+                "format": FORMAT,
+                "kind": self.kind,
+                "dim": self.dim,
+                "params": self.params,
+                "next_id": self._next_id,
+                "count": len(self),
+                "deleted": sorted(self._deleted),
+                "sha256": sha256_file(tmp / "index.faiss"),
+            }
             (tmp / "index.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
@@ -336,27 +373,35 @@ class VectorIndex:
         d = Path(directory)
         missing = [f for f in cls.FILES if not (d / f).is_file()]
         if missing:
-            raise WorkspaceError(f"{d}: not a saved index (missing {', '.join(missing)}); run `kgagent index WS`")
+            raise WorkspaceError(
+                f"{d}: not a saved index (missing {', '.join(missing)}); run `kgagent index WS`"
+            )
         try:
             meta = json.loads((d / "index.json").read_text(encoding="utf-8"))
             kind, dim = meta["kind"], int(meta["dim"])
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
             raise InputError(f"corrupt index settings ({e})", path=d / "index.json") from e
         if meta.get("format") != FORMAT or kind not in INDEX_KINDS:
-            raise InputError(f"unsupported index format {meta.get('format')!r} / kind {kind!r}",
-                             path=d / "index.json")
+            raise InputError(
+                f"unsupported index format {meta.get('format')!r} / kind {kind!r}", path=d / "index.json"
+            )
         if meta.get("sha256") != sha256_file(d / "index.faiss"):
-            raise InputError("checksum mismatch: the file is corrupt or was changed; rebuild with "
-                             "`kgagent index WS`", path=d / "index.faiss")
+            raise InputError(
+                "checksum mismatch: the file is corrupt or was changed; rebuild with `kgagent index WS`",
+                path=d / "index.faiss",
+            )
         try:
             cpu = faiss.read_index(str(d / "index.faiss"))
         except RuntimeError as e:
-            raise InputError(f"corrupt FAISS index ({str(e).splitlines()[-1]})", path=d / "index.faiss") from e
+            raise InputError(
+                f"corrupt FAISS index ({str(e).splitlines()[-1]})", path=d / "index.faiss"
+            ) from e
         self = cls(dim=dim, kind=kind, params=dict(meta.get("params", {})), gpu=gpu)
         expected = faiss.IndexIVFFlat if self._spec.native_ids else faiss.IndexIDMap2
         if not isinstance(cpu, expected) or cpu.d != dim:
-            raise InputError(f"index does not match its settings (expected a {dim}-d {kind} index)",
-                             path=d / "index.faiss")
+            raise InputError(
+                f"index does not match its settings (expected a {dim}-d {kind} index)", path=d / "index.faiss"
+            )
         self._cpu = cpu
         self._next_id = int(meta.get("next_id", 0))
         self._deleted = {int(i) for i in meta.get("deleted", [])}
@@ -368,13 +413,16 @@ class VectorIndex:
                 except (json.JSONDecodeError, ValueError, TypeError) as e:
                     raise InputError(f"corrupt record ({e})", path=d / "records.jsonl", line=n) from e
         if len(self._records) != int(meta.get("count", -1)) or cpu.ntotal - len(self._deleted) != len(self):
-            raise InputError(f"{len(self)} records for {cpu.ntotal - len(self._deleted)} vectors "
-                             f"(settings say {meta.get('count')})", path=d / "records.jsonl")
+            raise InputError(
+                f"{len(self)} records for {cpu.ntotal - len(self._deleted)} vectors "
+                f"(settings say {meta.get('count')})",
+                path=d / "records.jsonl",
+            )
         return self
 
     # ------------------------------------------------------------- checks
     def _check(self, vectors: Any, what: str) -> np.ndarray:
-        """A C-contiguous float32 ``(n, dim)`` copy, L2-normalized; bad shapes and values raise ``InputError``."""
+        """A C-contiguous float32 ``(n, dim)`` copy, L2-normalized; bad shapes/values raise ``InputError``."""
         import faiss
 
         try:
@@ -384,18 +432,23 @@ class VectorIndex:
         if x.ndim == 1:
             x = x[None, :]
         if x.ndim != 2 or (x.size and x.shape[1] != self.dim):
-            raise InputError(f"{what} have shape {tuple(np.shape(vectors))}; this index holds {self.dim}-d vectors",
-                             field=what)
+            raise InputError(
+                f"{what} have shape {tuple(np.shape(vectors))}; this index holds {self.dim}-d vectors",
+                field=what,
+            )
         if x.size == 0:
             return x.reshape(0, self.dim)
         bad = ~np.isfinite(x).all(axis=1)
         if bad.any():
-            raise InputError(f"{what} row {int(np.argmax(bad))} has NaN or infinite values "
-                             f"({int(bad.sum())} such rows)", field=what)
+            raise InputError(
+                f"{what} row {int(np.argmax(bad))} has NaN or infinite values ({int(bad.sum())} such rows)",
+                field=what,
+            )
         norms = np.linalg.norm(x, axis=1)
         if (norms == 0).any():
-            raise InputError(f"{what} row {int(np.argmax(norms == 0))} is all zeros (no direction to compare)",
-                             field=what)
+            raise InputError(
+                f"{what} row {int(np.argmax(norms == 0))} is all zeros (no direction to compare)", field=what
+            )
         x = np.ascontiguousarray(x)
         faiss.normalize_L2(x)
         return x

@@ -2,14 +2,16 @@
 
 Three candidate sources, cheapest first:
 
-1. **exact**: a dictionary of normalized name/alias token n-grams (case-, accent- and punctuation-insensitive)
-   gives every span of the text that is a name, in microseconds;
-2. **fuzzy**: for typos, each word of the text and its one-edit neighbours (a SymSpell-style deletion map) fetch
-   the names indexed under their rarest words; ``rapidfuzz`` scores the name against the text window it aligns to;
-3. **dense** (optional, only when 1 and 2 find nothing convincing): a callable over the entity-name vector index.
+1. **exact**: a dictionary of normalized name/alias token n-grams (case-, accent- and
+   punctuation-insensitive) gives every span of the text that is a name, in microseconds;
+2. **fuzzy**: for typos, each word of the text and its one-edit neighbours (a SymSpell-style deletion map)
+   fetch the names indexed under their rarest words; ``rapidfuzz`` scores each name against the text window
+   it aligns to;
+3. **dense** (optional, only when 1 and 2 find nothing convincing): a callable over the name vector index.
 
-A span's score is ``similarity * quality``. Quality grows with the span's words (function and question words count
-a fifth), and with capitalization when the text is not all capitalized: ``1 - 0.5 ** (weight + 0.5 * cap)``.
+A span's score is ``similarity * quality``. Quality grows with the span's words (function and question words
+count a fifth), and with capitalization when the text is not all capitalized:
+``1 - 0.5 ** (weight + 0.5 * cap)``.
 So the longest match wins, "what"/"film" lose to a name, and a capitalized "Her" mid-sentence still links.
 Entities of earlier turns (``context``) and their neighbours are boosted.
 """
@@ -41,8 +43,8 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Mention:
-    """A span ``text[start:end]`` and its candidates, best first. ``ambiguous``: the top candidates score within
-    the linker's margin (several entities share the name, or it is a close call); ask the user which one."""
+    """A span ``text[start:end]`` and its candidates, best first. ``ambiguous``: the top candidates score
+    within the linker's margin (entities share the name, or a close call): ask the user which one."""
 
     start: int
     end: int
@@ -68,7 +70,7 @@ class LinkerConfig:
     common_weight: float = 0.2  # weight of a function/question word in a span's length
     cap_weight: float = 0.5  # bonus length for a capitalized span (when capitals are informative)
     fuzzy_cutoff: float = 0.75  # minimum rapidfuzz ratio (0-1) of name vs text window
-    known_word_fuzzy: float = 0.85  # fuzzy similarity factor when every word of the window is a known word
+    known_word_fuzzy: float = 0.85  # fuzzy similarity factor when the window is one known word
     fuzzy_min_chars: int = 3  # words shorter than this get no one-edit neighbours
     max_postings: int = 2000  # words indexing more names than this are not used to fetch fuzzy candidates
     dense_below: float = 0.35  # run the dense search when the best mention scores below this
@@ -80,9 +82,19 @@ class LinkerConfig:
     extra_common_words: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        for name in ("min_score", "ambiguity_margin", "common_weight", "cap_weight", "fuzzy_cutoff",
-                     "dense_below", "dense_weight", "context_boost", "context_self_boost", "case_bonus",
-                     "prior_weight"):
+        for name in (
+            "min_score",
+            "ambiguity_margin",
+            "common_weight",
+            "cap_weight",
+            "fuzzy_cutoff",
+            "dense_below",
+            "dense_weight",
+            "context_boost",
+            "context_self_boost",
+            "case_bonus",
+            "prior_weight",
+        ):
             v = getattr(self, name)
             if not isinstance(v, int | float) or v < 0:
                 raise ValueError(f"{name} must be a number >= 0, not {v!r}")
@@ -99,8 +111,9 @@ class EntityLinker:
     ('alien', 'Alien')
     """
 
-    def __init__(self, kg: KnowledgeGraph, *, config: LinkerConfig | None = None,
-                 dense: DenseSearch | None = None) -> None:
+    def __init__(
+        self, kg: KnowledgeGraph, *, config: LinkerConfig | None = None, dense: DenseSearch | None = None
+    ) -> None:
         self.kg = kg
         self.config = config or LinkerConfig()
         self.dense = dense
@@ -128,11 +141,14 @@ class EntityLinker:
         self._prefixes = {k[:n] for k in self._keys for n in range(1, len(k))}
         self.max_name_tokens = max((len(k) for k in self._keys), default=0)
         # names made only of punctuation ("$") need their symbols kept as tokens of the text
-        self._symbols = frozenset(c for k in self._keys for w in k for c in w if not c.isalnum() and len(w) == 1)
+        self._symbols = frozenset(
+            c for k in self._keys for w in k for c in w if not c.isalnum() and len(w) == 1
+        )
 
         rel_words = {w for r in kg.relations for w in relation_phrase(r).split()}
-        self.common = frozenset(FUNCTION_WORDS | QUESTION_WORDS | rel_words
-                                | {w.lower() for w in self.config.extra_common_words})
+        self.common = frozenset(
+            FUNCTION_WORDS | QUESTION_WORDS | rel_words | {w.lower() for w in self.config.extra_common_words}
+        )
 
         # fuzzy tables: each name is fetched through its two rarest words (a one-word typo leaves one intact)
         df: dict[str, int] = defaultdict(int)
@@ -146,7 +162,7 @@ class EntityLinker:
                 if w in rare:
                     postings[w].append((nid, pos))
         self._postings = dict(postings)
-        self._prefix_words = frozenset(w for k in self._keys for w in k)  # every word of every name
+        self._name_words = frozenset(w for k in self._keys for w in k)  # every word of every name
         deletes: dict[str, list[str]] = defaultdict(list)  # one-char deletion -> vocabulary words
         for w in self._postings:
             if len(w) >= self.config.fuzzy_min_chars and not w.isdigit():
@@ -163,8 +179,10 @@ class EntityLinker:
         self._prior = (logd / logd.max() if logd.max() > 0 else logd) * self.config.prior_weight
 
     # ------------------------------------------------------------- linking
-    def link(self, text: str, context: Iterable[int] = (), *, top_k: int = 5, always: bool = False) -> list[Mention]:
-        """Mentions of entities in ``text``, best first, non-overlapping, each with up to ``top_k`` candidates.
+    def link(
+        self, text: str, context: Iterable[int] = (), *, top_k: int = 5, always: bool = False
+    ) -> list[Mention]:
+        """Entity mentions in ``text``, best first, non-overlapping, each with up to ``top_k`` candidates.
 
         ``context``: entity ids of earlier turns; candidates equal or adjacent to them are boosted.
         ``always``: return the best mention even when it scores below ``min_score``.
@@ -182,7 +200,7 @@ class EntityLinker:
 
         def add(i: int, j: int, nid: int, sim: float, method: str) -> None:
             q = self._quality(tokens, i, j, caps, informative_caps)
-            raw = text[tokens[i].start: tokens[j - 1].end]
+            raw = text[tokens[i].start : tokens[j - 1].end]
             bucket = spans[(i, j)]
             for e, surface in self._surfaces[nid]:
                 s = sim * q + float(self._prior[e]) + (cfg.case_bonus if raw == surface else 0.0)
@@ -197,8 +215,9 @@ class EntityLinker:
             add(i, j, nid, sim, "fuzzy")
         mentions = self._select(text, tokens, spans, top_k)
         if self.dense is not None and (not mentions or mentions[0].score < cfg.dense_below):
-            mentions = self._select(text, tokens, self._dense_spans(text, tokens, spans, ctx, caps, informative_caps),
-                                    top_k)
+            mentions = self._select(
+                text, tokens, self._dense_spans(text, tokens, spans, ctx, caps, informative_caps), top_k
+            )
         keep = [m for m in mentions if m.score >= cfg.min_score]
         if always and not keep and mentions:
             keep = mentions[:1]
@@ -218,7 +237,9 @@ class EntityLinker:
                     break
         return out
 
-    def _fuzzy_spans(self, tokens: Sequence[Token], exact: set[tuple[int, int]]) -> list[tuple[int, int, int, float]]:
+    def _fuzzy_spans(
+        self, tokens: Sequence[Token], exact: set[tuple[int, int]]
+    ) -> list[tuple[int, int, int, float]]:
         """``(i, j, name id, similarity)`` for names close to a text window but not equal to it."""
         from rapidfuzz.distance import Indel
 
@@ -240,11 +261,12 @@ class EntityLinker:
                         continue
                     seen.add((i, j, nid))
                     # Indel normalized similarity == rapidfuzz fuzz.ratio / 100
-                    sim = Indel.normalized_similarity(self._strings[nid], " ".join(words[i:j]),
-                                                      score_cutoff=cfg.fuzzy_cutoff)
+                    sim = Indel.normalized_similarity(
+                        self._strings[nid], " ".join(words[i:j]), score_cutoff=cfg.fuzzy_cutoff
+                    )
                     if sim:
-                        # a window of known words is less likely a typo than one with an unknown word
-                        known = all(x in self._postings or x in self._prefix_words for x in words[i:j])
+                        # a known single word is less likely a typo of a name than an unknown word is
+                        known = j - i == 1 and words[i] in self._name_words
                         out.append((i, j, nid, sim * (cfg.known_word_fuzzy if known else 1.0)))
         return out
 
@@ -260,8 +282,15 @@ class EntityLinker:
             out.update(self._deletes.get(d, ()))  # substitution / transposition
         return out
 
-    def _dense_spans(self, text: str, tokens: Sequence[Token], spans: dict, ctx: dict[int, float],
-                     caps: list[bool], informative_caps: bool) -> dict:
+    def _dense_spans(
+        self,
+        text: str,
+        tokens: Sequence[Token],
+        spans: dict,
+        ctx: dict[int, float],
+        caps: list[bool],
+        informative_caps: bool,
+    ) -> dict:
         """Add dense name-index hits, each placed at the text window its name matches best."""
         from rapidfuzz.distance import Indel
 
@@ -271,7 +300,11 @@ class EntityLinker:
             key = name_key(name)
             n = max(1, min(len(key), len(words)))
             target = " ".join(key)
-            i = max(range(len(words) - n + 1), key=lambda s: Indel.normalized_similarity(target, " ".join(words[s:s + n])))
+            sims = [
+                Indel.normalized_similarity(target, " ".join(words[s : s + n]))
+                for s in range(len(words) - n + 1)
+            ]
+            i = max(range(len(sims)), key=sims.__getitem__)
             q = self._quality(tokens, i, i + n, caps, informative_caps)
             s = cfg.dense_weight * float(cos) * q + float(self._prior[e]) + ctx.get(e, 0.0)
             bucket = spans[(i, i + n)]
@@ -279,8 +312,10 @@ class EntityLinker:
                 bucket[e] = (s, name, "dense")
         return spans
 
-    def _quality(self, tokens: Sequence[Token], i: int, j: int, caps: list[bool], informative_caps: bool) -> float:
-        """``1 - 0.5 ** (weight + cap)`` in (0, 1): longer, content-bearing, capitalized spans look like names."""
+    def _quality(
+        self, tokens: Sequence[Token], i: int, j: int, caps: list[bool], informative_caps: bool
+    ) -> float:
+        """``1 - 0.5 ** (weight + cap)`` in (0, 1): long, contentful, capitalized spans look like names."""
         cfg = self.config
         weight = sum(cfg.common_weight if tokens[k].norm in self.common else 1.0 for k in range(i, j))
         cap = 0.0
@@ -306,8 +341,10 @@ class EntityLinker:
 
     def _select(self, text: str, tokens: Sequence[Token], spans: dict, top_k: int) -> list[Mention]:
         """Greedy non-overlapping choice of spans by their best candidate's score."""
-        ranked = sorted(((max(c[0] for c in cands.values()), i, j) for (i, j), cands in spans.items() if cands),
-                        key=lambda x: (-x[0], -(x[2] - x[1]), x[1]))
+        ranked = sorted(
+            ((max(c[0] for c in cands.values()), i, j) for (i, j), cands in spans.items() if cands),
+            key=lambda x: (-x[0], -(x[2] - x[1]), x[1]),
+        )
         used = [False] * len(tokens)
         out: list[Mention] = []
         for _, i, j in ranked:
@@ -323,5 +360,4 @@ class EntityLinker:
 
 
 def _deletions(w: str) -> set[str]:
-    return {w[:i] + w[i + 1:] for i in range(len(w))}
-
+    return {w[:i] + w[i + 1 :] for i in range(len(w))}

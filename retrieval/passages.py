@@ -1,7 +1,10 @@
 """Passages to retrieve: verbalized triples, entity descriptions and chunks of user documents.
 
-Every passage carries its source, so every hit can be cited: ``{"kind": "triple", "triples": [7]}``,
-``{"kind": "description", "entity": 3}`` or ``{"kind": "document", "file": "notes/a.md", "chunk": 0, "line": 1}``.
+Every passage carries its source, so every hit can be cited:
+
+- ``{"kind": "triple", "triples": [7]}``
+- ``{"kind": "description", "entity": 3}``
+- ``{"kind": "document", "file": "notes/a.md", "chunk": 0, "line": 1}``
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ class Passage:
 
 
 def relation_phrase(relation: str) -> str:
-    """``"directed_by"`` -> ``"directed by"``; ``"starredActors"`` -> ``"starred actors"``; IRIs keep their local name."""
+    """``"directed_by"``: ``"directed by"``; ``"starredActors"`` -> ``"starred actors"``; IRI: local name."""
     name = re.split(r"[/#]", relation.rstrip("/#"))[-1] or relation
     name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
     return re.sub(r"[_\-\s]+", " ", name).strip().lower() or relation
@@ -81,11 +84,12 @@ def build_passages(kg: KnowledgeGraph, config: IndexConfig | None = None) -> lis
 
 # ----------------------------------------------------------------- documents
 def chunk_documents(folder: str | Path, *, words: int = 120, overlap: int = 30) -> Iterator[Passage]:
-    """Chunk every ``.txt``/``.md`` file under ``folder`` (recursively, sorted) into overlapping word windows."""
+    """Chunk each ``.txt``/``.md`` file under ``folder`` (recursive, sorted) into overlapping word windows."""
     root = Path(folder)
     if not root.is_dir():
-        raise InputError("documents folder not found (set [index] documents to a folder of .txt/.md files)",
-                         path=root)
+        raise InputError(
+            "documents folder not found (set [index] documents to a folder of .txt/.md files)", path=root
+        )
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES)
     if not files:
         log.warning("%s: no .txt or .md files to index", root)
@@ -112,7 +116,7 @@ def chunk_text(text: str, *, words: int = 120, overlap: int = 30) -> list[tuple[
     out: list[tuple[int, str]] = []
     step = words - overlap
     for s in range(0, len(spans), step):
-        window = spans[s: s + words]
+        window = spans[s : s + words]
         out.append((window[0][0], " ".join(text[a:b] for a, b in window)))
         if s + words >= len(spans):
             break

@@ -1,8 +1,8 @@
 """Intent classification with out-of-scope detection over the KG-fused encoder.
 
 Data: JSON lines (``{"text", "intent"}``), CSV (``text,category``, as Banking77), or CLINC150's JSON
-(``train``, ``val``, ``test``, ``oos_*``). Out-of-scope is its own class when the data has one (an intent named ``oos`` or
-``out_of_scope``) and/or a confidence threshold calibrated on the validation split.
+(``train``, ``val``, ``test``, ``oos_*``). Out-of-scope is its own class when the data has one (an intent
+named ``oos`` or ``out_of_scope``) and/or a confidence threshold calibrated on the validation split.
 
 >>> data = load_intent_data("intents.jsonl")  # doctest: +SKIP
 >>> result = train_intents(data, IntentConfig(epochs=3), out_dir="ws/models/intents")  # doctest: +SKIP
@@ -426,8 +426,8 @@ class IntentModel:
     def load(cls, directory: str | Path, *, entity_vectors: Any = None, linker: Linker | None = None,
              merge: bool = True, device: str | None = None) -> IntentModel:
         """Load a saved model offline. A KG-fused model takes ``entity_vectors`` and ``linker`` when given,
-        else those of the workspace it lies in (``WS/models/intents`` -> ``WS/kge``, ``WS/kg``; the linker is built
-        on first use). ``merge`` folds LoRA into the weights for faster inference."""
+        else those of the workspace it lies in (``WS/models/intents`` -> ``WS/kge``, ``WS/kg``; the linker is
+        built on first use). ``merge`` folds LoRA into the weights for faster inference."""
         import torch
         from safetensors.torch import load_file
 

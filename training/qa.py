@@ -65,8 +65,10 @@ class QAConfig:
     synthesize: int | None = field(default=None, metadata={
         "help": "questions generated from the graph for training; None: 2000 when the question files hold fewer "
                 "than 1000 questions, else 0"})
-    # path head training
-    epochs: int = 2
+    # path head training: first on frozen features (cheap), then with the encoder (LoRA) and fusion
+    head_warmup_epochs: int = field(default=15, metadata={
+        "help": "epochs of the path head alone on frozen question features; 0: skip"})
+    epochs: int = field(default=1, metadata={"help": "epochs of the path head with the encoder; 0: skip"})
     lr: float = 1e-3
     batch_size: int = 32
     max_train_questions: int = field(default=0, metadata={
@@ -97,12 +99,12 @@ class QAConfig:
             raise ValueError(f"fallback must be one of auto, {', '.join(FALLBACKS)}; not {self.fallback!r}")
         if not isinstance(self.max_hops, int) or not 1 <= self.max_hops <= 3:
             raise ValueError(f"max_hops must be 1, 2 or 3, not {self.max_hops!r}")
-        for name in ("epochs", "batch_size", "answer_epochs", "answer_batch_size", "answer_hidden", "soft_top_k",
+        for name in ("batch_size", "answer_epochs", "answer_batch_size", "answer_hidden", "soft_top_k",
                      "max_paths", "top_answers", "max_val_questions", "max_length", "lora_r", "lora_alpha"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name} must be a positive integer, not {v!r}")
-        for name in ("max_train_questions", "eval_every", "patience"):
+        for name in ("max_train_questions", "eval_every", "patience", "epochs", "head_warmup_epochs"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise ValueError(f"{name} must be an integer >= 0, not {v!r}")
@@ -532,7 +534,7 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
     import torch
 
     from training.fused import FusedEncoder
-    from training.qa_net import AnswerHead, QANet
+    from training.qa_net import AnswerHead, QANet, path_loss
     from training.trainer import Batches, TrainConfig, seed_everything, train_loop
 
     config = config or QAConfig()
@@ -572,8 +574,10 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
                                  [[(c[1][0], c[1][1], c[2][0])] if c[1] is not None else [] for c in chunk])
         targets = torch.zeros(len(idx), len(vocab))
         for row, i in enumerate(idx):
-            for p in labels[sample[i]]:
-                targets[row, path_ids[p]] = 1.0
+            ties = labels[sample[i]]
+            shortest = min(len(p) for p in ties)
+            for p in ties:  # an Occam prior: a tied path one hop longer than the shortest counts half
+                targets[row, path_ids[p]] = 0.5 ** (len(p) - shortest)
         return {**batch, "path_targets": targets}
 
     val_lab = [i for i in val_idx if labels[i]][: config.max_val_questions]
@@ -585,15 +589,44 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
         return float(np.mean([vocab[int(e.path_probs.argmax())] in labels[i] for e, i in zip(enc, val_lab,
                                                                                               strict=True)]))
 
-    tc = TrainConfig(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size, patience=config.patience,
-                     eval_every=config.eval_every, seed=config.seed)
-    batches = Batches(len(sample), config.batch_size, collate, seed=config.seed,
-                      length_of=lambda i: len(prepared[sample[i]][0]))
-    res_path = train_loop(net, batches, path_accuracy if val_lab else None, tc, desc="qa: path head",
-                          progress=progress)
+    # ---- phase 1a: the path head alone on frozen features (LoRA starts as the identity, so these are the
+    # encoder's own features): template-like questions separate well here, and the head then starts good
+    if config.head_warmup_epochs:
+        feats0 = _features(net, [prepared[i] for i in sample], progress)  # (n_sample, hidden)
+        targets0 = collate(range(len(sample)))["path_targets"]
+        val0 = _features(net, [prepared[i] for i in val_lab], progress) if val_lab else None
+
+        def head_accuracy(head: Any) -> float:
+            assert val0 is not None
+            pred = head(val0).argmax(-1).tolist()
+            return float(np.mean([vocab[p] in labels[i] for p, i in zip(pred, val_lab, strict=True)]))
+
+        head_batches = Batches(len(sample), 64, lambda idx: {"features": feats0[list(idx)],
+                                                             "targets": targets0[list(idx)]}, seed=config.seed)
+        res_head = train_loop(net.path_head, head_batches, head_accuracy if val_lab else None,
+                              TrainConfig(epochs=config.head_warmup_epochs, lr=3e-3, batch_size=64,
+                                          patience=config.patience + 1, eval_every=0, seed=config.seed),
+                              loss_fn=lambda m, b: path_loss(m(b["features"]), b["targets"]),
+                              desc="qa: path head (frozen features)", progress=progress)
+        metrics_head = res_head.as_dict()
+    else:
+        metrics_head = None
+
+    # ---- phase 1b: encoder (LoRA) + fusion + path head together, marginal likelihood of the tied best paths
+    res_path = None
+    if config.epochs:
+        tc = TrainConfig(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
+                         patience=config.patience, eval_every=config.eval_every, seed=config.seed)
+        batches = Batches(len(sample), config.batch_size, collate, seed=config.seed,
+                          length_of=lambda i: len(prepared[sample[i]][0]))
+        res_path = train_loop(net, batches, path_accuracy if val_lab else None, tc, desc="qa: path head + encoder",
+                              progress=progress)
     metrics: dict[str, Any] = {"questions": len(examples), "train_questions": len(train_idx),
                                "val_questions": len(val_idx), "labelled": len(labelled), "paths": len(vocab),
-                               "path_head": res_path.as_dict(), "val_path_accuracy": res_path.best_score}
+                               "path_head_warmup": metrics_head,
+                               "path_head": res_path.as_dict() if res_path is not None else None,
+                               "val_path_accuracy": res_path.best_score if res_path is not None
+                               else (metrics_head or {}).get("best_val_score")}
 
     # ---- phase 2: the EmbedKGQA-style scorer on frozen question features (cheap: no encoder passes)
     if rel_dim:

@@ -6,11 +6,10 @@ the knowledge and training tabs call the same build steps as the command line (`
 
 from __future__ import annotations
 
-import contextlib
 import html
-import json
 import logging
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,12 +24,13 @@ from ui.examples import Example, workspace_examples
 from ui.plots import degree_histogram, loss_curves, relation_bars
 from ui.render import evidence_html
 from ui.session import FeedbackLog, GraphPool, Session
-from ui.translate import ChatItem, ChatTranslator
+from ui.training import TRAINING, TrainInputs, run_training
+from ui.translate import EVIDENCE, ChatItem, ChatTranslator
 
 log = logging.getLogger(__name__)
 
 CSS = """
-.kg-header h1 { margin-bottom: 0 !important; }
+.kg-header h1 { margin-bottom: 0 !important; font-weight: 600 !important; }
 .kg-header p { color: var(--body-text-color-subdued); margin-top: 2px !important; }
 .kg-badge { font-size: 0.85em; color: var(--body-text-color-subdued); }
 .kg-badge code { font-size: 0.95em; }
@@ -138,24 +138,32 @@ class _App:
                         build = gr.Button("Validate and build", variant="primary", elem_id="kg-build")
                         status = gr.HTML(elem_id="kg-status")
                     with gr.Column(scale=3, min_width=420):
+                        degree, relations = self.plots(self.workspace)
                         counts = gr.HTML(self.counts_html(self.workspace), elem_id="kg-stats")
-                        degree_plot = gr.Plot(label="Degree histogram", format="png")
-                        relation_plot = gr.Plot(label="Relations", format="png")
+                        degree_plot = gr.Plot(degree, label="Degree histogram", format="png", elem_id="kg-degree")
+                        relation_plot = gr.Plot(relations, label="Relations", format="png")
+                        with gr.Accordion("All relations", open=False):
+                            relation_table = gr.Dataframe(self.relation_rows(self.workspace),
+                                                          headers=["relation", "triples", "share"],
+                                                          interactive=False, max_height=360)
                 with gr.Tab("Training", id="training"), gr.Row(equal_height=False):
                     with gr.Column(scale=2, min_width=320):
                         gr.Markdown("### Train on the current workspace\nRetrains the chosen parts; the chat "
                                     "uses the new models from its next turn.")
                         parts = gr.CheckboxGroup(list(TRAINING), value=["KG embeddings"], label="Train")
-                        kge_model = gr.Textbox(label="KGE model (any PyKEEN model; empty: workspace setting)")
-                        epochs = gr.Number(label="Epochs (empty: workspace setting)", precision=0)
-                        train_intents = gr.File(label="Intent data (empty: as the workspace was built)")
-                        train_questions = gr.File(label="QA questions (empty: as the workspace was built)",
-                                                  file_count="multiple")
+                        with gr.Row():
+                            kge_model = gr.Textbox(label="KGE model", placeholder="workspace setting (e.g. RotatE)")
+                            epochs = gr.Number(label="Epochs (0: workspace setting)", value=0, minimum=0,
+                                               precision=0)
+                        with gr.Accordion("Training data (default: as the workspace was built)", open=False):
+                            train_intents = gr.File(label="Intent examples", height=110)
+                            train_questions = gr.File(label="QA questions (MetaQA format)", file_count="multiple",
+                                                      height=110)
                         train = gr.Button("Train", variant="primary", elem_id="kg-train")
                         train_status = gr.HTML(elem_id="kg-train-status")
                     with gr.Column(scale=3, min_width=420):
                         metrics = gr.JSON(label="Metrics")
-                        loss_plot = gr.Plot(label="Loss", format="png")
+                        loss_plot = gr.Plot(loss_curves({}), label="Loss", format="png")
 
             # ----------------------------------------------------------------- events
             chat_io = {"concurrency_limit": cfg.concurrency, "concurrency_id": "chat"}
@@ -168,13 +176,12 @@ class _App:
             chatbot.like(self.feedback, [session], None, api_name=False)
             new.click(self.new_conversation, [session], [textbox, chatbot, session], api_name="new_conversation")
             build.click(self.build_workspace, [kg_file, fmt, aliases, descriptions, intents, questions, session],
-                        [status, session, chatbot, counts, degree_plot, relation_plot, example_list, badge],
+                        [status, session, chatbot, counts, degree_plot, relation_plot, relation_table, example_list,
+                         badge],
                         api_name="build_workspace", concurrency_limit=1, concurrency_id="build")
             train.click(self.train, [parts, kge_model, epochs, train_intents, train_questions, session],
                         [train_status, metrics, loss_plot, counts], api_name="train",
                         concurrency_limit=1, concurrency_id="build")
-            demo.load(self.on_load, [session], [session, counts, degree_plot, relation_plot, badge, example_list],
-                      api_name=False)
         demo.queue(default_concurrency_limit=cfg.concurrency, max_size=cfg.max_queue)
         return demo
 
@@ -190,16 +197,24 @@ class _App:
         if not message:
             yield "", history, session
             return
+        for m in history:  # earlier evidence panels fold up; the newest answer's opens below
+            meta = m.get("metadata") or {}
+            if str(meta.get("title", "")).startswith(EVIDENCE):
+                m["metadata"] = {**meta, "status": "done"}
         history.append({"role": "user", "content": message})
         yield "", history, session
         translator = ChatTranslator(lambda view: evidence_html(
             view, max_picture_triples=self.config.max_picture_triples))
         try:
             graph = self.pool.get(session.workspace)
+            # durability="exit": the thread's checkpoint is written once, when the turn ends
             events = graph.stream({"messages": [("user", message)]}, config=session.config,
-                                  stream_mode=["updates", "messages"])
+                                  stream_mode=["updates", "messages"], durability="exit")
+            shown = time.perf_counter()
             for event in events:
-                if translator.feed(event):
+                # at most one screen update per interval: a fast turn shows once, a slow one streams
+                if translator.feed(event) and time.perf_counter() - shown >= self.config.stream_interval:
+                    shown = time.perf_counter()
                     yield "", history + _messages(translator.items()), session
             translator.finish()
         except KgAgentError as e:
@@ -235,11 +250,6 @@ class _App:
         return "", [], self.session(session).restart()
 
     # ----------------------------------------------------------------- workspace views
-    def on_load(self, session: Session | None) -> tuple:
-        session = self.session(session)
-        return (session, self.counts_html(session.workspace), *self.plots(session.workspace),
-                self.badge(session.workspace), gr.Dataset(samples=_samples(self.examples(session.workspace))))
-
     def examples(self, workspace: str) -> list[Example]:
         configured = self.config.examples if workspace == self.workspace else []
         return workspace_examples(workspace, configured, limit=self.config.max_examples)
@@ -264,6 +274,14 @@ class _App:
                         for k, v in cells)
         return f'<div class="kg-h"><b>{html.escape(Path(workspace).name)}</b></div><div class="kg-counts">{boxes}</div>'
 
+    def relation_rows(self, workspace: str) -> list[list[Any]]:
+        try:
+            s = _kg(workspace).stats()
+        except KgAgentError:
+            return []
+        total = max(s["triples"], 1)
+        return [[r, n, f"{n / total:.1%}"] for r, n in s["relation_frequencies"].items()]
+
     def plots(self, workspace: str) -> tuple[Any, Any]:
         try:
             kg = _kg(workspace)
@@ -273,12 +291,13 @@ class _App:
 
     # ----------------------------------------------------------------- knowledge tab
     def build_workspace(self, kg_file: Any, fmt: str, aliases: Any, descriptions: Any, intents: Any,
-                        questions: Any, session: Session | None, progress: gr.Progress = gr.Progress()) -> tuple:
+                        questions: Any, session: Session | None,
+                        progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:
         """Validate and build a workspace from the uploaded files, then switch this session's chat to it."""
         from agent.build import BuildOptions, build_workspace
 
         session = self.session(session)
-        keep = (gr.update(),) * 6
+        keep = (gr.update(),) * 7
         if kg_file is None:
             return _status("Choose a KG file first.", ok=False), session, *keep
         src = Path(_path(kg_file))
@@ -288,17 +307,24 @@ class _App:
                                intents=_opt_path(intents), questions=[Path(_path(q)) for q in questions or []])
         t0 = time.perf_counter()
         try:
+            if self.config.upload_config:  # the build reads its settings from the target's kgagent.toml
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(self.config.upload_config, Workspace(target).config_path)
             build_workspace(options, progress=lambda frac, msg: progress(frac, desc=msg))
         except InputError as e:
             return _status(_input_error(e), ok=False), session, *keep
         except KgAgentError as e:
             return _status(html.escape(str(e)), ok=False), session, *keep
+        except Exception as e:  # a failed build leaves the previous workspace as it was; say so and go on serving
+            log.exception("building %s failed", target)
+            return _status(f"The build failed ({html.escape(type(e).__name__)}: {html.escape(str(e))}); "
+                           "the previous workspace is unchanged.", ok=False), session, *keep
         self.pool.reload(target)
         session = session.restart(str(target.resolve()))
         ws = session.workspace
         msg = (f"Built <code>{html.escape(target.name)}</code> from <code>{html.escape(src.name)}</code> in "
                f"{time.perf_counter() - t0:.0f} s. The chat now uses it (new conversation).")
-        return (_status(msg, ok=True), session, [], self.counts_html(ws), *self.plots(ws),
+        return (_status(msg, ok=True), session, [], self.counts_html(ws), *self.plots(ws), self.relation_rows(ws),
                 gr.Dataset(samples=_samples(self.examples(ws))), self.badge(ws))
 
     def upload_root(self) -> Path:
@@ -313,71 +339,24 @@ class _App:
         ws = session.workspace
         if not parts:
             return _status("Choose what to train.", ok=False), None, None, gr.update()
-        given = {"model": kge_model.strip() or None, "epochs": int(epochs) if epochs else None,
-                 "intents": _opt_path(intents), "questions": [Path(_path(q)) for q in questions or []] or None}
+        given = TrainInputs(model=(kge_model or "").strip() or None, epochs=int(epochs) if epochs else None,
+                            intents=_opt_path(intents), questions=[Path(_path(q)) for q in questions or []])
         results: dict[str, Any] = {}
+        curves: dict[str, list[float]] = {}
         try:
             for i, name in enumerate(parts):
                 progress(i / len(parts), desc=f"training {name}…")
-                results[name] = TRAINING[name](ws, given)
+                results[name], curves[name] = run_training(name, ws, given)
         except KgAgentError as e:
-            return _status(html.escape(str(e)), ok=False), results or None, None, gr.update()
+            return _status(html.escape(str(e)), ok=False), _scalars(results) or None, None, gr.update()
+        except Exception as e:  # shown in the tab; the server goes on serving
+            log.exception("training %s on %s failed", parts, ws)
+            return (_status(f"Training failed ({html.escape(type(e).__name__)}: {html.escape(str(e))}).", ok=False),
+                    _scalars(results) or None, None, gr.update())
         finally:
             self.pool.reload(ws)  # the next turn loads what was trained
-        curves = {name: loss for name, r in results.items() if (loss := _losses(r, ws, name))}
-        shown = {name: _scalars(r) for name, r in results.items()}
         return (_status(f"Trained {', '.join(parts)} on <code>{html.escape(Path(ws).name)}</code>.", ok=True),
-                shown, loss_curves(curves), self.counts_html(ws))
-
-
-# ----------------------------------------------------------------- training steps (agent.build), by name
-def _kge(ws: str, given: dict[str, Any]) -> dict[str, Any]:
-    from agent.build import kge_step
-
-    return kge_step(Path(ws), model=given["model"], epochs=given["epochs"])
-
-
-def _step(name: str, data_key: str) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
-    """A training step of ``agent.build`` (``intents_step``, ``qa_step``) called with the uploaded data if any."""
-
-    def run(ws: str, given: dict[str, Any]) -> dict[str, Any]:
-        import agent.build
-
-        step = getattr(agent.build, f"{name}_step", None)
-        if step is None:
-            raise KgAgentError(f"this version cannot train {name} from the app; use `kgagent train {name}`")
-        kwargs = {"epochs": given["epochs"]} if given["epochs"] else {}
-        if given[data_key]:
-            kwargs["data"] = given[data_key]
-        return step(Path(ws), **kwargs)
-
-    return run
-
-
-TRAINING: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
-    "KG embeddings": _kge,
-    "Intents": _step("intents", "intents"),
-    "Question answering": _step("qa", "questions"),
-}
-_LOSS_FILES = {"KG embeddings": "kge/metrics.json", "Intents": "models/intents/metrics.json",
-               "Question answering": "models/qa/metrics.json"}
-_LOSS_KEYS = ("losses", "loss_history", "train_losses", "epoch_losses", "train_loss")
-
-
-def _losses(result: Any, ws: str, name: str) -> list[float]:
-    """The loss history of a training result, or of the metrics file the step wrote."""
-    sources = [result]
-    path = Path(ws) / _LOSS_FILES.get(name, "")
-    if path.is_file():
-        with contextlib.suppress(json.JSONDecodeError):
-            sources.append(json.loads(path.read_text(encoding="utf-8")))
-    for src in sources:
-        if isinstance(src, dict):
-            for key in _LOSS_KEYS:
-                v = src.get(key)
-                if isinstance(v, list) and v and all(isinstance(x, int | float) for x in v):
-                    return [float(x) for x in v]
-    return []
+                _scalars(results), loss_curves({k: v for k, v in curves.items() if v}), self.counts_html(ws))
 
 
 def _scalars(result: Any) -> Any:

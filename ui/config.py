@@ -26,12 +26,18 @@ class UIConfig:
     max_queue: int = field(default=256, metadata={"help": "Requests waiting in the queue before new ones are refused."})
     upload_root: str = field(
         default="", metadata={"help": "Where workspaces built from uploads go; empty: beside the workspace."})
+    upload_config: str = field(
+        default="", metadata={"help": "A kgagent.toml for workspaces built from uploads (their build settings)."})
+    stream_interval: float = field(
+        default=0.1, metadata={"help": "Seconds between screen updates while a reply streams in."})
     max_picture_triples: int = field(default=24, metadata={"help": "Triples drawn in an evidence picture."})
 
     def __post_init__(self) -> None:
         for name in ("max_examples", "concurrency", "max_queue", "max_picture_triples"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"[ui] {name} must be >= 1, got {getattr(self, name)}")
+        if self.stream_interval < 0:
+            raise ConfigError(f"[ui] stream_interval must be >= 0, got {self.stream_interval}")
         ok = not isinstance(self.examples, str) and all(
             isinstance(e, str) or (isinstance(e, list | tuple) and e and all(isinstance(x, str) for x in e))
             for e in self.examples)

@@ -39,13 +39,16 @@ def demo_examples() -> list[Example]:
     return [*from_question_files([demo_questions_path()], per_hop=1, limit=3), *SHOWCASE]
 
 
+BUILD_STEPS = ("kg", "kge", "intents", "qa")  # what a finished demo build records in its manifest
+
+
 def is_complete(workspace: str | Path) -> bool:
-    """Whether ``workspace`` holds a finished build (its manifest records the KG and the embeddings)."""
+    """Whether ``workspace`` holds a finished demo build (its manifest records every build step)."""
     try:
         steps = Workspace(workspace).manifest().get("steps", {})
     except Exception:  # a corrupt manifest: rebuild
         return False
-    return (Path(workspace) / "kg").is_dir() and {"kg", "kge"} <= set(steps)
+    return (Path(workspace) / "kg").is_dir() and set(BUILD_STEPS) <= set(steps)
 
 
 def write_ui_section(workspace: str | Path) -> None:

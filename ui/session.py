@@ -62,16 +62,16 @@ class GraphPool:
         return graph
 
     def reload(self, workspace: str | Path) -> None:
-        """Forget what was loaded for ``workspace`` (after it was rebuilt or retrained); the next turn reloads it."""
-        key = _key(workspace)
+        """Forget the models loaded for ``workspace`` (after it was rebuilt or retrained).
+
+        The graph itself stays, with its checkpointer (so conversations go on): its nodes open the workspace
+        through the agent's cache on every turn, and the next turn loads what is there now.
+        """
         try:
             from agent.workspace import close_workspace
-
-            close_workspace(key)
         except ImportError:  # an agent without a workspace cache: nothing to forget
-            pass
-        with self._lock:
-            self._graphs.pop(key, None)
+            return
+        close_workspace(_key(workspace))
 
 
 def _key(workspace: str | Path) -> str:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessageChunk, BaseMessage
 
 Event = tuple[str, Any]  # (stream mode, chunk)
+EVIDENCE = "Evidence"  # title of the evidence panel
 
 
 @dataclass
@@ -191,7 +192,7 @@ class ChatTranslator:
             if self._evidence_html is None:
                 self._evidence_html = self._render(v)
             n_paths = sum(len(a.get("paths") or []) > 0 for a in v.answers)
-            title = f"Evidence · {len(v.evidence)} triple{'s' * (len(v.evidence) != 1)}"
+            title = f"{EVIDENCE} · {len(v.evidence)} triple{'s' * (len(v.evidence) != 1)}"
             if n_paths:
                 title += f" · {n_paths} answer path{'s' * (n_paths != 1)}"
             # no status: the panel starts open, so the paths and the picture show without a click

@@ -1,7 +1,8 @@
 """The default generator: fluent sentences from relation templates, no model needed.
 
 A template is a sentence about one triple with ``{head}`` and ``{tail}``; ``{is}``, ``{was}`` and ``{has}`` agree
-with the head side (``are``/``were``/``have`` when it names several entities). Templates are derived from relation
+with the head side (``are``/``were``/``have`` when it names several entities), as do the verb endings ``{s}``,
+``{es}`` and ``{ies}`` (``repair{s}``, ``appl{ies}``). Templates are derived from relation
 names (``directed_by`` -> ``{head} {was} directed by {tail}``) and can be overridden per workspace::
 
     [agent.templates]
@@ -32,7 +33,7 @@ COMMON_TEMPLATES: dict[str, str] = {
     "has_imdb_votes": "{head} {has} {tail} IMDb votes",
     "has_genre": "{head} {is} {tail}",
 }
-_PLURAL = {"is": "are", "was": "were", "has": "have"}
+_PLURAL = {"is": "are", "was": "were", "has": "have", "s": "", "es": "", "ies": "y"}
 
 
 def relation_words(name: str) -> str:
@@ -43,18 +44,44 @@ def relation_words(name: str) -> str:
     return re.sub(r"[_\-.\s]+", " ", name).strip().lower()
 
 
+_PAST = frozenset({"released", "founded", "made", "directed", "written", "born", "created", "published", "built",
+                   "established", "produced", "invented", "discovered", "composed", "designed", "developed",
+                   "painted", "filmed", "recorded", "died"})  # participles of events: "was", not "is"
+
+
+def _verb_form(word: str) -> str | None:
+    """``"repairs"`` -> ``"repair{s}"``, ``"applies"`` -> ``"appl{ies}"``: a present-tense verb that agrees with
+    the head; None when ``word`` does not look like one."""
+    if len(word) <= 3 or not word.endswith("s") or word.endswith(("ss", "us", "is", "ics")):
+        return None
+    if word.endswith("ies"):
+        return word[:-3] + "{ies}"
+    if word.endswith(("ches", "shes", "xes", "sses", "zes")):
+        return word[:-2] + "{es}"
+    return word[:-1] + "{s}"
+
+
 def derive_template(relation: str) -> str:
     """A sentence template from a relation name alone."""
     words = relation_words(relation).split()
     if not words:
         return "{head} {is} related to {tail}"
-    if len(words) > 1 and words[-1] == "by":  # directed_by, writtenBy: a passive verb
-        return "{head} {was} " + " ".join(words) + " {tail}"
-    if words[0] in ("is", "was") and len(words) > 1:  # is_part_of
-        return "{head} {" + words[0] + "} " + " ".join(words[1:]) + " {tail}"
-    if words[0] in ("has", "have", "in") and len(words) > 1:  # has_genre, in_language: a noun after it
-        words = words[1:]
-    return "{head} {has} " + " ".join(words) + " {tail}"
+    first, rest = words[0], " ".join(words[1:])
+    phrase = " ".join(words)
+    if first in ("is", "was") and rest:  # is_part_of
+        return "{head} {" + first + "} " + rest + " {tail}"
+    if first in ("has", "have", "in") and rest:  # has_genre, in_language: a noun after it
+        return "{head} {has} " + rest + " {tail}"
+    if first.endswith("ed") or (len(words) > 1 and words[-1] == "by"):  # directed_by, located_in: a participle
+        return "{head} " + ("{was}" if first in _PAST else "{is}") + f" {phrase} {{tail}}"
+    if first.endswith(("able", "ible", "ent", "ant")):  # compatible_with, eligible_for: an adjective
+        return f"{{head}} {{is}} {phrase} {{tail}}"
+    if len(words) > 1 and words[-1] == "of":  # successor_of
+        return f"{{head}} {{is}} the {phrase} {{tail}}"
+    verb = _verb_form(first)
+    if verb is not None:  # repairs, belongs_to, applies_to
+        return "{head} " + " ".join([verb, *words[1:]]) + " {tail}"
+    return f"{{head}} {{has}} {phrase} {{tail}}"
 
 
 def join_names(names: list[str], more: int = 0) -> str:
@@ -76,10 +103,10 @@ class Templates:
     def __post_init__(self) -> None:
         for rel, tpl in self.overrides.items():
             try:
-                tpl.format(head="h", tail="t", **{k: k for k in (*_PLURAL, *_PLURAL.values())})
+                tpl.format(head="h", tail="t", **{k: k for k in _PLURAL})
             except (KeyError, IndexError, ValueError) as e:
                 raise GeneratorError(f"[agent.templates] {rel}: bad template {tpl!r} ({e}); use {{head}}, {{tail}}, "
-                                     "{is}, {was}, {has}") from e
+                                     "{is}, {was}, {has}, {s}") from e
 
     def get(self, relation: str) -> str:
         rel = relation.removesuffix("^-1")
@@ -89,7 +116,7 @@ class Templates:
                  tail_more: int = 0) -> str:
         """One sentence about the triples ``heads × relation × tails`` (lists already de-duplicated)."""
         plural = len(heads) + (head_more > 0) > 1
-        verbs = {k: (v if plural else k) for k, v in _PLURAL.items()}
+        verbs = {k: (v if plural else k) for k, v in _PLURAL.items()}  # {s} -> "s" for one head, "" for several
         text = self.get(relation).format(head=join_names(heads, head_more), tail=join_names(tails, tail_more),
                                          **verbs)
         return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")

@@ -26,7 +26,8 @@ def describe(kg: KnowledgeGraph, entity: int, *, facts: int = 2) -> str:
 
     desc = kg.descriptions.get(entity, "").strip()
     if desc:
-        return desc if len(desc) <= 80 else desc[:77] + "..."
+        first = re.split(r"(?<=[.!?])\s", desc, maxsplit=1)[0].rstrip(".")  # its first sentence
+        return first if len(first) <= 80 else first[:77].rsplit(" ", 1)[0] + " ..."
     parts = []
     for step, nb, _ in kg.neighbors(entity)[: facts * 4]:
         if len(parts) >= facts:

@@ -2,7 +2,10 @@
 
 For a follow-up, each remembered candidate is tried in turn (the pronoun replaced by its name) and the first
 that yields a confident answer is kept: "who directed it?" skips a remembered year and lands on the film.
-Below ``Context.answer_threshold`` the turn is marked ``unsure`` and the reply says so instead of guessing.
+An ambiguous name is settled the same way: each option is tried, and when exactly one gives a confident answer
+(or the confident ones agree, or only one is written exactly as the user wrote it) it is kept; otherwise the
+turn becomes a clarifying question. Below ``Context.answer_threshold`` the turn is marked ``unsure`` and the
+reply says so instead of guessing.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.context import Context
-from agent.nodes.common import has_pronoun, push_focus, replace_pronoun
-from agent.state import AnswerRef, EntityRef, State, TripleRef
+from agent.nodes.common import entity_ref, has_pronoun, push_focus, replace_pronoun
+from agent.state import AnswerRef, Clarification, EntityRef, State, TripleRef
 from agent.workspace import AgentWorkspace, open_workspace
 
 _ELSE = re.compile(r"\b(else|other|another)\b", re.I)
@@ -27,19 +30,35 @@ def reason(state: State, runtime: Runtime[Context]) -> dict:
     question = state.get("question", "")
     entities = list(state.get("entities") or [])
     followups = list(state.get("followups") or [])
+    memo: dict[tuple[str, tuple[int, ...]], Any] = {}
+
+    def qa(text: str, topic: list[EntityRef]) -> tuple[float, Any]:
+        key = (text, tuple(e["id"] for e in topic))
+        if key not in memo:
+            memo[key] = ws.qa.answer(text, topic=list(key[1]))
+        result = memo[key]
+        return (float(getattr(result, "confidence", 0.0)) if result.answers else 0.0), result
+
+    update: dict[str, Any] = {}
+    if state.get("clarification"):
+        chosen = _disambiguate(ws, ctx, question, state["clarification"], qa)
+        if chosen is None:
+            return {"act": "clarify"}
+        entities = [chosen, *entities]
+        update["clarification"] = None
     if not entities and not followups:
         return {"problem": "no_entity", "unsure": True}
 
-    best: tuple[float, list[EntityRef], str, Any] | None = None
+    tried: list[tuple[float, list[EntityRef], str, Any]] = []
     for topic, text in _attempts(question, entities, followups):
-        result = ws.qa.answer(text, topic=[e["id"] for e in topic])
-        conf = float(getattr(result, "confidence", 0.0)) if result.answers else 0.0
-        if best is None or conf > best[0]:
-            best = (conf, topic, text, result)
+        conf, result = qa(text, topic)
+        tried.append((conf, topic, text, result))
         if conf >= ctx.answer_threshold:
             break
-    assert best is not None
-    confidence, topic, question, result = best
+    confidence, topic, question, result = max(tried, key=lambda x: x[0])  # first of the best
+    if confidence == 0.0 and len(tried) > 1:
+        # nothing fits: talk about the most connected candidate (a product, not a value like "6000 mAh")
+        confidence, topic, question, result = max(tried, key=lambda x: _degree(ws, x[1]))
 
     exclude = {f["id"] for f in state.get("focus") or []} if _ELSE.search(question) else set()
     exclude |= {e["id"] for e in topic}
@@ -50,11 +69,28 @@ def reason(state: State, runtime: Runtime[Context]) -> dict:
     problem = "" if not unsure else ("no_answer" if not answers else "low_confidence")
     remembered = [EntityRef(id=a["id"], label=a["label"], score=a["score"], mention="", source="memory")
                   for a in answers[:1]] if not unsure else []
-    return {"question": question, "entities": topic, "answers": answers, "answer_count": len(found),
+    return {**update, "question": question, "entities": topic, "answers": answers, "answer_count": len(found),
             "evidence": evidence,
             "relation_path": [str(r) for r in (getattr(result, "relation_path", None) or [])],
             "confidence": round(confidence, 4), "unsure": unsure, "problem": problem,
             "focus": push_focus(state.get("focus") or [], [*remembered, *topic], ctx.focus_size)}
+
+
+def _disambiguate(ws: AgentWorkspace, ctx: Context, question: str, c: Clarification, qa) -> EntityRef | None:
+    """The option of an ambiguous name that the question settles, or None when the user must choose."""
+    others = list(c["others"])
+    refs = [entity_ref(o["id"], o["label"], 1.0, c["mention"]) for o in c["options"][:4]]
+    tried = [(r, *qa(question, [r, *others])) for r in refs]
+    confident = [(r, res) for r, conf, res in tried if conf >= ctx.answer_threshold]
+    if len(confident) == 1:
+        return confident[0][0]
+    if not confident:  # no option answers it: asking would not help; go on with the linker's best
+        return refs[0]
+    answer_sets = {frozenset(int(a.entity) for a in res.answers[:ctx.max_listed]) for _, res in confident}
+    if len(answer_sets) == 1:  # the namesakes lead to the same answers: nothing to ask
+        return confident[0][0]
+    exact = [r for r, _ in confident if c["mention"] in ws.kg.names(r["id"])]
+    return exact[0] if len(exact) == 1 else None
 
 
 def _attempts(question: str, entities: list[EntityRef], followups: list[EntityRef]):
@@ -67,6 +103,10 @@ def _attempts(question: str, entities: list[EntityRef], followups: list[EntityRe
         yield [f], replace_pronoun(question, f["label"]) if has_pronoun(question) else question
     if entities and not linked_first:
         yield entities, question
+
+
+def _degree(ws: AgentWorkspace, topic: list[EntityRef]) -> int:
+    return sum(len(ws.kg.edges(e["id"])) + len(ws.kg.edges(e["id"], forward=False)) for e in topic)
 
 
 def _answer_ref(ws: AgentWorkspace, a: Any) -> AnswerRef:

@@ -11,7 +11,9 @@ from agent.workspace import open_workspace
 
 def topic_candidates(state: State) -> list[int]:
     """Entity ids the question may be about: the linked ones, then remembered ones for a follow-up."""
-    ids = [e["id"] for e in state.get("entities") or []] + [e["id"] for e in state.get("followups") or []]
+    options = (state.get("clarification") or {}).get("options") or []
+    ids = [e["id"] for e in state.get("entities") or []] + [o["id"] for o in options] \
+        + [e["id"] for e in state.get("followups") or []]
     return list(dict.fromkeys(ids))
 
 

@@ -11,6 +11,11 @@ _ROUTES: dict[str, Route] = {"question": "retrieve", "smalltalk": "smalltalk", "
                              "handoff": "handoff", "clarify": "clarify"}
 
 
+def route_answer(state: State) -> Literal["respond", "clarify"]:
+    """After ``reason``: ask which entity was meant when it could not tell, else reply."""
+    return "clarify" if state.get("act") == "clarify" else "respond"
+
+
 def route_turn(state: State) -> Route:
     """After ``understand``: a KG question goes to ``retrieve``; the other acts get their own short reply."""
     return _ROUTES.get(state.get("act", "out_of_scope"), "out_of_scope")

@@ -3,7 +3,9 @@
 Follow-ups resolve against the thread's memory (``focus``): a pronoun or an elliptical question ("who directed
 it?", "and what genre is that?", "what else did she star in?") gets the remembered entities as candidates, the
 last answer first, then the last topic; ``reason`` keeps the first one the question makes sense for.
-A pending clarification is answered here too: the reply picks an option and the original question goes on.
+An ambiguous name (several entities close in score) becomes a set of options that ``reason`` narrows down or
+turns into a clarifying question; the next turn's reply is matched here against those options (by number, name
+or a distinguishing word) and the original question goes on.
 """
 
 from __future__ import annotations
@@ -40,16 +42,25 @@ def understand(state: State, runtime: Runtime[Context]) -> dict:
                     "focus": push_focus(focus, entities, ctx.focus_size)}
         # the reply picks none of the options: treat it as a new turn
 
-    pred = ws.intents.predict([text])[0] if text else None
+    # earlier topics (not answers: a colour or a year shared by hundreds of entities only adds noise) help the
+    # linker choose between namesakes
+    topics = [f["id"] for f in focus if f["source"] != "memory"][:3]
+    linked = ws.linker.link(text, context=topics) if text else []
+    # the intent model reads the same mentions (a KG-fused encoder adds their entity vectors): no second linking
+    spans = [[(int(m.start), int(m.end), int(m.candidates[0].entity)) for m in linked if m.candidates]]
+    pred = ws.intents.predict([text], mentions=spans)[0] if text else None
     intent = getattr(pred, "intent", "question") if pred else "question"
     confidence = float(getattr(pred, "confidence", 0.0)) if pred else 0.0
     update.update(intent=intent, intent_confidence=round(confidence, 4))
 
-    mentions = _link(ws, text, focus, ctx)
+    mentions = [m for m in linked if m.candidates and m.candidates[0].score >= ctx.link_threshold]
     pronoun = has_pronoun(text)
     # a pronoun linked as a title ("It", "Her") is a reference back when the thread has something to refer to
     if focus and pronoun:
         mentions = [m for m in mentions if not PRONOUN.fullmatch(m.text.strip())]
+    if mentions:  # the question is about its best mention; weaker ones stay only when nearly as good
+        best = max(m.candidates[0].score for m in mentions)
+        mentions = [m for m in mentions if m.candidates[0].score >= ctx.mention_ratio * best]
     ambiguous = next((m for m in mentions if _is_ambiguous(m, ctx)), None)
     entities = [entity_ref(m.candidates[0].entity, ws.kg.labels[m.candidates[0].entity], m.candidates[0].score,
                            m.text) for m in mentions if m is not ambiguous]
@@ -63,14 +74,12 @@ def understand(state: State, runtime: Runtime[Context]) -> dict:
     act = _act(ws, ctx, pred, bool(entities or followups or ambiguous))
     update.update(act=act, question=question, entities=entities, followups=followups)
     if act == "question" and ambiguous is not None:
+        # several entities fit the name: ``reason`` keeps the one the question makes sense for, or asks
         top = ambiguous.candidates[0].score
         close = [c.entity for c in ambiguous.candidates if top - c.score <= ctx.ambiguity_margin]
         options = make_options(ws.kg, list(dict.fromkeys(close)))
-        if len(options) > 1:
-            update.update(act="clarify", clarification=Clarification(
-                question=question, mention=ambiguous.text, intent=intent, options=options, others=entities))
-        else:
-            entities.insert(0, entity_ref(options[0]["id"], options[0]["label"], top, ambiguous.text))
+        update["clarification"] = Clarification(question=question, mention=ambiguous.text, intent=intent,
+                                                options=options, others=entities)
     if entities:
         update["focus"] = push_focus(focus, entities, ctx.focus_size)
     return update
@@ -82,13 +91,6 @@ def _asks_kg(ws: AgentWorkspace, ctx: Context, pred: Any) -> bool:
         return False
     return not getattr(pred, "out_of_scope", False) and pred.intent not in (
         *ctx.smalltalk_intents, *ctx.handoff_intents, *ctx.out_of_scope_intents)
-
-
-def _link(ws: AgentWorkspace, text: str, focus: list[EntityRef], ctx: Context) -> list[Any]:
-    if not text:
-        return []
-    mentions = ws.linker.link(text, context=[f["id"] for f in focus])
-    return [m for m in mentions if m.candidates and m.candidates[0].score >= ctx.link_threshold]
 
 
 def _is_ambiguous(mention: Any, ctx: Context) -> bool:

@@ -30,6 +30,9 @@ MOVIE_TRIPLES: tuple[tuple[str, str, str], ...] = (
     ("Nova (2009)", "directed_by", "John Doe"),
     ("Nova (2009)", "release_year", "2009"),
     ("Nova (2009)", "has_genre", "Comedy"),
+    # namesakes the question tells apart: a person and a tag
+    ("Wedding Crashers", "starred_actors", "Owen Wilson"),
+    ("Bottle Rocket", "has_tags", "owen wilson"),
 )
 # a prolific director: a long answer list to summarize
 MOVIE_TRIPLES += tuple((f"Western {i}", "directed_by", "Sam Peck") for i in range(1, 16))
@@ -53,6 +56,12 @@ def make_workspace(root: Path, toml: str = "") -> Path:
     if toml:
         (root / "kgagent.toml").write_text(toml, encoding="utf-8")
     return root
+
+
+@pytest.fixture(scope="session")
+def workspace_factory():
+    """``make_workspace(root, toml="")``: the movie KG saved as a workspace at ``root``."""
+    return make_workspace
 
 
 @pytest.fixture(scope="session")
@@ -155,3 +164,86 @@ class FakeOpenAI:
 def fake_openai() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as server:
         yield server
+
+
+# ----------------------------------------------------------------- real intent and QA models (tiny BERT)
+_WORDS = ("who directed starred in what films did direct star when was released genre is the of which were by "
+          "movies hello hi thanks thank you bye goodbye human person talk to a weather book flight pizza")
+TINY_WORDS = tuple(_WORDS.split(" "))
+QA_TEMPLATES: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("directed_by",): ("who directed {}", "who was the director of {}"),
+    ("starred_actors",): ("who starred in {}", "which actors were in {}"),
+    ("release_year",): ("when was {} released", "what year was {} released"),
+    ("has_genre",): ("what genre is {}", "which genre is {}"),
+    ("directed_by^-1",): ("what films did {} direct", "which movies were directed by {}"),
+    ("starred_actors^-1",): ("what films did {} star in", "which movies did {} star in"),
+}
+INTENT_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "greeting": ("hello", "hi", "hi there", "hello there", "good morning"),
+    "thanks": ("thanks", "thank you", "thanks a lot", "thank you so much", "many thanks"),
+    "goodbye": ("bye", "goodbye", "bye bye", "see you", "goodbye then"),
+    "human_handoff": ("talk to a human", "can I talk to a person", "a human please", "I want a person",
+                      "let me talk to a human"),
+    "out_of_scope": ("what is the weather", "book a flight", "order a pizza", "weather tomorrow",
+                     "book me a flight to rome"),
+    "movie_question": ("who directed Alien", "who starred in Titanic", "what films did Sam Peck direct",
+                       "when was Aliens released", "what genre is Gladiator"),
+}
+
+
+def build_tiny_bert(directory: Path) -> Path:
+    """A randomly initialized 2-layer BERT with a WordPiece vocabulary of letters, digits and the test words."""
+    import string
+
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    directory.mkdir(parents=True, exist_ok=True)
+    letters = list(string.ascii_lowercase + string.digits)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"?!.,'-:()", *letters, *(f"##{c}" for c in letters),
+             *dict.fromkeys(TINY_WORDS)]
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True).save_pretrained(directory)
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=64)).save_pretrained(directory)
+    return directory
+
+
+def qa_examples(kg) -> list:
+    """Template questions over the movie KG with their gold answers (MetaQA-style, topic known)."""
+    from training.qa_data import QAExample
+
+    out = []
+    for path, templates in QA_TEMPLATES.items():
+        for e in range(kg.num_entities):
+            gold = kg.follow([e], list(path))
+            if not gold or kg.literal[e]:
+                continue
+            for t in templates:
+                q = t.format(kg.labels[e])
+                s = q.index(kg.labels[e])
+                out.append(QAExample(q, (e,), tuple(gold), (s, s + len(kg.labels[e]))))
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The movie workspace with a real (tiny, briefly trained) intent model and QA model in ``models/``."""
+    from training.intents import IntentConfig, IntentData, IntentSplit, train_intents
+    from training.qa import QAConfig, fit_qa
+
+    root = make_workspace(tmp_path_factory.mktemp("trained-ws"))
+    bert = str(build_tiny_bert(tmp_path_factory.mktemp("tiny-bert")))
+    texts = [t for ts in INTENT_EXAMPLES.values() for t in ts]
+    labels = [k for k, ts in INTENT_EXAMPLES.items() for _ in ts]
+    train_intents(IntentData(root / "intents.jsonl", IntentSplit(texts, labels)),
+                  IntentConfig(base_model=bert, finetune="full", fusion="none", epochs=3, batch_size=8,
+                               val_fraction=0.0),
+                  out_dir=root / "models" / "intents", progress=False)
+    kg = build_movie_kg()
+    model, _ = fit_qa(kg, qa_examples(kg), scorer=None, progress=False,
+                      config=QAConfig(base_model=bert, finetune="full", fusion="none", answer_scorer=False,
+                                      epochs=2, batch_size=16, eval_every=0))
+    model.save(root / "models" / "qa")
+    return root

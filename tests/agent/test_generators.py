@@ -8,7 +8,7 @@ import pytest
 
 from agent.generators import GENERATORS, AnswerView, Fact, GeneratorError, ResponseRequest, make_generator
 from agent.generators.base import cut_at_stops
-from agent.generators.template import Templates, TemplateGenerator, derive_template, join_names, relation_words
+from agent.generators.template import TemplateGenerator, Templates, derive_template, join_names, relation_words
 
 ALIEN = Fact("Alien", "directed_by", "Ridley Scott")
 
@@ -27,10 +27,21 @@ def one_hop(answers: list[str], relation: str = "directed_by", topic: str = "Ali
     ("has_genre", "has genre", "{head} {has} genre {tail}"),
     ("is_part_of", "is part of", "{head} {is} part of {tail}"),
     ("writtenBy", "written by", "{head} {was} written by {tail}"),
+    ("powered_by", "powered by", "{head} {is} powered by {tail}"),
+    ("compatible_with", "compatible with", "{head} {is} compatible with {tail}"),
+    ("applies_to", "applies to", "{head} appl{ies} to {tail}"),
+    ("successor_of", "successor of", "{head} {is} the successor of {tail}"),
 ])
 def test_templates_are_derived_from_relation_names(relation: str, words: str, template: str) -> None:
     assert relation_words(relation) == words
     assert derive_template(relation) == template
+
+
+def test_verbs_agree_with_the_head_side() -> None:
+    t = Templates()
+    assert t.sentence("applies_to", ["Plan A"], ["Nova"]) == "Plan A applies to Nova."
+    assert t.sentence("applies_to", ["Plan A", "Plan B"], ["Nova"]) == "Plan A and Plan B apply to Nova."
+    assert t.sentence("covers", ["Plan A"], ["X"], head_more=3) == "Plan A and 3 more cover X."
 
 
 def test_join_names_summarizes_long_lists() -> None:
@@ -162,8 +173,8 @@ def test_train_generator_lora_then_generate(tiny_gpt2: str, tmp_path) -> None:
     base = make_generator("hf", model=tiny_gpt2)
     assert metrics["val_loss"] < 0.5 * _answer_loss(base, rows[0])
     # the adapter alone is enough: its config names the base model
-    gen = make_generator("hf", adapter=str(out), max_new_tokens=6)
-    assert "Scott" in gen.generate(one_hop(["Ridley Scott"]))
+    gen = make_generator("hf", adapter=str(out), max_new_tokens=12)
+    assert "Ridley" in gen.generate(one_hop(["Ridley Scott"]))
     assert _answer_loss(gen, rows[0]) < 0.5 * _answer_loss(base, rows[0])
 
 

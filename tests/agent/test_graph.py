@@ -69,14 +69,36 @@ def test_elliptical_question_reuses_the_previous_relation(graph) -> None:
 
 
 # ----------------------------------------------------------------- clarification
-@pytest.mark.parametrize(("reply", "director"), [("2", "John Doe"), ("the first one", "Jane Roe"),
-                                                 ("the 2009 comedy", "John Doe"), ("the thriller", "Jane Roe")])
-def test_ambiguous_entity_asks_and_the_next_turn_resolves(graph, reply: str, director: str) -> None:
+@pytest.mark.parametrize("reply", ["2", "the first one", "the 2009 comedy", "the thriller", "#1"])
+def test_ambiguous_entity_asks_and_the_next_turn_resolves(graph, reply: str) -> None:
     ask_, answer = chat(graph, "who directed Nova?", reply)
     assert ask_.act == "clarify" and not ask_.answers
-    assert "Which Nova do you mean?" in ask_.text and "1. Nova" in ask_.text and "2. Nova" in ask_.text
+    lines = ask_.text.splitlines()
+    assert lines[0] == "Which Nova do you mean?"
+    assert lines[1].startswith("1. Nova (") and lines[2].startswith("2. Nova (")
+    # each option carries its description, so the numbered choice can be checked against it
+    by_number = {n: ("John Doe" if "2009" in lines[n] else "Jane Roe") for n in (1, 2)}
+    expected = {"2": by_number[2], "the first one": by_number[1], "#1": by_number[1],
+                "the 2009 comedy": "John Doe", "the thriller": "Jane Roe"}[reply]
     assert answer.act == "question" and answer.question == "who directed Nova?"
-    assert answer.answers[0]["label"] == director
+    assert answer.answers[0]["label"] == expected
+
+
+def test_namesakes_the_question_tells_apart_are_not_asked_about(graph) -> None:
+    config = {"configurable": {"thread_id": new_thread()}}
+    steps = [next(iter(u)) for u in graph.stream({"messages": [("user", "what films did Owen Wilson star in?")]},
+                                                  config, stream_mode="updates")]
+    assert steps == ["understand", "retrieve", "reason", "respond"]
+    state = graph.get_state(config).values
+    assert state["entities"][0]["label"] == "Owen Wilson" and state["clarification"] is None
+    assert [a["label"] for a in state["answers"]] == ["Wedding Crashers"]
+
+
+def test_namesakes_both_fitting_the_question_are_asked_about(graph) -> None:
+    config = {"configurable": {"thread_id": new_thread()}}
+    steps = [next(iter(u)) for u in graph.stream({"messages": [("user", "who directed Nova?")]}, config,
+                                                  stream_mode="updates")]
+    assert steps == ["understand", "retrieve", "reason", "clarify"]
 
 
 def test_a_reply_that_picks_nothing_is_a_new_turn(graph) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,14 @@ def build_tiny_bert(directory: Path, *, hidden: int = 32, layers: int = 2, heads
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Path of a tiny BERT folder usable as ``EncoderConfig(base_model=...)``."""
     return str(build_tiny_bert(tmp_path_factory.mktemp("tiny-bert")))
+
+
+@pytest.fixture
+def single_thread() -> Iterator[None]:
+    """Run a test on one torch thread: tiny models gain nothing from more, and the cores are shared."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

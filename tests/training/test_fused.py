@@ -9,6 +9,8 @@ from kg.errors import ConfigError
 from training.fused import EncoderConfig, FusedEncoder
 from training.trainer import Batches, TrainConfig, seed_everything, train_loop
 
+pytestmark = pytest.mark.usefixtures("single_thread")
+
 TEXTS = ["who directed alien?", "hello there"]
 MENTIONS = [[(13, 18, 2)], []]  # "alien" -> entity 2
 
@@ -132,8 +134,8 @@ def test_train_loop_early_stops_and_restores_best() -> None:
         snapshots.append(m.lin.weight.detach().clone())
         return next(calls)
 
-    result = train_loop(model, [{"x": x, "y": y}], val_fn, TrainConfig(epochs=6, lr=0.05, patience=2, device="cpu"),
-                        progress=False)
+    config = TrainConfig(epochs=6, lr=0.05, patience=2, device="cpu")
+    result = train_loop(model, [{"x": x, "y": y}], val_fn, config, progress=False)
     assert result.stopped_early and result.steps == 4 and result.best_step == 2
     torch.testing.assert_close(model.lin.weight, snapshots[1])
 

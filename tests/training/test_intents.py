@@ -25,19 +25,22 @@ from training.intents import (
     train_intents,
 )
 
+pytestmark = pytest.mark.usefixtures("single_thread")
+
 TEMPLATES = {
     "balance": ["what is my balance", "how much money is in my account", "check my balance please",
                 "show my account balance", "balance please", "how much money do i have"],
-    "weather": ["what is the weather today", "will it rain tomorrow", "weather forecast please", "is it sunny today",
-                "show the forecast", "will it be sunny tomorrow"],
+    "weather": ["what is the weather today", "will it rain tomorrow", "weather forecast please",
+                "is it sunny today", "show the forecast", "will it be sunny tomorrow"],
     "music": ["play a song", "play music please", "play the song", "music please", "play some music",
               "play me a song please"],
     "alarm": ["set an alarm", "wake me up at 7", "set a timer for 5 minutes", "set alarm for tomorrow",
               "wake me up tomorrow", "set a timer please"],
 }
 HELD_OUT = [("how much money is in my balance", "balance"), ("will it rain today", "weather"),
-            ("play a song please", "music"), ("set an alarm please", "alarm"), ("forecast for tomorrow", "weather"),
-            ("check my account", "balance"), ("play the music", "music"), ("wake me up at 5", "alarm")]
+            ("play a song please", "music"), ("set an alarm please", "alarm"),
+            ("forecast for tomorrow", "weather"), ("check my account", "balance"),
+            ("play the music", "music"), ("wake me up at 5", "alarm")]
 
 
 def toy_split(per_intent: int = 14, seed: int = 0, intents: dict[str, list[str]] = TEMPLATES) -> IntentSplit:
@@ -59,7 +62,8 @@ def toy_config(tiny_bert: str, **overrides: object) -> IntentConfig:
 @pytest.fixture(scope="module")
 def trained(tiny_bert: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[IntentModel, Path]:
     out = tmp_path_factory.mktemp("intents") / "model"
-    result = train_intents(IntentData(Path("toy"), toy_split()), toy_config(tiny_bert), out_dir=out, progress=False)
+    data = IntentData(Path("toy"), toy_split())
+    result = train_intents(data, toy_config(tiny_bert), out_dir=out, progress=False)
     return result.model, out
 
 
@@ -134,8 +138,9 @@ def test_trains_with_an_oos_class_and_calibrates(tiny_bert: str) -> None:
 
 def test_metric_meanings() -> None:
     gold = ["a", "a", "b", "oos", "out_of_scope"]
-    preds = [IntentPrediction("a", 0.9, False), IntentPrediction("oos", 0.8, True), IntentPrediction("b", 0.9, False),
-             IntentPrediction("oos", 0.7, True), IntentPrediction("a", 0.6, False)]
+    preds = [IntentPrediction("a", 0.9, False), IntentPrediction("oos", 0.8, True),
+             IntentPrediction("b", 0.9, False), IntentPrediction("oos", 0.7, True),
+             IntentPrediction("a", 0.6, False)]
     m = score_predictions(gold, preds)
     assert m.accuracy == pytest.approx(3 / 5)
     assert m.in_scope_accuracy == pytest.approx(2 / 3)  # an OOS prediction of an in-scope query is wrong
@@ -171,8 +176,8 @@ def test_fused_intents_use_linked_entities(tiny_bert: str, tmp_path: Path, fusio
 
 def test_fusion_without_kge_is_a_config_error(tiny_bert: str) -> None:
     with pytest.raises(ConfigError, match="fusion"):
-        train_intents(IntentData(Path("toy"), toy_split(per_intent=3)), toy_config(tiny_bert, fusion="tokens"),
-                      progress=False)
+        train_intents(IntentData(Path("toy"), toy_split(per_intent=3)),
+                      toy_config(tiny_bert, fusion="tokens"), progress=False)
 
 
 # ----------------------------------------------------------------- data
@@ -212,8 +217,10 @@ def test_bad_data_names_file_and_line(tmp_path: Path, name: str, content: str, w
     assert str(err.value).startswith(str(tmp_path / where))
 
 
-@pytest.mark.parametrize(("field", "value"), [("fusion", "late"), ("lora_r", 0), ("epochs", 0),
-                                              ("val_fraction", 1.5), ("oos_threshold", 2.0), ("finetune", "x")])
+@pytest.mark.parametrize(("field", "value"), [
+    ("fusion", "late"), ("lora_r", 0), ("epochs", 0), ("val_fraction", 1.5), ("oos_threshold", 2.0),
+    ("finetune", "x"),
+])
 def test_config_checks_name_the_field(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
         IntentConfig(**{field: value})
@@ -228,18 +235,19 @@ def test_evaluate_reports_latency(trained: tuple[IntentModel, Path]) -> None:
 
 
 # ----------------------------------------------------------------- command line
-def test_cli_train_and_eval_intents(tiny_bert: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_train_and_eval_intents(tiny_bert: str, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
     from agent.cli import main
 
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "kgagent.toml").write_text(
-        f'[intents]\nbase_model = "{tiny_bert}"\nfinetune = "full"\nlr = 0.002\nbatch_size = 8\npatience = 0\n'
-        'warmup_ratio = 0.0\nhead_dropout = 0.0\n')
+        f'[intents]\nbase_model = "{tiny_bert}"\nfinetune = "full"\nlr = 0.002\nbatch_size = 8\n'
+        'patience = 0\nwarmup_ratio = 0.0\nhead_dropout = 0.0\n')
     data = tmp_path / "intents.jsonl"
     split = toy_split()
-    data.write_text("".join(json.dumps({"text": t, "intent": i}) + "\n" for t, i in zip(split.texts, split.intents,
-                                                                                        strict=True)))
+    rows = zip(split.texts, split.intents, strict=True)
+    data.write_text("".join(json.dumps({"text": t, "intent": i}) + "\n" for t, i in rows))
     assert main(["train", "intents", str(ws), "--data", str(data), "--epochs", "12"]) == 0
     assert (ws / "models" / "intents" / "intents.json").is_file()
     manifest = json.loads((ws / "manifest.json").read_text())

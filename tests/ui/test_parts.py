@@ -25,7 +25,9 @@ def test_sessions_get_their_own_threads():
     assert a.config == {"configurable": {"thread_id": a.thread_id}}
 
 
-def test_graph_pool_builds_once_per_workspace(tmp_path):
+def test_graph_pool_builds_once_per_workspace_and_reload_reopens_its_models(tmp_path, demo_ws):
+    from agent.workspace import open_workspace
+
     built = []
     pool = GraphPool(lambda ws: built.append(ws) or object())
     threads = [threading.Thread(target=pool.get, args=(tmp_path,)) for _ in range(8)]
@@ -34,9 +36,11 @@ def test_graph_pool_builds_once_per_workspace(tmp_path):
     for t in threads:
         t.join()
     assert built == [str(tmp_path.resolve())]
-    pool.reload(tmp_path)
-    pool.get(tmp_path)
-    assert len(built) == 2
+    opened = open_workspace(demo_ws)
+    graph = pool.get(demo_ws)
+    pool.reload(demo_ws)  # after a rebuild or retraining
+    assert pool.get(demo_ws) is graph and len(built) == 2  # same graph (and conversation memory) ...
+    assert open_workspace(demo_ws) is not opened  # ... whose next turn loads the models anew
 
 
 def test_feedback_lines_stay_whole_under_concurrent_writers(tmp_path):
@@ -122,3 +126,22 @@ def test_import_ui_does_not_import_gradio():
     code = "import sys, ui; print('gradio' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_loss_history_from_results_files_or_trainer_logs(tmp_path):
+    import logging
+
+    from ui.training import find_losses, logged_losses, losses_of
+
+    assert find_losses({"metrics": {"losses": [3, 2.5, 2]}}) == [3.0, 2.5, 2.0]
+    assert find_losses({"history": [{"step": 10, "train_loss": 0.9}, {"step": 20, "train_loss": 0.4}]}) == [0.9, 0.4]
+    assert find_losses({"accuracy": 0.9}) == []
+    (tmp_path / "kge").mkdir()
+    (tmp_path / "kge" / "metrics.json").write_text('{"mrr": 0.4, "losses": [1.0, 0.5]}')
+    assert losses_of("KG embeddings", {"mrr": 0.4}, tmp_path, []) == [1.0, 0.5]
+    with logged_losses() as logged:  # what training.trainer logs after each evaluation
+        logging.getLogger("training.trainer").info("%s step %d: train loss %.4f, val %.4f", "intents", 8, 0.75, 0.9)
+        logging.getLogger("training.trainer").info("%s step %d: train loss %.4f, val %.4f", "intents", 16, 0.5, 0.95)
+    assert logged == [0.75, 0.5]
+    assert losses_of("Intents", {"accuracy": 0.9}, tmp_path, logged) == [0.75, 0.5]
+    assert logging.getLogger("training").level == logging.NOTSET  # left as it was

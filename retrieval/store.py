@@ -1,0 +1,236 @@
+"""The workspace's ``index/`` folder: ``build_index`` writes it, ``open_retriever`` opens it for the agent.
+
+Layout::
+
+    WS/index/entities/   one vector per entity name or alias; records {"entity": id, "name": str}
+    WS/index/passages/   verbalized triples, descriptions, document chunks; records {"text", "source"}
+    WS/index/config.json the IndexConfig used, the encoder's dimension, counts
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from kg import KnowledgeGraph, Workspace
+from kg.errors import InputError, WorkspaceError
+from kg.io import atomic_dir
+from kg.workspace import make_config
+from retrieval.config import IndexConfig
+from retrieval.encoder import TextEncoder, default_encoder_path
+from retrieval.index import Hit, VectorIndex
+from retrieval.linker import EntityLinker, LinkerConfig, Mention
+from retrieval.passages import build_passages
+
+log = logging.getLogger(__name__)
+
+
+def build_index(
+    workspace: str | Path | Workspace,
+    *,
+    config: IndexConfig | None = None,
+    encoder: TextEncoder | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Encode the workspace KG's names and passages into ``WS/index/`` (atomically); returns counts, timings.
+
+    ``config`` defaults to ``[index]`` of ``WS/kgagent.toml``; ``encoder`` to ``TextEncoder(config.encoder)``.
+
+    >>> build_index("ws/")  # doctest: +SKIP
+    {'entity_names': 52013, 'passages': 133582, 'entities_kind': 'flat', 'passages_kind': 'flat', ...}
+    """
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    kg = KnowledgeGraph.load(ws.require("kg"))
+    config = config or ws.config("index", IndexConfig)
+    t0 = time.perf_counter()
+    encoder = encoder or TextEncoder(
+        config.encoder, batch_size=config.batch_size, max_length=config.max_length
+    )
+
+    name_records = [{"entity": e, "name": n} for e in range(kg.num_entities) for n in kg.names(e)]
+    if not name_records:
+        raise InputError("the KG has no entities to index", path=ws.kg_dir)
+    passages = build_passages(kg, config)
+    t_encode = time.perf_counter()
+    name_vecs = encoder.encode([r["name"] for r in name_records], progress=progress, desc="encoding names")
+    entities = VectorIndex.build(
+        name_vecs, name_records, config=config, progress=progress, desc="indexing names"
+    )
+    passage_index = None
+    if passages:
+        vecs = encoder.encode([p.text for p in passages], progress=progress, desc="encoding passages")
+        passage_index = VectorIndex.build(
+            vecs,
+            [p.as_record() for p in passages],
+            config=config,
+            progress=progress,
+            desc="indexing passages",
+        )
+    encode_s = time.perf_counter() - t_encode
+
+    report: dict[str, Any] = {
+        "entity_names": len(entities),
+        "passages": len(passages),
+        "dim": encoder.dim,
+        "entities_kind": entities.kind,
+        "passages_kind": passage_index.kind if passage_index else None,
+        "passage_kinds": {
+            k: sum(p.source["kind"] == k.rstrip("s") for p in passages) for k in config.passages
+        },
+    }
+    with atomic_dir(ws.index_dir) as tmp:
+        entities.save(tmp / "entities")
+        if passage_index is not None:
+            passage_index.save(tmp / "passages")
+        # None: the bundled default, found again on whichever machine opens the workspace
+        name = None if Path(encoder.name) == default_encoder_path() else encoder.name
+        meta = {"config": asdict(config), "encoder": name, **report}
+        (tmp / "config.json").write_text(
+            json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    report["encode_index_seconds"] = round(encode_s, 2)
+    report["seconds"] = round(time.perf_counter() - t0, 2)
+    ws.record(
+        "index",
+        config=config,
+        metrics=report,
+        artifacts=sorted(p for p in ws.index_dir.rglob("*") if p.is_file()),
+    )
+    log.info(
+        "index of %s: %d names, %d passages in %.1f s",
+        ws.root,
+        len(entities),
+        len(passages),
+        report["seconds"],
+    )
+    return report
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A passage or entity-name hit with a readable citation of its source."""
+
+    score: float
+    text: str
+    source: dict[str, Any]
+
+    def cite(self) -> str:
+        return describe_source(self.source)
+
+
+def describe_source(source: dict[str, Any]) -> str:
+    """``{"kind": "triple", "triples": [7]}`` -> ``"triple 7"``; a document: ``"a.md chunk 2 (line 40)"``."""
+    kind = source.get("kind")
+    if kind == "triple":
+        return "triple " + ", ".join(str(t) for t in source.get("triples", []))
+    if kind == "description":
+        return f"description of entity {source.get('entity')}"
+    if kind == "document":
+        return f"{source.get('file')} chunk {source.get('chunk')} (line {source.get('line')})"
+    if kind == "entity":
+        return f"entity {source.get('entity')}"
+    return json.dumps(source, ensure_ascii=False)
+
+
+class Retriever:
+    """The workspace's KG, indexes and linker, loaded once; the encoder loads on the first text query.
+
+    >>> r = open_retriever("ws/")  # doctest: +SKIP
+    >>> r.link("who directed alien")[0].entity  # doctest: +SKIP
+    >>> [h.cite() for h in r.search("films by Ridley Scott", k=3)]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        kg: KnowledgeGraph,
+        *,
+        entities: VectorIndex | None = None,
+        passages: VectorIndex | None = None,
+        config: IndexConfig | None = None,
+        encoder_name: str | None = None,
+        linker_config: LinkerConfig | None = None,
+    ) -> None:
+        self.kg = kg
+        self.entities = entities
+        self.passages = passages
+        self.config = config or IndexConfig()
+        self.encoder_name = encoder_name
+        self.linker = EntityLinker(kg, config=linker_config, dense=self._dense_names if entities else None)
+
+    @cached_property
+    def encoder(self) -> TextEncoder:
+        return TextEncoder(
+            self.encoder_name, batch_size=self.config.batch_size, max_length=self.config.max_length
+        )
+
+    def link(self, text: str, context: Any = ()) -> list[Mention]:
+        """Entity mentions in ``text`` (see ``EntityLinker.link``)."""
+        return self.linker.link(text, context)
+
+    def search(self, text: str, k: int = 5) -> list[SearchHit]:
+        """The ``k`` passages closest to ``text``, each with its source."""
+        if self.passages is None:
+            raise WorkspaceError(
+                "this workspace has no passage index (no passages were indexed); "
+                "set [index] passages and run `kgagent index WS`"
+            )
+        hits = self.passages.search(self.encoder.encode([text]), k)[0]
+        return [SearchHit(h.score, h.record["text"], h.record["source"]) for h in hits]
+
+    def search_entities(self, text: str, k: int = 5) -> list[SearchHit]:
+        """The ``k`` entity names or aliases closest to ``text``."""
+        hits = self._entity_hits(text, k)
+        return [
+            SearchHit(h.score, h.record["name"], {"kind": "entity", "entity": h.record["entity"]})
+            for h in hits
+        ]
+
+    def _entity_hits(self, text: str, k: int) -> list[Hit]:
+        if self.entities is None:
+            raise WorkspaceError("this workspace has no entity index; run `kgagent index WS`")
+        return self.entities.search(self.encoder.encode([text]), k)[0]
+
+    def _dense_names(self, text: str, k: int) -> list[tuple[int, str, float]]:
+        return [(int(h.record["entity"]), h.record["name"], h.score) for h in self._entity_hits(text, k)]
+
+
+def open_retriever(
+    workspace: str | Path | Workspace,
+    *,
+    require_index: bool = True,
+    linker_config: LinkerConfig | None = None,
+) -> Retriever:
+    """Load ``WS/kg`` and ``WS/index`` once. Without ``require_index``, a workspace with no index still
+    gives a linker (exact and fuzzy matching, no dense candidates)."""
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    kg = KnowledgeGraph.load(ws.require("kg"))
+    if not ws.index_dir.exists() and not require_index:
+        return Retriever(kg, linker_config=linker_config)
+    index_dir = ws.require("index")
+    meta_path = index_dir / "config.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        config = make_config(IndexConfig, meta["config"], where=str(meta_path))
+    except FileNotFoundError:
+        raise WorkspaceError(f"{meta_path}: missing; run `kgagent index WS`") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise InputError(f"corrupt index settings ({e}); run `kgagent index WS`", path=meta_path) from e
+    entities = VectorIndex.load(index_dir / "entities", gpu=config.gpu)
+    passages = (
+        VectorIndex.load(index_dir / "passages", gpu=config.gpu)
+        if (index_dir / "passages").exists()
+        else None
+    )
+    return Retriever(
+        kg,
+        entities=entities,
+        passages=passages,
+        config=config,
+        encoder_name=meta.get("encoder"),
+        linker_config=linker_config,
+    )

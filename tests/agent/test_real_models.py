@@ -1,0 +1,86 @@
+"""The graph over a workspace with real trained models (tiny BERT): the agent says what the models decide."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from agent import ask, build_agent, open_workspace
+
+
+@pytest.fixture(scope="module")
+def real(trained_ws):
+    ws = open_workspace(trained_ws)
+    return ws, build_agent(ws, checkpointer="memory")
+
+
+def test_workspace_loads_the_real_models(real) -> None:
+    from training.intents import IntentModel
+    from training.qa import QAModel
+
+    ws, _ = real
+    assert isinstance(ws.intents, IntentModel) and isinstance(ws.qa, QAModel)
+    assert ws.qa.kg is ws.kg  # one KG in memory, shared with the linker
+    assert ws.load_seconds is not None
+
+
+@pytest.mark.parametrize(("question", "topic"), [("who directed Alien", "Alien"),
+                                               ("what films did Ridley Scott direct", "Ridley Scott"),
+                                               ("when was Aliens released", "Aliens")])
+def test_answers_are_the_qa_models(real, question: str, topic: str) -> None:
+    ws, graph = real
+    r = ask(graph, question, thread_id=uuid.uuid4().hex)
+    pred = ws.intents.predict([question])[0]
+    if r.act != "question":  # a briefly trained intent model may call it something else: then no QA ran
+        assert not r.answers
+        return
+    ids = [e["id"] for e in r.entities]
+    assert [ws.kg.labels[t] for t in ids] == [topic]  # linked by the agent itself
+    qa = ws.qa.answer(r.question, topic=ids)
+    expected = [a.entity for a in qa.answers if a.entity not in ids]
+    assert [a["id"] for a in r.answers] == expected[: len(r.answers)]
+    assert r.relation_path == list(qa.relation_path)
+    assert r.confidence == pytest.approx(qa.confidence, abs=1e-4)
+    assert r.unsure == (not expected or qa.confidence < 0.2)
+    for a in r.answers:  # evidence paths are real triples ending at the answer
+        for path in a["paths"]:
+            h, _, t = ws.kg.triples[path[-1][0]]
+            assert a["id"] in (int(h), int(t))
+    assert pred.intent in ws.intents.labels
+
+
+@pytest.mark.parametrize("text", ["hello", "thanks", "talk to a human", "book a flight"])
+def test_routes_follow_the_intent_model(real, text: str) -> None:
+    ws, graph = real
+    pred = ws.intents.predict([text])[0]
+    r = ask(graph, text, thread_id=uuid.uuid4().hex)
+    assert r.intent == pred.intent
+    if pred.confidence >= 0.5 and pred.intent in ("greeting", "thanks", "goodbye"):
+        assert r.act == "smalltalk"
+    elif pred.confidence >= 0.5 and pred.intent == "human_handoff":
+        assert r.act == "handoff"
+    elif pred.out_of_scope and pred.confidence >= 0.5:
+        assert r.act == "out_of_scope"
+
+
+@pytest.fixture(scope="module")
+def indexed_ws(tmp_path_factory, workspace_factory):
+    """A KG-only workspace with real FAISS indexes (names and passages) from the bundled MiniLM encoder."""
+    from retrieval import build_index
+
+    root = workspace_factory(tmp_path_factory.mktemp("indexed-ws"))
+    build_index(root, progress=False)
+    return root
+
+
+def test_retrieve_returns_passages_with_sources(indexed_ws) -> None:
+    graph = build_agent(indexed_ws, checkpointer="memory")
+    r = ask(graph, "who directed Gorillas in the Mist?", thread_id="p")
+    assert r.answers[0]["label"] == "Michael Apted"
+    assert len(r.passages) == 3 and all(p["source"] for p in r.passages)
+    assert any("Gorillas in the Mist" in p["text"] for p in r.passages)
+    # the neighbourhood subgraph holds the film's triples
+    kg = open_workspace(indexed_ws).kg
+    film = kg.entity_id("Gorillas in the Mist")
+    assert {int(t) for t in kg.edges(film)} <= set(r.subgraph)
