@@ -65,3 +65,9 @@ class Context:
             raise ConfigError("[agent.templates] must map relation names to template strings")
         if self.workspace is not None:
             self.workspace = str(self.workspace)
+        from agent.generators import GENERATORS
+
+        if self.generator not in GENERATORS:
+            raise ConfigError(f"[agent] generator: unknown {self.generator!r}; known: {', '.join(sorted(GENERATORS))}")
+        if not isinstance(self.generator_kwargs, dict):
+            raise ConfigError("[agent] generator_kwargs must be a table of the generator's settings")

@@ -136,6 +136,7 @@ class AgentWorkspace:
         self._lock = threading.RLock()
         self._generators: dict[str, Any] = {}
         self.load_seconds: float | None = None
+        self.stamp = stamp(self.root)
 
     @property
     def root(self) -> Path:
@@ -250,21 +251,39 @@ class AgentWorkspace:
 
 _OPEN: dict[str, AgentWorkspace] = {}
 _OPEN_LOCK = threading.Lock()
+_PARTS = ("kg", "kge", "index", "models")
 
 
-def open_workspace(path: str | Path | AgentWorkspace) -> AgentWorkspace:
-    """The workspace at ``path``, opened once per process (an ``AgentWorkspace`` is registered and returned)."""
+def stamp(root: Path) -> tuple:
+    """Identity of a workspace's artifacts: each part folder's inode and mtime (a rebuild swaps folders in)."""
+    out = []
+    for part in _PARTS:
+        try:
+            st = (root / part).stat()
+            out.append((part, st.st_ino, st.st_mtime_ns))
+        except FileNotFoundError:
+            out.append((part, None, None))
+    return tuple(out)
+
+
+def open_workspace(path: str | Path | AgentWorkspace, *, refresh: bool = False) -> AgentWorkspace:
+    """The workspace at ``path``, opened once per process (an ``AgentWorkspace`` is registered and returned).
+
+    ``refresh``: reopen it when its artifacts changed on disk since it was opened (a rebuild, a retrained model).
+    """
     if isinstance(path, AgentWorkspace):
         with _OPEN_LOCK:
             _OPEN.setdefault(str(path.root.resolve()), path)
         return path
     key = str(path)
     ws = _OPEN.get(key)
-    if ws is not None:
+    if ws is not None and not (refresh and ws.stamp != stamp(ws.root)):
         return ws
     resolved = str(Path(path).resolve())
     with _OPEN_LOCK:
-        ws = _OPEN.get(resolved) or AgentWorkspace(resolved)
+        ws = _OPEN.get(resolved)
+        if ws is None or (refresh and ws.stamp != stamp(ws.root)):
+            ws = AgentWorkspace(resolved)
         _OPEN[resolved] = ws
         _OPEN[key] = ws
     return ws

@@ -30,7 +30,6 @@ followed by its imaginary parts, so ComplEx/RotatE with ``dim=d`` give ``(n, 2d)
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -258,10 +257,10 @@ class KGEmbeddings:
         self._ent = [get(s) for s in self._ent_specs]
         self._rel = [get(s) for s in self._rel_specs]
         self._rel_inv = [get(s) for s in specs.get("relation_inverse", [])]
-        for x in (*self._ent, *self._rel, *self._rel_inv):
-            expected = self.num_entities if x in self._ent else self.num_relations
-            if x.shape[0] != expected:
-                raise WorkspaceError(f"{path}: representation has {x.shape[0]} rows, expected {expected}")
+        for reps, expected in ((self._ent, self.num_entities), (self._rel + self._rel_inv, self.num_relations)):
+            for x in reps:
+                if x.shape[0] != expected:
+                    raise WorkspaceError(f"{path}: a representation has {x.shape[0]} rows, expected {expected}")
         state = {k.removeprefix("interaction."): v for k, v in tensors.items() if k.startswith("interaction.")}
         self.interaction = _build_interaction(self.model_name, info["model_kwargs"], info["inverse_triples"], state)
         self._head_idx = list(self.interaction.head_indices)
@@ -607,7 +606,6 @@ def train_embeddings(
         config = KGEConfig(**{**asdict(config), **overrides})
 
     _set_pystow_home()
-    import torch
     from pykeen.models import ERModel, model_resolver
     from pykeen.pipeline import pipeline
 
@@ -686,8 +684,6 @@ def train_embeddings(
             atomic_write_text(tmp_dir / "id_hash", info["id_hash"] + "\n")
         embeddings.path = out
     log.info("KGE %s: mrr %.3f hits@10 %.3f in %.0fs", name, metrics["mrr"], metrics["hits_at_10"], seconds)
-    with contextlib.suppress(Exception):
-        res.model.cpu()
     return KGEResult(metrics=metrics, config=config, embeddings=embeddings, model=res.model,
                      losses=[float(x) for x in res.losses], out_dir=out)
 

@@ -13,7 +13,7 @@ class IndexConfig:
     """Settings of ``retrieval.build_index`` and of the indexes it writes.
 
     The approximate-index defaults were measured to keep recall@10 >= 0.98 against exact search
-    (see BENCHMARKS.md, "Retrieval"): HNSW ``M=32, efConstruction=200, efSearch=128``;
+    (see BENCHMARKS.md, "Retrieval"): HNSW ``M=32, efConstruction=80, efSearch=128``;
     IVF ``nlist = 4 * sqrt(n)`` (when 0) with ``nprobe=64``.
 
     >>> IndexConfig(approximate="ivf").approximate
@@ -38,7 +38,7 @@ class IndexConfig:
         },
     )
     hnsw_m: int = 32
-    hnsw_ef_construction: int = 200
+    hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 128
     ivf_nlist: int = field(default=0, metadata={"help": "IVF lists; 0: 4 * sqrt(n)"})
     ivf_nprobe: int = 64

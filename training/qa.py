@@ -269,7 +269,8 @@ class QAModel:
         assert self.scorer is not None and enc.rel is not None
         with torch.inference_mode():
             h = self.scorer.entity[list(enc.topics)]  # (k, d)
-            s = self.scorer.tails(h, enc.rel[None].expand(len(enc.topics), -1)).max(0).values  # (n_e,)
+            s = self.scorer.tails(h, enc.rel[None].expand(len(enc.topics), -1))  # (k, n_e)
+            s = s[0] if len(enc.topics) == 1 else s.max(0).values  # (n_e,)
         s = s.float().cpu().numpy()
         allowed = self.index.range_of.get(last_step)
         if allowed is not None:
@@ -326,6 +327,20 @@ class QAModel:
                 top = np.argsort(-w, kind="stable")[:20_000]
                 ents, w = ents[top], w[top]
         return ents, w
+
+    def follow(self, topics: Sequence[int], relation_path: Sequence[str], *, soft: bool = True) -> list[Answer]:
+        """Execute ``relation_path`` from ``topics``: exact graph answers (score 1, with evidence paths) first;
+        with ``soft``, then entities reached through links the KGE predicts where an entity lacks a hop's edges
+        (score: the product of the predicted links' probabilities)."""
+        path = tuple(relation_path)
+        reached = self.kg.follow(topics, list(path))
+        out = [Answer(int(e), self.kg.labels[int(e)], 1.0, list(ps), "graph") for e, ps in reached.items()]
+        if soft and self.scorer is not None:
+            ids, w = self._soft(topics, path)
+            order = np.argsort(-w, kind="stable")
+            out += [Answer(int(ids[i]), self.kg.labels[int(ids[i])], float(min(w[i], 0.999)), [], "kge")
+                    for i in order if int(ids[i]) not in reached][: self.config.top_answers]
+        return out
 
     def _rank(self, enc: _Encoded, fallback: str, scorer_weight: float) -> QAResult:
         """Combine exact paths, soft traversal and the scorer into ranked answers (uncalibrated confidence)."""

@@ -25,6 +25,7 @@ STRONG_LINK = 0.6  # a linked mention at least this good beats a pronoun's remem
 
 
 def reason(state: State, runtime: Runtime[Context]) -> dict:
+    """Answers with paths, evidence triples and confidence; settles ambiguity and follow-ups; updates memory."""
     ctx = runtime.context
     ws = open_workspace(ctx.workspace)
     question = state.get("question", "")

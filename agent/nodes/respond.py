@@ -20,6 +20,7 @@ from agent.workspace import AgentWorkspace, open_workspace
 
 
 def respond(state: State, runtime: Runtime[Context]) -> dict:
+    """The reply message from the context's generator."""
     ctx = runtime.context
     ws = open_workspace(ctx.workspace)
     request = build_request(state, ws, ctx)

@@ -18,6 +18,7 @@ def topic_candidates(state: State) -> list[int]:
 
 
 def retrieve(state: State, runtime: Runtime[Context]) -> dict:
+    """``passages`` (top-k for the question) and ``subgraph`` (triple ids around the candidate topics)."""
     ctx = runtime.context
     ws = open_workspace(ctx.workspace)
     topic = topic_candidates(state)

@@ -25,6 +25,7 @@ _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about)\s+(?P<rest>.+?)\s*[?.!
 
 
 def understand(state: State, runtime: Runtime[Context]) -> dict:
+    """Reset the turn's fields; set intent, act, topic entities, follow-up candidates and any ambiguity."""
     ctx = runtime.context
     ws = open_workspace(ctx.workspace)
     text = last_user_text(state.get("messages", []))

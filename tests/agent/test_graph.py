@@ -212,3 +212,21 @@ def test_hf_generator_in_the_graph(movie_ws, tiny_gpt2) -> None:
     events = list(g.stream({"messages": [("user", "who directed Alien?")]}, {"configurable": {"thread_id": "h"}},
                            stream_mode="messages"))
     assert sum(isinstance(m, AIMessageChunk) for m, _ in events) >= 2
+
+
+def test_astream_streams_llm_tokens_too(movie_ws, fake_openai) -> None:
+    import asyncio
+
+    ctx = Context(generator="openai", generator_kwargs={"base_url": fake_openai.url})
+    g = build_agent(movie_ws, context=ctx, checkpointer="memory")
+
+    async def run() -> list[str]:
+        out = []
+        async for m, meta in g.astream({"messages": [("user", "who directed Alien?")]},
+                                       {"configurable": {"thread_id": "as"}}, stream_mode="messages"):
+            if isinstance(m, AIMessageChunk) and m.content:
+                out.append(m.content)
+        return out
+
+    pieces = asyncio.run(run())
+    assert len(pieces) >= 3 and "".join(pieces) == "Ridley Scott directed Alien."

@@ -21,7 +21,8 @@ def test_checkpointer_specs(tmp_path) -> None:
         make_checkpointer("redis")
 
 
-@pytest.mark.parametrize(("field", "value"), [("top_k", -1), ("answer_threshold", 1.5), ("max_listed", 0)])
+@pytest.mark.parametrize(("field", "value"), [("top_k", -1), ("answer_threshold", 1.5), ("max_listed", 0),
+                                             ("generator", "gpt9"), ("generator_kwargs", "x")])
 def test_context_checks_name_the_field(field: str, value) -> None:
     with pytest.raises(ConfigError, match=field):
         Context(**{field: value})
@@ -41,3 +42,15 @@ def test_workspace_opens_once_per_path(movie_ws) -> None:
     assert open_workspace(movie_ws) is open_workspace(str(movie_ws))
     with pytest.raises(WorkspaceError, match="no such workspace"):
         open_workspace(movie_ws / "missing")
+
+
+def test_a_rebuilt_workspace_is_reopened(fresh_ws) -> None:
+    from agent import ask, build_agent
+    from kg import KnowledgeGraph, Workspace
+
+    assert ask(build_agent(fresh_ws, checkpointer="memory"), "who directed Alien?", thread_id="a").answers
+    first = open_workspace(fresh_ws)
+    KnowledgeGraph.from_triples([("Alien", "directed_by", "Somebody Else")]).save(Workspace(fresh_ws).kg_dir)
+    r = ask(build_agent(fresh_ws, checkpointer="memory"), "who directed Alien?", thread_id="b")
+    assert open_workspace(fresh_ws) is not first
+    assert r.answers[0]["label"] == "Somebody Else"
