@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
     common = fields_of(args.set)
     results: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}

@@ -1,14 +1,14 @@
 """Retrieval benchmarks: entity linking on MetaQA, encoder throughput, and FAISS index recall/speed.
 
-    python bench/retrieval.py linking --metaqa ../shared/data/metaqa     # -> bench/results/retrieval_linking.json
-    python bench/retrieval.py encoder --metaqa ../shared/data/metaqa     # -> bench/results/retrieval_encoder.json
-    python bench/retrieval.py index --metaqa ../shared/data/metaqa       # -> bench/results/retrieval_index.json
-    python bench/retrieval.py synthetic --n 1000000                      # -> bench/results/retrieval_synthetic.json
+    python bench/retrieval.py linking --metaqa ../shared/data/metaqa    # -> results/retrieval_linking.json
+    python bench/retrieval.py encoder --metaqa ../shared/data/metaqa    # -> results/retrieval_encoder.json
+    python bench/retrieval.py index --metaqa ../shared/data/metaqa      # -> results/retrieval_index.json
+    python bench/retrieval.py synthetic --n 1000000                     # -> results/retrieval_synthetic.json
 
-``index``: the MetaQA KB's entity names and verbalized triples encoded with the default encoder (cached under
+``index``: the MetaQA KB's entity names and verbalized triples encoded with the default encoder (cached in
 ``.cache/bench/``), queried with MetaQA dev questions. ``synthetic``: clustered 384-d vectors (1,000 clusters,
 each spread along its own 8-d subspace plus isotropic noise: low intrinsic dimension, as sentence embeddings
-have; pure Gaussian noise makes every approximate index look bad). Both compare the approximate kinds, with the
+have; pure Gaussian noise makes any approximate index look bad). Both compare the approximate kinds, with the
 ``IndexConfig`` defaults, against exact search (IndexFlatIP) in the same run: recall@10, queries/s, build time
 and resident memory. Every result records ``os.getloadavg()`` (the machine has 2 shared cores).
 """
@@ -47,9 +47,15 @@ def machine() -> dict[str, Any]:
     import faiss
     import torch
 
-    return {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "faiss_threads":
-            faiss.omp_get_max_threads(), "python": platform.python_version(), "faiss": faiss.__version__,
-            "torch": torch.__version__, "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "faiss_threads": faiss.omp_get_max_threads(),
+        "python": platform.python_version(),
+        "faiss": faiss.__version__,
+        "torch": torch.__version__,
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def finish(name: str, result: dict[str, Any], out: Path | None) -> None:
@@ -87,8 +93,10 @@ def bench_linking(args: argparse.Namespace) -> None:
             r = evaluate_linking(linker, path, typos=typos, seed=args.seed, limit=args.limit, progress=True)
             key = f"{hop}{'_typo' if typos else ''}"
             result[key] = {k: round(v, 5) if isinstance(v, float) else v for k, v in r.as_dict().items()}
-            print(f"{key:10s} accuracy {r.accuracy:.4f}  n {r.n}  {r.ms_per_question:.3f} ms/question  "
-                  f"ambiguous {r.ambiguous_rate:.3f}")
+            print(
+                f"{key:10s} accuracy {r.accuracy:.4f}  n {r.n}  {r.ms_per_question:.3f} ms/question  "
+                f"ambiguous {r.ambiguous_rate:.3f}"
+            )
     finish("linking", result, args.out)
 
 
@@ -105,23 +113,43 @@ def bench_encoder(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         enc.encode(texts)
         runs.append(time.perf_counter() - t0)
-    result.update({"n": len(texts), "batch_size": enc.batch_size, "device": str(enc.device),
-                   "seconds": [round(s, 3) for s in runs], "best_seconds": round(min(runs), 3),
-                   "texts_per_s": round(len(texts) / min(runs), 1)})
+    result.update(
+        {
+            "n": len(texts),
+            "batch_size": enc.batch_size,
+            "device": str(enc.device),
+            "seconds": [round(s, 3) for s in runs],
+            "best_seconds": round(min(runs), 3),
+            "texts_per_s": round(len(texts) / min(runs), 1),
+        }
+    )
     print(f"{len(texts)} texts: best {min(runs):.2f} s ({len(texts) / min(runs):.0f}/s), runs {runs}")
     finish("encoder", result, args.out)
 
 
 # ----------------------------------------------------------------- index comparisons
-def compare(vectors: np.ndarray, queries: np.ndarray, *, k: int = 10, label: str,
-            kinds: tuple[str, ...] = ("hnsw", "ivf")) -> dict[str, Any]:
-    """Build exact and approximate indexes over ``vectors``; recall@k of each against exact, q/s, build, memory."""
+def compare(
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    *,
+    k: int = 10,
+    label: str,
+    kinds: tuple[str, ...] = ("hnsw", "ivf"),
+) -> dict[str, Any]:
+    """Exact and approximate indexes over ``vectors``: recall@k against exact, q/s, build time, memory."""
     config = IndexConfig()
-    out: dict[str, Any] = {"n": len(vectors), "dim": int(vectors.shape[1]), "queries": len(queries), "k": k,
-                           "default_kind": choose_kind(len(vectors), config)[0]}
+    out: dict[str, Any] = {
+        "n": len(vectors),
+        "dim": int(vectors.shape[1]),
+        "queries": len(queries),
+        "k": k,
+        "default_kind": choose_kind(len(vectors), config)[0],
+    }
     exact_ids = None
     for kind in ("flat", *kinds):
-        params = {} if kind == "flat" else choose_kind(config.exact_threshold, IndexConfig(approximate=kind))[1]
+        params = (
+            {} if kind == "flat" else choose_kind(config.exact_threshold, IndexConfig(approximate=kind))[1]
+        )
         mem0 = rss_mb()
         t0 = time.perf_counter()
         ix = VectorIndex(int(vectors.shape[1]), kind=kind, params=params, expected_size=len(vectors))
@@ -141,12 +169,19 @@ def compare(vectors: np.ndarray, queries: np.ndarray, *, k: int = 10, label: str
         if kind == "flat":
             exact_ids = ids
         recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(ids, exact_ids, strict=True)]))
-        out[kind] = {"params": params, "build_seconds": round(build, 2), "memory_mb": round(mem, 1),
-                     "recall_at_10": round(recall, 4), "queries_per_s_batch": round(len(queries) / batch_s, 1),
-                     "ms_per_single_query": round(single_ms, 3)}
-        print(f"{label:9s} {kind:5s} n={len(vectors)} build {build:7.1f} s  mem {mem:7.0f} MiB  recall@10 "
-              f"{recall:.4f}  {len(queries) / batch_s:8.1f} q/s (batch)  {single_ms:7.2f} ms/query (single)",
-              flush=True)
+        out[kind] = {
+            "params": params,
+            "build_seconds": round(build, 2),
+            "memory_mb": round(mem, 1),
+            "recall_at_10": round(recall, 4),
+            "queries_per_s_batch": round(len(queries) / batch_s, 1),
+            "ms_per_single_query": round(single_ms, 3),
+        }
+        print(
+            f"{label:9s} {kind:5s} n={len(vectors)} build {build:7.1f} s  mem {mem:7.0f} MiB  recall@10 "
+            f"{recall:.4f}  {len(queries) / batch_s:8.1f} q/s (batch)  {single_ms:7.2f} ms/query (single)",
+            flush=True,
+        )
         del ix
     return out
 
@@ -174,7 +209,9 @@ def bench_index(args: argparse.Namespace) -> None:
     names = [n for e in range(kg.num_entities) for n in kg.names(e)]
     triples = list(range(kg.num_triples))
     if args.max_passages and args.max_passages < len(triples):
-        triples = sorted(np.random.default_rng(0).choice(len(triples), args.max_passages, replace=False).tolist())
+        triples = sorted(
+            np.random.default_rng(0).choice(len(triples), args.max_passages, replace=False).tolist()
+        )
     passages = [verbalize(kg, t) for t in triples]
     questions = [x.text for x in read_metaqa(args.metaqa / "1-hop" / "qa_dev.txt", limit=args.queries)]
     t0 = time.perf_counter()
@@ -188,9 +225,17 @@ def bench_index(args: argparse.Namespace) -> None:
     finish("index", result, args.out)
 
 
-def clustered(n: int, *, dim: int = 384, clusters: int = 1000, local_dim: int = 8, spread: float = 0.5,
-              noise: float = 0.05, seed: int = 0) -> np.ndarray:
-    """Unit vectors around ``clusters`` random centres, each cluster spread along its own ``local_dim`` subspace."""
+def clustered(
+    n: int,
+    *,
+    dim: int = 384,
+    clusters: int = 1000,
+    local_dim: int = 8,
+    spread: float = 0.5,
+    noise: float = 0.05,
+    seed: int = 0,
+) -> np.ndarray:
+    """Unit vectors around ``clusters`` random centres, each spread along its own ``local_dim`` subspace."""
     rng = np.random.default_rng(seed)
     shape_rng = np.random.default_rng(12345)  # the same clusters for data and queries
     centres = shape_rng.normal(size=(clusters, dim)).astype(np.float32)
@@ -201,9 +246,13 @@ def clustered(n: int, *, dim: int = 384, clusters: int = 1000, local_dim: int = 
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(clusters + 1))
     for c in range(clusters):
-        rows = order[bounds[c]: bounds[c + 1]]
+        rows = order[bounds[c] : bounds[c + 1]]
         z = rng.normal(size=(len(rows), local_dim)).astype(np.float32)
-        x[rows] = centres[c] + spread * (z @ bases[c]) + noise * rng.normal(size=(len(rows), dim)).astype(np.float32)
+        x[rows] = (
+            centres[c]
+            + spread * (z @ bases[c])
+            + noise * rng.normal(size=(len(rows), dim)).astype(np.float32)
+        )
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return x
 
@@ -222,7 +271,9 @@ def bench_synthetic(args: argparse.Namespace) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="what", required=True)
-    s = sub.add_parser("linking", help="entity linking accuracy and speed on MetaQA dev (clean and with typos)")
+    s = sub.add_parser(
+        "linking", help="entity linking accuracy and speed on MetaQA dev (clean and with typos)"
+    )
     s.add_argument("--metaqa", type=Path, required=True, help="folder with kb.txt and {1,2,3}-hop/qa_dev.txt")
     s.add_argument("--seed", type=int, default=0, help="seed of the typo edits")
     s.add_argument("--limit", type=int, default=None, help="only the first N questions per file")
@@ -243,7 +294,9 @@ def main() -> None:
     s.add_argument("--kinds", nargs="+", default=["hnsw", "ivf"], choices=["hnsw", "ivf"])
     s.set_defaults(run=bench_synthetic)
     for s in sub.choices.values():
-        s.add_argument("--out", type=Path, default=None, help="result JSON (default bench/results/retrieval_*.json)")
+        s.add_argument(
+            "--out", type=Path, default=None, help="result JSON (default bench/results/retrieval_*.json)"
+        )
     args = p.parse_args()
     args.run(args)
 

@@ -1,8 +1,8 @@
 """KG embeddings: train any PyKEEN model on a :class:`~kg.graph.KnowledgeGraph`, save tensors, score triples.
 
 Entity ``i`` of the KG is row ``i`` of every embedding; relation ``r`` likewise. Training wraps
-``pykeen.pipeline.pipeline`` (models resolve through PyKEEN's own ``model_resolver``); loading needs no training
-stack: the saved representation tensors are scored with the model's PyKEEN interaction module.
+``pykeen.pipeline.pipeline`` (models resolve through PyKEEN's own ``model_resolver``); loading needs no
+training stack: the saved representation tensors are scored with the model's PyKEEN interaction module.
 
 >>> from kg import KnowledgeGraph
 >>> kg = KnowledgeGraph.from_triples([...])                                        # doctest: +SKIP
@@ -72,7 +72,7 @@ def _default_pystow_home() -> str:
     return str(Path.home() / ".cache" / "kgagent" / "pystow")
 
 
-# ----------------------------------------------------------------------------------------------------- config
+# -------------------------------------------------------------------------------------------------- config
 @dataclass
 class KGEConfig:
     """How to train KG embeddings; the ``[kge]`` section of ``kgagent.toml``.
@@ -84,7 +84,7 @@ class KGEConfig:
     model: str = field(default="ComplEx", metadata={"help": "Any PyKEEN model name (model_resolver)."})
     dim: int = field(default=200, metadata={"help": "embedding_dim (complex models: complex dimensions)."})
     model_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "Extra model kwargs."})
-    training_loop: str = field(default="lcwa", metadata={"help": "'lcwa' (1-N scoring) or 'slcwa' (negatives)."})
+    training_loop: str = field(default="lcwa", metadata={"help": "'lcwa' (1-N scoring) or 'slcwa'."})
     loss: str = field(default="crossentropy", metadata={"help": "Any PyKEEN loss name."})
     loss_kwargs: dict[str, Any] = field(default_factory=dict)
     negatives: int = field(default=32, metadata={"help": "Negatives per positive (slcwa only)."})
@@ -93,23 +93,24 @@ class KGEConfig:
     batch_size: int = 256
     lr: float = 0.01
     optimizer: str = "adam"
-    training_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "Extra TrainingLoop.train kwargs."})
+    training_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "TrainingLoop.train()"})
     seed: int = 0
     split: tuple[float, float, float] = field(default=(0.8, 0.1, 0.1), metadata={"help": "train/valid/test."})
     early_stopping: bool = True
     frequency: int = field(default=5, metadata={"help": "Validate every this many epochs."})
     patience: int = field(default=2, metadata={"help": "Validations without improvement before stopping."})
     relative_delta: float = 0.002
-    eval_batch_size: int = field(default=64, metadata={"help": "Explicit: PyKEEN's automatic growth eats RAM."})
-    max_eval_triples: int | None = field(default=1000, metadata={"help": "Validation sample for early stopping."})
+    eval_batch_size: int = field(default=64, metadata={"help": "Explicit: automatic growth eats RAM."})
+    max_eval_triples: int | None = field(default=1000, metadata={"help": "Validation sample size."})
     max_test_triples: int | None = field(default=None, metadata={"help": "Test sample size; None: all."})
     device: str | None = field(default=None, metadata={"help": "torch device; None: GPU if available."})
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():
             raise ConfigError("kge.model: must be a PyKEEN model name such as 'ComplEx' or 'RotatE'")
-        positive = {"dim": self.dim, "epochs": self.epochs, "batch_size": self.batch_size, "negatives": self.negatives,
-                    "frequency": self.frequency, "eval_batch_size": self.eval_batch_size}
+        positive = {"dim": self.dim, "epochs": self.epochs, "batch_size": self.batch_size,
+                    "negatives": self.negatives, "frequency": self.frequency,
+                    "eval_batch_size": self.eval_batch_size}
         for name, value in positive.items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"kge.{name}: must be a positive integer, got {value!r}")
@@ -126,8 +127,9 @@ class KGEConfig:
         try:
             self.split = tuple(float(x) for x in self.split)  # type: ignore[assignment]  # TOML gives a list
         except (TypeError, ValueError) as e:
-            raise ConfigError(f"kge.split: must be three fractions (train, valid, test), got {self.split!r}") from e
-        if len(self.split) != 3 or min(self.split) <= 0 or not math.isclose(sum(self.split), 1.0, abs_tol=1e-6):
+            raise ConfigError(f"kge.split: must be fractions (train, valid, test), got {self.split!r}") \
+                from e
+        if len(self.split) != 3 or min(self.split) <= 0 or not math.isclose(sum(self.split), 1, abs_tol=1e-6):
             raise ConfigError(f"kge.split: must be three positive fractions summing to 1, got {self.split!r}")
         if self.training_loop.lower() not in ("lcwa", "slcwa"):
             raise ConfigError(f"kge.training_loop: must be 'lcwa' or 'slcwa', got {self.training_loop!r}")
@@ -138,11 +140,12 @@ class KGEConfig:
             try:
                 json.dumps(value)
             except TypeError as e:  # saved in config.json next to the tensors
-                raise ConfigError(f"kge.{name}: values must be JSON-serializable (names, not classes): {e}") from e
+                raise ConfigError(f"kge.{name}: values must be JSON-serializable (names, not classes): {e}") \
+                    from e
         reserved = {"num_epochs", "batch_size", "stopper"} & set(self.training_kwargs)
         if reserved:
-            raise ConfigError(f"kge.training_kwargs: set {', '.join(sorted(reserved))} through the config fields "
-                              "(epochs, batch_size, early_stopping)")
+            raise ConfigError(f"kge.training_kwargs: set {', '.join(sorted(reserved))} through the config "
+                              "fields (epochs, batch_size, early_stopping)")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> KGEConfig:
@@ -150,7 +153,7 @@ class KGEConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-# ----------------------------------------------------------------------------------------------------- helpers
+# -------------------------------------------------------------------------------------------------- helpers
 def id_hash(kg: KnowledgeGraph) -> str:
     """SHA-256 of the entity keys and relation names in id order: equal iff the id maps are equal."""
     payload = json.dumps([list(kg.entities), list(kg.relations)], ensure_ascii=False, separators=(",", ":"))
@@ -171,7 +174,7 @@ class _Spec:
 
 
 def _flatten(tensors: list[torch.Tensor], specs: list[_Spec]) -> torch.Tensor:
-    """``[(n, *shape_i)]`` (complex or real) -> ``(n, sum flat_dim_i)`` real; complex: real parts, then imaginary."""
+    """``[(n, *shape_i)]`` (complex or real) -> ``(n, sum flat_dim_i)`` real (complex: real, then imag)."""
     import torch
 
     parts = []
@@ -197,6 +200,10 @@ def _unflatten(flat: torch.Tensor, specs: list[_Spec]) -> list[torch.Tensor]:
     return out
 
 
+def _flat_dim(specs: list[dict[str, Any]]) -> int:
+    return sum(_Spec(s["name"], tuple(s["shape"]), s["complex"]).flat_dim for s in specs)
+
+
 def _unwrap(xs: list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
     """PyKEEN interactions take a single tensor where a slot has one representation, else a list."""
     return xs[0] if len(xs) == 1 else xs
@@ -209,8 +216,8 @@ def _set_pystow_home() -> None:
 
 def _build_interaction(model: str, model_kwargs: dict[str, Any], inverse_triples: bool,
                        state: dict[str, torch.Tensor]) -> torch.nn.Module:
-    """The model's PyKEEN interaction, with the kwargs the model passes it: built through ``model_resolver`` on a
-    one-entity KG (cheap), then loaded with the trained interaction parameters (ConvE, TuckER, ... have some)."""
+    """The model's PyKEEN interaction, with the kwargs the model passes it: built through ``model_resolver``
+    on a one-entity KG (cheap), then loaded with the trained interaction parameters (e.g. TuckER's core)."""
     _set_pystow_home()
     import torch
     from pykeen.models import model_resolver
@@ -225,7 +232,7 @@ def _build_interaction(model: str, model_kwargs: dict[str, Any], inverse_triples
     return interaction.eval()
 
 
-# ----------------------------------------------------------------------------------------------------- loading
+# -------------------------------------------------------------------------------------------------- loading
 class KGEmbeddings:
     """Trained KG embeddings loaded from a folder; scores triples with the model's PyKEEN interaction.
 
@@ -257,12 +264,14 @@ class KGEmbeddings:
         self._ent = [get(s) for s in self._ent_specs]
         self._rel = [get(s) for s in self._rel_specs]
         self._rel_inv = [get(s) for s in specs.get("relation_inverse", [])]
-        for reps, expected in ((self._ent, self.num_entities), (self._rel + self._rel_inv, self.num_relations)):
+        for reps, n in ((self._ent, self.num_entities), (self._rel + self._rel_inv, self.num_relations)):
             for x in reps:
-                if x.shape[0] != expected:
-                    raise WorkspaceError(f"{path}: a representation has {x.shape[0]} rows, expected {expected}")
-        state = {k.removeprefix("interaction."): v for k, v in tensors.items() if k.startswith("interaction.")}
-        self.interaction = _build_interaction(self.model_name, info["model_kwargs"], info["inverse_triples"], state)
+                if x.shape[0] != n:
+                    raise WorkspaceError(f"{path}: a representation has {x.shape[0]} rows, expected {n}")
+        prefix = "interaction."
+        state = {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
+        self.interaction = _build_interaction(self.model_name, info["model_kwargs"], info["inverse_triples"],
+                                              state)
         self._head_idx = list(self.interaction.head_indices)
         self._tail_idx = list(self.interaction.tail_indices)
         self._entity_vectors: np.ndarray | None = None
@@ -275,7 +284,8 @@ class KGEmbeddings:
         d = Path(directory)
         missing = [f for f in FILES if not (d / f).is_file()]
         if missing:
-            raise WorkspaceError(f"{d}: not a saved KGE (missing {', '.join(missing)}); run `kgagent train kge WS`")
+            raise WorkspaceError(f"{d}: not a saved KGE (missing {', '.join(missing)}); "
+                                 "run `kgagent train kge WS`")
         try:
             info = json.loads((d / "config.json").read_text(encoding="utf-8"))
             metrics = json.loads((d / "metrics.json").read_text(encoding="utf-8"))
@@ -289,16 +299,17 @@ class KGEmbeddings:
         tensors = load_file(str(d / "embeddings.safetensors"))
         stored_hash = (d / "id_hash").read_text(encoding="utf-8").strip()
         if stored_hash != info.get("id_hash"):
-            raise WorkspaceError(f"{d}: id_hash does not match config.json; the folder is inconsistent, retrain")
+            raise WorkspaceError(f"{d}: id_hash does not match config.json; the folder is inconsistent, "
+                                 "run `kgagent train kge WS`")
         return cls(info, tensors, metrics, path=d)
 
     def check(self, kg: KnowledgeGraph) -> None:
         """Raise :class:`WorkspaceError` unless these embeddings were trained on ``kg``'s id maps."""
         if id_hash(kg) != self.id_hash:
             raise WorkspaceError(
-                f"{self.path or 'KGE'}: embeddings were trained on a different KG ({self.num_entities} entities, "
-                f"{self.num_relations} relations; this KG has {kg.num_entities}, {kg.num_relations}); "
-                "run `kgagent train kge WS` again")
+                f"{self.path or 'KGE'}: embeddings were trained on a different KG ({self.num_entities} "
+                f"entities, {self.num_relations} relations; this KG has {kg.num_entities}, "
+                f"{kg.num_relations}); run `kgagent train kge WS` again")
 
     # ------------------------------------------------------------------------------------- vectors
     @property
@@ -310,7 +321,7 @@ class KGEmbeddings:
 
     @property
     def relation_vectors(self) -> np.ndarray:
-        """``(n_r, d_r)`` float32 of the forward relations, in the same flat layout as :attr:`entity_vectors`."""
+        """``(n_r, d_r)`` float32 of the forward relations, in the flat layout of :attr:`entity_vectors`."""
         if self._relation_vectors is None:
             self._relation_vectors = _flatten(self._rel, self._rel_specs).numpy()
         return self._relation_vectors
@@ -351,8 +362,8 @@ class KGEmbeddings:
     def score(self, h: int | np.ndarray, r: int | np.ndarray, tails: np.ndarray | list[int]) -> np.ndarray:
         """Scores of ``(h, r, t)`` for each ``t`` in ``tails`` (higher is more plausible).
 
-        ``h``, ``r`` ints and ``tails`` ``(k,)`` -> ``(k,)``; ``h``, ``r`` ``(b,)`` and ``tails`` ``(b, k)`` or
-        ``(k,)`` -> ``(b, k)``.
+        ``h``, ``r`` ints and ``tails`` ``(k,)`` -> ``(k,)``; ``h``, ``r`` ``(b,)`` and ``tails`` ``(b, k)``
+        or ``(k,)`` -> ``(b, k)``.
         """
         import torch
 
@@ -371,10 +382,10 @@ class KGEmbeddings:
 
     def score_all(self, h: int | np.ndarray, r: int | np.ndarray, *, inverse: bool = False,
                   chunk_size: int | None = None) -> np.ndarray:
-        """Scores of ``(h, r, e)`` for every entity ``e``: ``(b,)`` heads and relations -> ``(b, n_e)`` float32.
+        """Scores of ``(h, r, e)`` for every entity ``e``: ``(b,)`` heads, relations -> ``(b, n_e)`` float32.
 
-        ``inverse=True`` scores ``(e, r, h)`` instead (walking ``r^-1`` from ``h``), through the learned inverse
-        relation when there is one. EmbedKGQA-style answer scoring: see :meth:`score_all_vectors`.
+        ``inverse=True`` scores ``(e, r, h)`` instead (walking ``r^-1`` from ``h``), through the learned
+        inverse relation when there is one. EmbedKGQA-style answer scoring: see :meth:`score_all_vectors`.
         """
         import torch
 
@@ -387,8 +398,9 @@ class KGEmbeddings:
 
     def score_all_vectors(self, h: torch.Tensor | np.ndarray, relation_vectors: torch.Tensor,
                           *, chunk_size: int | None = None) -> torch.Tensor:
-        """Differentiable ``(b, n_e)`` scores of heads ``h`` ``(b,)`` with relation vectors ``(b, d_r)`` given in the
-        flat layout of :attr:`relation_vectors` (e.g. a question encoder's output), against every entity."""
+        """Differentiable ``(b, n_e)`` scores of heads ``h`` ``(b,)`` with relation vectors ``(b, d_r)`` in
+        the flat layout of :attr:`relation_vectors` (e.g. a question encoder's output), against all entities.
+        """
         import torch
 
         hi = torch.as_tensor(np.asarray(h, dtype=np.int64)).reshape(-1)
@@ -398,19 +410,20 @@ class KGEmbeddings:
 
     def _score_all_ids(self, hi: torch.Tensor, ri: torch.Tensor, *, inverse: bool,
                        chunk_size: int | None) -> torch.Tensor:
+        heads = [self._ent[i][hi] for i in self._head_idx]  # [(b, *shape)]
         if not inverse:
-            return self._against_all([self._ent[i][hi] for i in self._head_idx], [x[ri] for x in self._rel],
-                                     tail_side=True, chunk_size=chunk_size)
+            return self._against_all(heads, [x[ri] for x in self._rel], tail_side=True, chunk_size=chunk_size)
         if self._rel_inv:  # (e, r, h) scored the way the model was trained: (h, r^-1, e)
-            return self._against_all([self._ent[i][hi] for i in self._head_idx], [x[ri] for x in self._rel_inv],
-                                     tail_side=True, chunk_size=chunk_size)
-        return self._against_all([self._ent[i][hi] for i in self._tail_idx], [x[ri] for x in self._rel],
-                                 tail_side=False, chunk_size=chunk_size)
+            rel_inv = [x[ri] for x in self._rel_inv]
+            return self._against_all(heads, rel_inv, tail_side=True, chunk_size=chunk_size)
+        tails = [self._ent[i][hi] for i in self._tail_idx]
+        return self._against_all(tails, [x[ri] for x in self._rel], tail_side=False, chunk_size=chunk_size)
 
     def _against_all(self, fixed: list[torch.Tensor], rel: list[torch.Tensor], *, tail_side: bool,
                      chunk_size: int | None) -> torch.Tensor:
-        """Score ``fixed`` entity reps ``[(b, *s)]`` and relations ``[(b, *s)]`` against all entities, in chunks so
-        that non-bilinear interactions (RotatE, TransE: a ``(b, chunk, d)`` intermediate) stay within memory."""
+        """Score ``fixed`` entity reps ``[(b, *s)]`` and relations ``[(b, *s)]`` against all entities, in
+        chunks so that non-bilinear interactions (RotatE, TransE: a ``(b, chunk, d)`` intermediate) stay
+        within memory."""
         import torch
 
         b = fixed[0].shape[0]
@@ -433,10 +446,10 @@ class KGEmbeddings:
                 f"relations={self.num_relations}, dim={self.dim}, mrr={self.metrics.get('mrr')})")
 
 
-# ----------------------------------------------------------------------------------------------------- training
+# -------------------------------------------------------------------------------------------------- training
 @dataclass
 class KGEResult:
-    """What :func:`train_embeddings` returns: metrics, the embeddings (saved form), the trained PyKEEN model."""
+    """What :func:`train_embeddings` returns: metrics, the embeddings (saved form), the PyKEEN model."""
 
     metrics: dict[str, Any]
     config: KGEConfig
@@ -447,7 +460,7 @@ class KGEResult:
 
 
 def _sample(tf: Any, n: int | None, seed: int) -> tuple[Any, Any]:
-    """``(sample, rest)`` mapped triples: at most ``n`` triples drawn with ``seed``; ``rest`` is ``(m, 3)``."""
+    """``(sample factory, rest)``: at most ``n`` triples drawn with ``seed``; ``rest`` is ``(m, 3)``."""
     import torch
 
     triples = tf.mapped_triples
@@ -479,9 +492,10 @@ def _split(kg: KnowledgeGraph, config: KGEConfig) -> tuple[Any, Any, Any]:
     tf = _triples_factory(kg, config.inverse_triples)
     train, valid, test = tf.split(list(config.split), random_state=config.seed)
     if len(valid.mapped_triples) == 0 or len(test.mapped_triples) == 0:
-        # every triple was needed in train to cover the entities (a tree-like KG): hold out nothing rather than fail
-        raise InputError(f"cannot hold out validation/test triples: all {kg.num_triples} triples are needed to "
-                         "cover the entities; use a larger KG or larger valid/test fractions", field="kge.split")
+        # every triple was needed in train to cover the entities (a tree-like KG)
+        raise InputError(f"cannot hold out validation/test triples: all {kg.num_triples} triples are needed "
+                         "to cover the entities; use a larger KG or larger valid/test fractions",
+                         field="kge.split")
     return train, valid, test
 
 
@@ -542,8 +556,8 @@ def _export(model: Any, kg: KnowledgeGraph, config: KGEConfig, model_name: str, 
         "inverse_triples": bool(model.use_inverse_triples),
         "num_entities": kg.num_entities,
         "num_relations": kg.num_relations,
-        "entity_dim": sum(_Spec(s["name"], tuple(s["shape"]), s["complex"]).flat_dim for s in specs["entity"]),
-        "relation_dim": sum(_Spec(s["name"], tuple(s["shape"]), s["complex"]).flat_dim for s in specs["relation"]),
+        "entity_dim": _flat_dim(specs["entity"]),
+        "relation_dim": _flat_dim(specs["relation"]),
         "representations": specs,
         "complex_layout": "complex tensors stored as real (..., 2): [..., 0] real, [..., 1] imaginary",
         "id_hash": id_hash(kg),
@@ -575,8 +589,9 @@ def _verify(embeddings: KGEmbeddings, model: Any, kg: KnowledgeGraph, n: int = 1
         expected = model.predict_hrt(hrt).reshape(-1).cpu().numpy()
     got = np.array([embeddings.score(int(h), int(r), [int(t)])[0] for h, r, t in kg.triples[:n]])
     if not np.allclose(got, expected, rtol=1e-3, atol=1e-4):
-        raise ConfigError(f"kge.model: {embeddings.model_name!r} cannot be served from its saved representations "
-                          "(scores differ after reload); choose a model such as ComplEx, RotatE, TransE, DistMult")
+        raise ConfigError(f"kge.model: {embeddings.model_name!r} cannot be served from its saved "
+                          "representations (scores differ after reload); choose a model such as ComplEx, "
+                          "RotatE, TransE, DistMult")
 
 
 def train_embeddings(
@@ -622,15 +637,15 @@ def train_embeddings(
     train, valid, test = _split(kg, config)
     valid_eval, valid_rest = _sample(valid, config.max_eval_triples, config.seed)
     test_eval, test_rest = _sample(test, config.max_test_triples, config.seed + 1)
-    # Filtered setting: every known triple is filtered, including the valid/test triples left out of the samples.
+    # Filtered setting: every known triple is filtered, also valid/test triples left out of the samples.
     filters = [x for x in (valid_rest, test_rest) if len(x)]
 
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kge-") as tmp:
         best = Path(tmp) / "best.pt"  # not pystow's shared checkpoints folder
         stopper_kwargs = {"frequency": config.frequency, "patience": config.patience, "metric": "mrr",
-                          "relative_delta": config.relative_delta, "evaluation_batch_size": config.eval_batch_size,
-                          "best_model_path": best}
+                          "relative_delta": config.relative_delta,
+                          "evaluation_batch_size": config.eval_batch_size, "best_model_path": best}
         try:
             res = pipeline(
                 training=train, validation=valid_eval, testing=test_eval,
@@ -644,8 +659,10 @@ def train_embeddings(
                                  "callbacks": [_restore_best_callback(best)], **config.training_kwargs},
                 stopper="early" if config.early_stopping else None,
                 stopper_kwargs=stopper_kwargs if config.early_stopping else None,
-                evaluator="rankbased", evaluator_kwargs={"filtered": True, "batch_size": config.eval_batch_size},
-                evaluation_kwargs={"batch_size": config.eval_batch_size, "additional_filter_triples": filters},
+                evaluator="rankbased",
+                evaluator_kwargs={"filtered": True, "batch_size": config.eval_batch_size},
+                evaluation_kwargs={"batch_size": config.eval_batch_size,
+                                   "additional_filter_triples": filters},
                 random_seed=config.seed, device=config.device, use_tqdm=progress,
             )
         except (TypeError, ValueError, KeyError) as e:
@@ -677,8 +694,8 @@ def train_embeddings(
         from safetensors.torch import save_file
 
         with atomic_dir(out) as tmp_dir:
-            save_file(tensors, str(tmp_dir / "embeddings.safetensors"), metadata={"format": "kgagent-kge",
-                                                                                 "version": str(FORMAT_VERSION)})
+            save_file(tensors, str(tmp_dir / "embeddings.safetensors"),
+                      metadata={"format": "kgagent-kge", "version": str(FORMAT_VERSION)})
             atomic_write_json(tmp_dir / "config.json", info)
             atomic_write_json(tmp_dir / "metrics.json", metrics)
             atomic_write_text(tmp_dir / "id_hash", info["id_hash"] + "\n")

@@ -15,7 +15,7 @@ from retrieval.evaluate import LinkingResult, evaluate_linking
 from retrieval.index import INDEX_KINDS, Hit, VectorIndex
 from retrieval.linker import Candidate, EntityLinker, LinkerConfig, Mention
 from retrieval.passages import PASSAGE_BUILDERS, Passage, build_passages, verbalize
-from retrieval.store import Retriever, SearchHit, build_index, open_retriever
+from retrieval.store import Retriever, SearchHit, build_index, open_linker, open_retriever
 from retrieval.text import normalize
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "build_passages",
     "evaluate_linking",
     "normalize",
+    "open_linker",
     "open_retriever",
     "verbalize",
 ]

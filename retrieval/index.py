@@ -208,9 +208,7 @@ class VectorIndex:
             dim=int(vectors.shape[1]), kind=kind, params=params, expected_size=len(vectors), gpu=config.gpu
         )
         index.add(vectors, records, progress=progress, desc=desc)
-        log.info(
-            "built a %s index of %d vectors (dim %d) on the %s", kind, len(index), index.dim, index.device
-        )
+        index._log_placement()
         return index
 
     def add(
@@ -308,18 +306,35 @@ class VectorIndex:
             self._selector_parts = batch  # the Not selector does not own its argument
         return self._selector
 
+    def placement(self) -> tuple[str, str]:
+        """Where searches run and why: ``("cuda:0", ...)`` or ``("cpu", reason)``."""
+        if not self.gpu:
+            return "cpu", "GPU use is switched off ([index] gpu = false)"
+        if faiss_gpus() == 0:
+            return "cpu", "FAISS sees no GPU (faiss-cpu, or no CUDA device)"
+        if not self._spec.gpu:
+            return "cpu", f"FAISS has no GPU implementation of {self.kind}"
+        return "cuda:0", "FAISS GPU resources on device 0"
+
     def _searcher(self) -> Any:
-        if not self.gpu or not self._spec.gpu or faiss_gpus() == 0:
+        device, _ = self.placement()
+        if device == "cpu":
             return self._cpu
         if self._gpu_stale or self._gpu_index is None:
             import faiss
 
+            # The CPU index stays the reference copy (add/remove/save); the GPU copy serves searches and is
+            # re-copied after a removal.
             self._gpu_res = getattr(self, "_gpu_res", None) or faiss.StandardGpuResources()
             self._gpu_index = faiss.index_cpu_to_gpu(self._gpu_res, 0, self._cpu)
             self._gpu_stale = False
-            self.device = "cuda:0"
+            self.device = device
             log.info("FAISS %s index copied to GPU 0 (%d vectors)", self.kind, len(self))
         return self._gpu_index
+
+    def _log_placement(self) -> None:
+        device, why = self.placement()
+        log.info("FAISS %s index of %d vectors searches on %s: %s", self.kind, len(self), device, why)
 
     # ------------------------------------------------------------- records and sizes
     def __len__(self) -> int:
@@ -418,6 +433,7 @@ class VectorIndex:
                 f"(settings say {meta.get('count')})",
                 path=d / "records.jsonl",
             )
+        self._log_placement()
         return self
 
     # ------------------------------------------------------------- checks

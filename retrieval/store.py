@@ -204,11 +204,12 @@ def open_retriever(
     *,
     require_index: bool = True,
     linker_config: LinkerConfig | None = None,
+    kg: KnowledgeGraph | None = None,
 ) -> Retriever:
-    """Load ``WS/kg`` and ``WS/index`` once. Without ``require_index``, a workspace with no index still
-    gives a linker (exact and fuzzy matching, no dense candidates)."""
+    """Load ``WS/kg`` (unless ``kg`` is given) and ``WS/index`` once. Without ``require_index``, a workspace
+    with no index still gives a linker (exact and fuzzy matching, no dense candidates)."""
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
-    kg = KnowledgeGraph.load(ws.require("kg"))
+    kg = kg if kg is not None else KnowledgeGraph.load(ws.require("kg"))
     if not ws.index_dir.exists() and not require_index:
         return Retriever(kg, linker_config=linker_config)
     index_dir = ws.require("index")
@@ -221,11 +222,9 @@ def open_retriever(
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise InputError(f"corrupt index settings ({e}); run `kgagent index WS`", path=meta_path) from e
     entities = VectorIndex.load(index_dir / "entities", gpu=config.gpu)
-    passages = (
-        VectorIndex.load(index_dir / "passages", gpu=config.gpu)
-        if (index_dir / "passages").exists()
-        else None
-    )
+    passages = None
+    if (index_dir / "passages").exists():
+        passages = VectorIndex.load(index_dir / "passages", gpu=config.gpu)
     return Retriever(
         kg,
         entities=entities,
@@ -234,3 +233,9 @@ def open_retriever(
         encoder_name=meta.get("encoder"),
         linker_config=linker_config,
     )
+
+
+def open_linker(workspace: str | Path | Workspace, *, kg: KnowledgeGraph | None = None,
+                config: LinkerConfig | None = None) -> EntityLinker:
+    """The workspace's entity linker, with dense candidates from its name index when it has one."""
+    return open_retriever(workspace, require_index=False, linker_config=config, kg=kg).linker

@@ -305,9 +305,7 @@ class QAModel:
                 rid = sid % self.kg.num_relations
                 forward = sid < self.kg.num_relations
                 with torch.inference_mode():
-                    e = self.scorer.entity[torch.as_tensor(ents[lacking])]  # (m, d)
-                    r = self.scorer.relation[rid][None].expand(len(lacking), -1)
-                    s = (self.scorer.tails(e, r) if forward else self.scorer.heads(e, r)).float()  # (m, n_e)
+                    s = self.scorer.step(torch.as_tensor(ents[lacking]), rid, forward).float()  # (m, n_e)
                     allowed = torch.as_tensor(self.index.range_of[step])
                     s = s.masked_fill(~allowed, float("-inf"))
                     s[:, torch.as_tensor(topic)] = float("-inf")
@@ -460,7 +458,7 @@ class QAModel:
         scorer = None
         if meta.get("rel_dim") or config.fusion != "none":
             kge = kge if kge is not None else root.require("kge")
-            scorer = load_scorer(kge)
+            scorer = load_scorer(kge, kg)
         vectors = _fusion_vectors(scorer) if config.fusion != "none" else None
         encoder = FusedEncoder.from_pretrained(directory / "encoder", entity_vectors=vectors)
         net = QANet(encoder, len(meta["paths"]), meta.get("rel_dim"), config.answer_hidden)
@@ -476,19 +474,17 @@ class QAModel:
                    info=meta.get("info"))
 
 
-def load_scorer(kge: Any) -> KGEScorer:
-    """A :class:`~training.qa_kge.KGEScorer` from a ``kg.embeddings.KGEmbeddings`` or its folder."""
+def load_scorer(kge: Any, kg: KnowledgeGraph | None = None) -> KGEScorer:
+    """A :class:`~training.qa_kge.KGEScorer` from a ``kg.embeddings.KGEmbeddings`` or its folder; with ``kg``,
+    checks that the embeddings were trained on its ids."""
     from kg.embeddings import KGEmbeddings
-    from training.qa_kge import from_concatenated, make_scorer
+    from training.qa_kge import scorer_from_embeddings
 
     if not isinstance(kge, KGEmbeddings):
         kge = KGEmbeddings.load(kge)
-    model = kge.model_name
-    from training.qa_kge import SCORERS
-
-    complex_ = SCORERS[model.lower()].complex if model.lower() in SCORERS else False
-    return make_scorer(model, from_concatenated(kge.entity_vectors, complex_),
-                       from_concatenated(kge.relation_vectors, complex_), **kge.interaction_kwargs)
+    if kg is not None:
+        kge.check(kg)
+    return scorer_from_embeddings(kge)
 
 
 def _fusion_vectors(scorer: KGEScorer | None) -> Any:
@@ -785,7 +781,7 @@ def train_qa(workspace: str | Path, data_files: Sequence[str | Path], *, synthes
                          field="data")
     synth = synthesize_questions(kg, synthesize, config=ws.config("synthesis", SynthesisConfig),
                                  progress=progress) if synthesize > 0 else []
-    scorer = load_scorer(ws.require("kge"))
+    scorer = load_scorer(ws.require("kge"), kg)
     model, metrics = fit_qa(kg, [*examples, *synth], scorer=scorer, config=config,
                             cache_dir=cache_dir or ws.root / ".cache" / "qa", progress=progress)
     metrics["question_files"] = [str(p) for p in data_files]

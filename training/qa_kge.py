@@ -23,9 +23,11 @@ class KGEScorer:
 
     complex: ClassVar[bool] = False
 
-    def __init__(self, entity: torch.Tensor, relation: torch.Tensor, **kwargs: Any) -> None:
+    def __init__(self, entity: torch.Tensor, relation: torch.Tensor, *, inverse: torch.Tensor | None = None,
+                 **kwargs: Any) -> None:
         self.entity = entity
         self.relation = relation
+        self.inverse = inverse  # (n_r, d_r) learned inverse relations (PyKEEN inverse triples), or None
 
     @property
     def num_entities(self) -> int:
@@ -53,8 +55,20 @@ class KGEScorer:
     def heads(self, t: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def step(self, entities: torch.Tensor, relation: int, forward: bool) -> torch.Tensor:
+        """Scores ``(m, n_e)`` of every entity one step (``relation``, direction) from each of ``entities``
+        ``(m,)``; an inverse step uses the learned inverse relation when there is one, as the model was trained."""
+        e = self.entity[entities]  # (m, d)
+        if forward:
+            return self.tails(e, self.relation[relation].expand(len(entities), -1))
+        if self.inverse is not None:
+            return self.tails(e, self.inverse[relation].expand(len(entities), -1))
+        return self.heads(e, self.relation[relation].expand(len(entities), -1))
+
     def to(self, device: torch.device | str) -> KGEScorer:
         self.entity, self.relation = self.entity.to(device), self.relation.to(device)
+        if self.inverse is not None:
+            self.inverse = self.inverse.to(device)
         return self
 
 
@@ -88,9 +102,16 @@ def _complex_dist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 class RotatEScorer(KGEScorer):
-    """``-||h * r - t||`` with unit-modulus ``r`` (a predicted ``r`` is projected onto the unit circle)."""
+    """``-||h * r - t||_2`` with unit-modulus ``r`` (a predicted ``r`` is projected onto the unit circle)."""
 
     complex = True
+
+    def __init__(self, entity: torch.Tensor, relation: torch.Tensor, *, p: float = 2.0, power_norm: bool = False,
+                 **kwargs: Any) -> None:
+        if float(p) != 2.0 or power_norm:
+            raise ConfigError(f"kge: the QA scorer supports RotatE with the L2 norm only (p={p}, "
+                              f"power_norm={power_norm})")
+        super().__init__(entity, relation, **kwargs)
 
     @staticmethod
     def _unit(r: torch.Tensor) -> torch.Tensor:
@@ -104,17 +125,18 @@ class RotatEScorer(KGEScorer):
 
 
 class TransEScorer(KGEScorer):
-    """``-||h + r - t||_p``."""
+    """``-||h + r - t||_p`` (``-||.||_p^p`` with ``power_norm``)."""
 
-    def __init__(self, entity: torch.Tensor, relation: torch.Tensor, *, p: int = 2, **kwargs: Any) -> None:
-        super().__init__(entity, relation)
-        self.p = float(p)
+    def __init__(self, entity: torch.Tensor, relation: torch.Tensor, *, p: float = 1.0, power_norm: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(entity, relation, **kwargs)
+        self.p, self.power = float(p), float(p) if power_norm else 1.0
 
     def tails(self, h: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-        return -torch.cdist(h + r, self.entity, p=self.p)
+        return -torch.cdist(h + r, self.entity, p=self.p) ** self.power
 
     def heads(self, t: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-        return -torch.cdist(t - r, self.entity, p=self.p)
+        return -torch.cdist(t - r, self.entity, p=self.p) ** self.power
 
 
 SCORERS: dict[str, type[KGEScorer]] = {
@@ -127,16 +149,43 @@ SCORERS: dict[str, type[KGEScorer]] = {
 
 def make_scorer(model: str, entity: torch.Tensor, relation: torch.Tensor, **kwargs: Any) -> KGEScorer:
     """The scorer of PyKEEN model ``model`` (case-insensitive) over native-representation vectors."""
-    key = model.lower().replace("_", "").replace("-", "")
+    key = _key(model)
     if key not in SCORERS:
         raise ConfigError(f"kge model {model!r} has no QA scorer; supported: {', '.join(SCORERS)}")
     return SCORERS[key](entity, relation, **kwargs)
 
 
-def from_concatenated(vectors: torch.Tensor, complex_: bool) -> torch.Tensor:
+def _key(model: str) -> str:
+    return model.lower().replace("_", "").replace("-", "")
+
+
+def from_concatenated(vectors: Any, complex_: bool) -> torch.Tensor:
     """A float ``(n, 2d)`` array of real parts then imaginary parts -> complex ``(n, d)`` (or as is)."""
     vectors = torch.as_tensor(vectors, dtype=torch.float32)
     if not complex_:
         return vectors
     half = vectors.shape[1] // 2
     return torch.complex(vectors[:, :half].contiguous(), vectors[:, half:].contiguous())
+
+
+def scorer_from_embeddings(kge: Any) -> KGEScorer:
+    """A scorer over a ``kg.embeddings.KGEmbeddings`` (one entity and one relation representation, as ComplEx,
+    DistMult, RotatE and TransE have), with its learned inverse relations when it has them."""
+    key = _key(kge.model_name)
+    reps = kge.info["representations"]
+    if key not in SCORERS or len(reps["entity"]) != 1 or len(reps["relation"]) != 1:
+        raise ConfigError(f"qa: KGE model {kge.model_name!r} has no QA scorer; train the KGE with one of "
+                          f"{', '.join(SCORERS)} ([kge] model in kgagent.toml)")
+    cplx = SCORERS[key].complex
+    inverse = None
+    if reps.get("relation_inverse"):
+        from safetensors.torch import load_file
+
+        # the saved layout is documented in kg.embeddings: complex tensors as (..., 2) real/imaginary pairs
+        raw = load_file(str(kge.path / "embeddings.safetensors"))[reps["relation_inverse"][0]["name"]]
+        inverse = torch.view_as_complex(raw.contiguous()) if cplx else raw
+    kwargs: dict[str, Any] = {}
+    if hasattr(kge.interaction, "p"):  # norm-based interactions (TransE, RotatE)
+        kwargs = {"p": float(kge.interaction.p), "power_norm": bool(getattr(kge.interaction, "power_norm", False))}
+    return make_scorer(kge.model_name, from_concatenated(kge.entity_vectors, cplx),
+                       from_concatenated(kge.relation_vectors, cplx), inverse=inverse, **kwargs)

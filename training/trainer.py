@@ -188,11 +188,12 @@ def train_loop(model: nn.Module, train_batches: Batches | Iterable[Batch],
     bad_evals, step, stopped = 0, 0, False
     history: list[dict[str, float]] = []
     running = 0.0
+    last_val = "-"  # shown on the progress bar
     t0 = time.perf_counter()
 
     def validate(epoch_loss: float) -> bool:
         """Score the model; returns True when patience is used up."""
-        nonlocal best_score, best_step, best_state, bad_evals
+        nonlocal best_score, best_step, best_state, bad_evals, last_val
         if val_fn is None:
             return False
         model.eval()
@@ -201,6 +202,7 @@ def train_loop(model: nn.Module, train_batches: Batches | Iterable[Batch],
         model.train()
         history.append({"step": step, "train_loss": epoch_loss, "val_score": score})
         log.info("%s step %d: train loss %.4f, val %.4f", desc, step, epoch_loss, score)
+        last_val = f"{score:.4f}"
         if score > best_score + config.min_delta:
             best_score, best_step, bad_evals = score, step, 0
             best_state = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
@@ -226,7 +228,8 @@ def train_loop(model: nn.Module, train_batches: Batches | Iterable[Batch],
                 value = float(loss.detach())
                 epoch_sum, epoch_n = epoch_sum + value, epoch_n + 1
                 running = value if step == 1 else 0.95 * running + 0.05 * value
-                bar.set_postfix(loss=f"{running:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", refresh=False)
+                bar.set_postfix(loss=f"{running:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", val=last_val,
+                                refresh=False)
                 bar.update(1)
                 if config.eval_every and step % config.eval_every == 0 and validate(epoch_sum / epoch_n):
                     stopped = True

@@ -114,13 +114,16 @@ def test_build_picks_exact_below_the_threshold_and_approximate_above() -> None:
     assert ivf.kind == "ivf" and ivf.params["nprobe"] == 64
 
 
-def test_cpu_path_without_faiss_gpus() -> None:
+def test_cpu_path_without_faiss_gpus(caplog: pytest.LogCaptureFixture) -> None:
     # faiss-cpu has no StandardGpuResources: no GPUs, auto picks HNSW, and the index stays on the CPU
     assert faiss_gpus() == 0
     assert choose_kind(10**6, IndexConfig())[0] == "hnsw"
-    ix, _ = make("flat", n=50)
+    with caplog.at_level("INFO", logger="retrieval.index"):
+        ix = VectorIndex.build(clustered(50, DIM), [{}] * 50)
+    assert "searches on cpu: FAISS sees no GPU" in caplog.text
     ix.search(clustered(1, DIM), 1)
     assert ix.device == "cpu"
+    assert VectorIndex(DIM, gpu=False).placement() == ("cpu", "GPU use is switched off ([index] gpu = false)")
 
 
 # ----------------------------------------------------------------- bad input

@@ -10,7 +10,7 @@ import pytest
 
 from kg import KnowledgeGraph, Workspace
 from kg.errors import InputError, WorkspaceError
-from retrieval import IndexConfig, Retriever, build_index, open_retriever
+from retrieval import IndexConfig, Retriever, build_index, open_linker, open_retriever
 
 
 def test_build_writes_both_indexes_and_records_the_step(built_ws: Workspace, link_kg: KnowledgeGraph) -> None:
@@ -53,11 +53,18 @@ def test_dense_fallback_uses_the_name_index(built_ws: Workspace) -> None:
     assert m and m[0].candidates[0].method == "dense"
 
 
+def test_open_linker_shares_a_loaded_kg(built_ws: Workspace, link_kg: KnowledgeGraph) -> None:
+    linker = open_linker(built_ws, kg=link_kg)
+    assert linker.kg is link_kg and linker.dense is not None
+    assert link_kg.entities[linker.link("who directed Amélie")[0].entity] == "Amélie"
+
+
 def test_no_index_yet(tmp_path: Path, link_kg: KnowledgeGraph) -> None:
     ws = Workspace(tmp_path / "ws")
     link_kg.save(ws.kg_dir)
     with pytest.raises(WorkspaceError, match="kgagent index WS"):
         open_retriever(ws)
+    assert open_linker(ws).dense is None
     r = open_retriever(ws, require_index=False)  # linking needs only the KG
     assert r.linker.link("who directed Alien")[0].candidates[0].method == "exact"
     with pytest.raises(WorkspaceError, match="no passage index"):
