@@ -10,7 +10,7 @@ Defaults come from ``[agent]`` in ``WS/kgagent.toml`` (``[agent.templates]`` ove
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from kg.errors import ConfigError
 
@@ -21,6 +21,9 @@ class Context:
 
     workspace: str | None = field(default=None, metadata={"help": "Workspace folder; filled in by build_agent."})
     top_k: int = field(default=3, metadata={"help": "Passages retrieved per question (0: none)."})
+    passage_search: Literal["auto", "always", "never"] = field(default="auto", metadata={
+        "help": "auto: only for LLM generators, which read the passages (the template generator cites triples, "
+                "and a passage search costs an encoder pass plus an index scan per turn)"})
     max_hops: int = field(default=1, metadata={"help": "Hops of the topic entities' neighbourhood subgraph."})
     max_subgraph_triples: int = field(default=60, metadata={"help": "Cap on the neighbourhood subgraph."})
     intent_threshold: float = field(default=0.5, metadata={"help": "Below it, the intent is not trusted."})
@@ -30,7 +33,9 @@ class Context:
     ambiguity_margin: float = field(
         default=0.05, metadata={"help": "Candidates within this score of the best one count as close."})
     answer_threshold: float = field(
-        default=0.2, metadata={"help": "QA confidence below which the agent says it is unsure."})
+        default=0.5, metadata={"help": "QA confidence (calibrated) below which the agent says it is unsure."})
+    answer_ratio: float = field(
+        default=0.3, metadata={"help": "Answers scoring below this share of the top answer's score are dropped."})
     max_answers: int = field(default=50, metadata={"help": "Answers kept in state per turn."})
     max_listed: int = field(default=5, metadata={"help": "Answers named in a reply before '... and N more'."})
     max_evidence: int = field(default=5, metadata={"help": "Evidence triples cited in a reply."})
@@ -38,6 +43,9 @@ class Context:
         default=3, metadata={"help": "Remembered entities tried for a pronoun or elliptical follow-up."})
     focus_size: int = field(default=8, metadata={"help": "Remembered salient entities per thread."})
     history_turns: int = field(default=4, metadata={"help": "Earlier turns given to an LLM generator."})
+    torch_threads: int = field(default=1, metadata={
+        "help": "Intra-op threads torch uses in this process (set when a graph is built); 0: leave torch's. One "
+                "question at a time gains little from more, and spinning threads stall when the cores are busy."})
     generator: str = field(default="template", metadata={"help": "Generator name: template, hf or openai."})
     generator_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "Passed to the generator."})
     templates: dict[str, str] = field(
@@ -51,12 +59,14 @@ class Context:
 
     def __post_init__(self) -> None:
         for name in ("top_k", "max_hops", "max_subgraph_triples", "max_answers", "max_listed", "max_evidence",
-                     "followup_candidates", "focus_size", "history_turns"):
+                     "followup_candidates", "focus_size", "history_turns", "torch_threads"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"[agent] {name} must be >= 0, got {getattr(self, name)}")
-        for name in ("intent_threshold", "answer_threshold", "ambiguity_margin", "mention_ratio"):
+        for name in ("intent_threshold", "answer_threshold", "ambiguity_margin", "mention_ratio", "answer_ratio"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"[agent] {name} must be in [0, 1], got {getattr(self, name)}")
+        if self.passage_search not in ("auto", "always", "never"):
+            raise ConfigError(f"[agent] passage_search must be auto, always or never, not {self.passage_search!r}")
         if self.max_listed < 1:
             raise ConfigError("[agent] max_listed must be >= 1")
         for name in ("smalltalk_intents", "handoff_intents", "out_of_scope_intents"):
@@ -71,3 +81,9 @@ class Context:
             raise ConfigError(f"[agent] generator: unknown {self.generator!r}; known: {', '.join(sorted(GENERATORS))}")
         if not isinstance(self.generator_kwargs, dict):
             raise ConfigError("[agent] generator_kwargs must be a table of the generator's settings")
+
+    @property
+    def searches_passages(self) -> bool:
+        """Whether turns search passages: always, never, or (auto) when an LLM generator will read them."""
+        return self.top_k > 0 and (self.passage_search == "always"
+                                   or (self.passage_search == "auto" and self.generator != "template"))

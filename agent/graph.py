@@ -54,10 +54,9 @@ def _with_defaults(node: Node, default: Context) -> Node:
 def build_graph(workspace: str | Path | AgentWorkspace, *, context: Context | None = None,
                 checkpointer: Any = None) -> Any:
     """Open ``workspace`` (once per process), wire the nodes and compile with a checkpointer."""
-    ws = open_workspace(workspace, refresh=True).load()
+    ws = open_workspace(workspace, refresh=True)
     default = ws.context() if context is None else dataclasses.replace(context, workspace=str(ws.root))
-    if default.generator != "template":  # load an LLM now rather than on the first question
-        ws.generator(default.generator, dict(default.generator_kwargs))
+    ws.prepare(default)
 
     builder = StateGraph(State, context_schema=Context, input_schema=InputState)
     nodes: dict[str, Node] = {"understand": understand, "retrieve": retrieve, "reason": reason, "respond": respond,

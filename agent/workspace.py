@@ -99,7 +99,7 @@ def _stems(text: str) -> set[str]:
 
 class RelationMatchQA:
     """QA stand-in when the workspace has no QA model: the one-hop relation whose name shares most words with the
-    question. Confidence is the share of the relation's words found in the question."""
+    question. Its confidence grows with the share of the relation's words found in the question (0.6 to 1)."""
 
     def __init__(self, kg: KnowledgeGraph) -> None:
         from agent.generators.template import relation_words
@@ -120,8 +120,9 @@ class RelationMatchQA:
         if best is None:
             return FoundResult([], [], 0.0)
         reached = self.kg.follow(topic, [best[1]])
-        answers = [FoundAnswer(e, self.kg.labels[e], best[0], paths) for e, paths in reached.items()]
-        return FoundResult(answers, [best[1]], best[0])
+        conf = 0.6 + 0.4 * best[0]
+        answers = [FoundAnswer(e, self.kg.labels[e], conf, paths) for e, paths in reached.items()]
+        return FoundResult(answers, [best[1]], conf)
 
 
 # ----------------------------------------------------------------- the opened workspace
@@ -142,15 +143,30 @@ class AgentWorkspace:
     def root(self) -> Path:
         return self.ws.root
 
-    def load(self) -> AgentWorkspace:
-        """Load every part now (so the first turn is as fast as the others); records ``load_seconds``."""
+    def load(self, *, passage_encoder: bool = True) -> AgentWorkspace:
+        """Load every part now (so the first turn is as fast as the others); records ``load_seconds``.
+
+        ``passage_encoder``: also the encoder of passage queries (skip it when passages will not be searched).
+        """
         t0 = time.perf_counter()
         with self._lock:
             for part in ("retriever", "intents", "qa"):
                 getattr(self, part)
-            if self.passages is not None:
+            if passage_encoder and self.passages is not None:
                 self.passages.encoder  # noqa: B018  (load the question encoder now, not on the first turn)
         self.load_seconds = time.perf_counter() - t0
+        return self
+
+    def prepare(self, ctx: Context) -> AgentWorkspace:
+        """Load what turns under ``ctx`` will use (the passage encoder only when passages are searched, an LLM
+        generator), and apply its process settings (torch threads), so the first turn is as fast as the rest."""
+        import sys
+
+        self.load(passage_encoder=ctx.searches_passages)
+        if ctx.generator != "template":
+            self.generator(ctx.generator, dict(ctx.generator_kwargs))
+        if ctx.torch_threads > 0 and "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(ctx.torch_threads)
         return self
 
     def context(self, **overrides: Any) -> Context:

@@ -9,8 +9,8 @@ peak memory (RSS) is its own process's.
     python bench/kge.py metaqa ../shared/data/metaqa/kb.txt --epochs 3 --no-early-stopping --max-test 500
 
 A folder means its ``train/valid/test.txt`` concatenated into one TSV (in a temporary folder), loaded with
-``kg.loaders.load_kg`` as a user's file would be, then split by ``train_embeddings``'s own seeded split. A file
-is loaded by extension (``.txt``: ``subject|relation|object``) or ``--format``. Every result records
+``kg.loaders.load_kg`` as a user's file would be, then split by ``train_embeddings``'s own seeded split. A
+file is loaded by extension (``.txt``: ``subject|relation|object``) or ``--format``. Every result records
 ``os.getloadavg()`` before and after: the machine has 2 shared cores, so a high load inflates the times.
 """
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("name", help="Result key (umls, kinships, metaqa, ...).")
     ap.add_argument("path", type=Path, help="A KG file, or a folder with train/valid/test.txt.")
-    ap.add_argument("--format", default=None, help="Loader name (default: tsv for folders, else by extension).")
+    ap.add_argument("--format", default=None, help="Loader (default: tsv for folders, else by extension).")
     ap.add_argument("--model", default=None, help="PyKEEN model (default: KGEConfig's).")
     ap.add_argument("--dim", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=None)
@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kge-bench-") as tmp:
         kg, report = load(args.path, args.format, Path(tmp))
         load_seconds = time.perf_counter() - t0
-        print(f"{args.name}: {kg.num_triples} triples, {kg.num_entities} entities, {kg.num_relations} relations",
-              flush=True)
+        print(f"{args.name}: {kg.num_triples} triples, {kg.num_entities} entities, "
+              f"{kg.num_relations} relations", flush=True)
         result = train_embeddings(kg, config=config, out_dir=Path(tmp) / "kge", progress=True)
     wall = time.perf_counter() - t0
     m = result.metrics

@@ -32,7 +32,7 @@ from kg.io import atomic_write_json
 
 FOLLOW_UPS = ["And what is its price?", "What about its warranty?", "Which series does it belong to?",
               "When was it released?"]
-OTHERS = ["How much does the Nova cost?", "What's the weather like tomorrow?", "thanks!", "hello",
+OTHERS = ["What is the price of the Nova?", "What's the weather like tomorrow?", "thanks!", "hello",
           "Can I talk to a real person?"]
 
 

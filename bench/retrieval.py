@@ -160,7 +160,7 @@ def compare(
         t0 = time.perf_counter()
         hits = ix.search(queries, k)  # one batch: FAISS parallelizes over queries
         batch_s = time.perf_counter() - t0
-        single = queries[: min(200, len(queries))]
+        single = queries[: min(200 if len(vectors) < 500_000 else 50, len(queries))]
         t0 = time.perf_counter()
         for q in single:
             ix.search(q, k)

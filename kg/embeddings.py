@@ -223,10 +223,17 @@ def _build_interaction(model: str, model_kwargs: dict[str, Any], inverse_triples
     from pykeen.models import model_resolver
     from pykeen.triples import KGInfo
 
-    with torch.random.fork_rng():  # building draws random init; keep the caller's RNG stream untouched
-        tiny = model_resolver.make(model, triples_factory=KGInfo(num_entities=1, num_relations=1,
-                                                                 create_inverse_triples=inverse_triples),
-                                   **model_kwargs)
+    # Building draws a random init (discarded): keep the caller's RNG stream, and PyKEEN's "no random seed"
+    # warning, out of it.
+    quiet = logging.getLogger("pykeen.models.base")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with torch.random.fork_rng():
+            info = KGInfo(num_entities=1, num_relations=1, create_inverse_triples=inverse_triples)
+            tiny = model_resolver.make(model, triples_factory=info, **model_kwargs)
+    finally:
+        quiet.setLevel(level)
     interaction = tiny.interaction
     interaction.load_state_dict(state, strict=True)
     return interaction.eval()
@@ -268,14 +275,27 @@ class KGEmbeddings:
             for x in reps:
                 if x.shape[0] != n:
                     raise WorkspaceError(f"{path}: a representation has {x.shape[0]} rows, expected {n}")
-        prefix = "interaction."
-        state = {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
-        self.interaction = _build_interaction(self.model_name, info["model_kwargs"], info["inverse_triples"],
-                                              state)
-        self._head_idx = list(self.interaction.head_indices)
-        self._tail_idx = list(self.interaction.tail_indices)
+        pre = "interaction."
+        self._interaction_state = {k.removeprefix(pre): v for k, v in tensors.items() if k.startswith(pre)}
+        self._interaction: torch.nn.Module | None = None
         self._entity_vectors: np.ndarray | None = None
         self._relation_vectors: np.ndarray | None = None
+
+    @property
+    def interaction(self) -> torch.nn.Module:
+        """The model's PyKEEN interaction module, built on first use (vectors alone need no PyKEEN import)."""
+        if self._interaction is None:
+            self._interaction = _build_interaction(self.model_name, self.info["model_kwargs"],
+                                                   self.info["inverse_triples"], self._interaction_state)
+        return self._interaction
+
+    @property
+    def _head_idx(self) -> list[int]:
+        return list(self.interaction.head_indices)
+
+    @property
+    def _tail_idx(self) -> list[int]:
+        return list(self.interaction.tail_indices)
 
     # ------------------------------------------------------------------------------------- i/o
     @classmethod
@@ -325,6 +345,11 @@ class KGEmbeddings:
         if self._relation_vectors is None:
             self._relation_vectors = _flatten(self._rel, self._rel_specs).numpy()
         return self._relation_vectors
+
+    @property
+    def inverse_relation_vectors(self) -> np.ndarray | None:
+        """``(n_r, d_r)`` float32: row ``r`` is the learned inverse of relation ``r`` (None without)."""
+        return _flatten(self._rel_inv, self._rel_specs).numpy() if self._rel_inv else None
 
     @property
     def dim(self) -> int:
@@ -655,7 +680,7 @@ def train_embeddings(
                 negative_sampler_kwargs={"num_negs_per_pos": config.negatives},  # ignored by lcwa
                 optimizer=config.optimizer, optimizer_kwargs={"lr": config.lr},
                 epochs=config.epochs,
-                training_kwargs={"batch_size": config.batch_size, "use_tqdm_batch": False,
+                training_kwargs={"batch_size": config.batch_size, "use_tqdm_batch": progress,
                                  "callbacks": [_restore_best_callback(best)], **config.training_kwargs},
                 stopper="early" if config.early_stopping else None,
                 stopper_kwargs=stopper_kwargs if config.early_stopping else None,

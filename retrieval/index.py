@@ -9,10 +9,11 @@ Layout of a saved index folder (written atomically: all files or none)::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,14 +131,33 @@ def faiss_gpus() -> int:
     return int(faiss.get_num_gpus())
 
 
+@contextlib.contextmanager
+def _omp_threads(n_queries: int) -> Iterator[None]:
+    """Cap FAISS's OpenMP threads (of the calling thread) at ``n_queries`` for one call."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    if n_queries >= before:
+        yield
+        return
+    faiss.omp_set_num_threads(max(1, n_queries))
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
 def choose_kind(n: int, config: IndexConfig) -> tuple[str, dict[str, Any]]:
     """Exact search below ``config.exact_threshold`` vectors, else the configured approximate kind."""
     if n < config.exact_threshold:
         return "flat", {}
     kind = config.approximate
     if kind == "auto":
-        # FAISS has GPU kernels for IVF but not for HNSW; HNSW is the faster CPU choice at equal recall.
-        kind = "ivf" if config.gpu and faiss_gpus() > 0 else "hnsw"
+        # FAISS has no GPU HNSW. On a GPU, brute force stays exact and fast into the millions, while IVF on
+        # sentence vectors needed a third of its lists probed for recall@10 0.97 (BENCHMARKS.md): stay flat.
+        kind = "flat" if config.gpu and faiss_gpus() > 0 else "hnsw"
+    if kind == "flat":
+        return kind, {}
     if kind == "hnsw":
         return kind, {
             "m": config.hnsw_m,
@@ -283,7 +303,10 @@ class VectorIndex:
             raise InputError(f"k must be positive, not {k}", field="k")
         k = min(k, len(self))
         params = self._spec.search_params(self.params, self._tombstones())
-        scores, ids = self._searcher().search(q, k, params=params)  # (q, k), (q, k); -1 pads missing hits
+        # FAISS parallelizes over queries: for one query, other OpenMP threads only spin, which on a busy
+        # machine made a flat search 7x slower (BENCHMARKS.md). Use at most one thread per query.
+        with _omp_threads(len(q)):
+            scores, ids = self._searcher().search(q, k, params=params)  # (q, k), (q, k); -1 pads missing hits
         out: list[list[Hit]] = []
         for row_s, row_i in zip(scores, ids, strict=True):
             out.append(

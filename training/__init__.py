@@ -28,6 +28,19 @@ _EXPORTS = {
     "evaluate_intents": "training.intents",
     "load_intent_data": "training.intents",
     "train_intents": "training.intents",
+    "Answer": "training.qa",
+    "QAConfig": "training.qa",
+    "QAMetrics": "training.qa",
+    "QAModel": "training.qa",
+    "QAResult": "training.qa",
+    "evaluate_qa": "training.qa",
+    "fit_qa": "training.qa",
+    "train_qa": "training.qa",
+    "QAExample": "training.qa_data",
+    "read_qa_file": "training.qa_data",
+    "label_paths": "training.qa_paths",
+    "SynthesisConfig": "training.synthesize",
+    "synthesize_questions": "training.synthesize",
 }
 
 __all__ = sorted(_EXPORTS)

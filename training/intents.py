@@ -346,7 +346,8 @@ class IntentModel:
 
     @property
     def fused(self) -> bool:
-        return self.encoder.d_kge is not None
+        """Entity vectors are fused in (the encoder was trained with them and has them now)."""
+        return self.encoder.d_kge is not None and self.encoder.entity_vectors is not None
 
     @property
     def linker(self) -> Linker | None:

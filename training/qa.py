@@ -83,6 +83,8 @@ class QAConfig:
     answer_epochs: int = 8
     answer_lr: float = 2e-3
     answer_batch_size: int = 128
+    max_answer_questions: int = field(default=0, metadata={
+        "help": "train the scorer on a seeded sample of this many questions; 0: all"})
     # inference
     fallback: Literal["auto", "none", "soft", "scorer", "both"] = field(default="auto", metadata={
         "help": "what answers when exact paths miss edges: KGE soft traversal, the scorer, both; auto: the best "
@@ -104,7 +106,8 @@ class QAConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name} must be a positive integer, not {v!r}")
-        for name in ("max_train_questions", "eval_every", "patience", "epochs", "head_warmup_epochs"):
+        for name in ("max_train_questions", "max_answer_questions", "eval_every", "patience", "epochs",
+                     "head_warmup_epochs"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise ValueError(f"{name} must be an integer >= 0, not {v!r}")
@@ -469,8 +472,8 @@ class QAModel:
         net.to(dev).eval()
         if scorer is not None:
             scorer.to(dev)
-        return cls(net, kg, scorer if meta.get("rel_dim") or scorer else None, [tuple(p) for p in meta["paths"]],
-                   config, calibration=meta.get("calibration"), selected=meta.get("selected"),
+        return cls(net, kg, scorer, [tuple(p) for p in meta["paths"]], config,
+                   calibration=meta.get("calibration"), selected=meta.get("selected"),
                    info=meta.get("info"))
 
 
@@ -642,8 +645,15 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
     # ---- phase 2: the EmbedKGQA-style scorer on frozen question features (cheap: no encoder passes)
     if rel_dim:
         assert scorer is not None
-        feats = _features(net, [prepared[i] for i in range(len(examples))], progress)  # (n, hidden)
-        train_ans = [i for i in train_idx if examples[i].answers]
+        train_ans = [int(i) for i in train_idx if examples[i].answers]
+        if config.max_answer_questions and len(train_ans) > config.max_answer_questions:
+            train_ans = sorted(rng.choice(train_ans, config.max_answer_questions, replace=False).tolist())
+        val_ans = [int(i) for i in val_idx if examples[i].answers][: config.max_val_questions]
+        # features only where needed: (n, hidden), zero rows elsewhere
+        need = sorted(set(train_ans) | set(val_ans))
+        feats = torch.zeros(len(examples), net.encoder.hidden_size)
+        if need:
+            feats[need] = _features(net, [prepared[i] for i in need], progress)
         gold = torch.full((len(examples), 64), -1, dtype=torch.long)
         for i, ex in enumerate(examples):
             a = np.asarray(ex.answers, dtype=np.int64)
@@ -653,7 +663,6 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
             gold[i, : len(a)] = torch.as_tensor(a)
         topics_t = torch.as_tensor([ex.topics[0] for ex in examples])
         head = AnswerHead(net.rel_head, scorer)
-        val_ans = [i for i in val_idx if examples[i].answers][: config.max_val_questions]
 
         def scorer_hits(m: Any) -> float:
             s = m.scores(feats[val_ans], topics_t[val_ans]).argmax(-1)

@@ -82,8 +82,7 @@ def create_app(graph: Any = None, workspace: str | Path = ".", *, config: UIConf
     pool = GraphPool(graph_factory)
     if graph is not None:
         pool.add(workspace, graph)
-    app = _App(pool, workspace, config)
-    return app.build()
+    return _App(pool, workspace, config).build()
 
 
 class _App:

@@ -36,6 +36,12 @@ class Example:
         text = _BRACKETS.sub(r"\1", text).strip()
         return cls(text[:1].upper() + text[1:] if text else text, note)
 
+    @classmethod
+    def question(cls, text: str, note: str = "") -> Example:
+        """A MetaQA question as a user would type it: brackets removed, capitalized, with a question mark."""
+        e = cls.parse([text, note])
+        return e if not e.text or e.text[-1] in "?.!" else cls(e.text + "?", note)
+
 
 def hops(qtype: str) -> int:
     """Hops of a question type: ``"r1|r2^-1"`` (relation path) or MetaQA's ``"actor_to_movie_to_year"``."""
@@ -60,7 +66,7 @@ def from_question_files(paths: Iterable[str | Path], *, per_hop: int = 1, limit:
                 continue
             n = hops(types[i]) if i < len(types) else 1
             if len(by_hops[n]) < per_hop:
-                by_hops[n].append(Example.parse([question, f"{n}-hop"]))
+                by_hops[n].append(Example.question(question, f"{n}-hop"))
     out = [e for n in sorted(by_hops) for e in by_hops[n]]
     return out[:limit]
 

@@ -173,23 +173,31 @@ class TemplateGenerator(Generator):
         for i in range(hops):
             last = i == hops - 1
             # group the i-th triples of the listed answers' paths by relation, keeping first-seen order
-            groups: dict[str, tuple[list[str], list[str]]] = {}
+            groups: dict[str, tuple[list[str], list[str], list[Fact]]] = {}
             for a in with_path:
                 if len(a.path) <= i:
                     continue
                 f = a.path[i]
-                heads, tails = groups.setdefault(f.relation, ([], []))
+                heads, tails, facts = groups.setdefault(f.relation, ([], [], []))
                 if f.head not in heads:
                     heads.append(f.head)
                 if f.tail not in tails:
                     tails.append(f.tail)
-            for rel, (heads, tails) in groups.items():
+                if f not in facts:
+                    facts.append(f)
+            for rel, (heads, tails, facts) in groups.items():
                 # the answers sit on the side made only of answer labels; "and N more" goes there
                 tail_side = all(t in answer_labels for t in tails)
                 head_more = more if last and not tail_side else 0
                 tail_more = more if last and tail_side else 0
-                sentences.append(self.templates.sentence(rel, heads, tails, head_more=head_more,
-                                                         tail_more=tail_more))
+                if len(facts) > 1 and len(heads) == len(tails) == len(facts):
+                    # one-to-one ("each accessory has its own price"): pair them up instead of two lists
+                    clauses = [self.templates.sentence(rel, [f.head], [f.tail]).rstrip(".") for f in facts]
+                    tail = f"; and {more} more" if last and more > 0 else ""
+                    sentences.append("; ".join(clauses) + tail + ".")
+                else:
+                    sentences.append(self.templates.sentence(rel, heads, tails, head_more=head_more,
+                                                             tail_more=tail_more))
         missing = [a.label for a in listed if not a.path]
         if missing:
             sentences.append(f"Also: {join_names(missing)}.")

@@ -22,6 +22,7 @@ from agent.workspace import AgentWorkspace, open_workspace
 
 _ELSE = re.compile(r"\b(else|other|another)\b", re.I)
 STRONG_LINK = 0.6  # a linked mention at least this good beats a pronoun's remembered referent
+FOLLOWUP_MARGIN = 0.15  # an earlier reading within this confidence of the best one is kept
 
 
 def reason(state: State, runtime: Runtime[Context]) -> dict:
@@ -50,20 +51,20 @@ def reason(state: State, runtime: Runtime[Context]) -> dict:
     if not entities and not followups:
         return {"problem": "no_entity", "unsure": True}
 
-    tried: list[tuple[float, list[EntityRef], str, Any]] = []
-    for topic, text in _attempts(question, entities, followups):
-        conf, result = qa(text, topic)
-        tried.append((conf, topic, text, result))
-        if conf >= ctx.answer_threshold:
-            break
-    confidence, topic, question, result = max(tried, key=lambda x: x[0])  # first of the best
+    tried = [(*qa(text, topic), topic, text) for topic, text in _attempts(question, entities, followups)]
+    top = max(conf for conf, *_ in tried)
+    # the most likely reading whose answer is nearly as confident as the best one: "its price" after a battery
+    # capacity refers to the phone (a confident price), not to "6000 mAh" (a weak one)
+    confidence, result, topic, question = next(t for t in tried if t[0] >= top - FOLLOWUP_MARGIN)
     if confidence == 0.0 and len(tried) > 1:
         # nothing fits: talk about the most connected candidate (a product, not a value like "6000 mAh")
-        confidence, topic, question, result = max(tried, key=lambda x: _degree(ws, x[1]))
+        confidence, result, topic, question = max(tried, key=lambda t: _degree(ws, t[2]))
 
     exclude = {f["id"] for f in state.get("focus") or []} if _ELSE.search(question) else set()
     exclude |= {e["id"] for e in topic}
-    found = [a for a in result.answers if int(a.entity) not in exclude]
+    # the answer set: what scores near the top answer (the QA model pads its list with weak alternatives)
+    floor = ctx.answer_ratio * max(0.0, max((float(a.score) for a in result.answers), default=0.0))
+    found = [a for a in result.answers if int(a.entity) not in exclude and float(a.score) >= floor]
     answers = [_answer_ref(ws, a) for a in found[: ctx.max_answers]]
     evidence = _evidence(ws, answers)
     unsure = not answers or confidence < ctx.answer_threshold

@@ -1,4 +1,7 @@
-"""``retrieve``: passages from the FAISS passage index and the topic entities' neighbourhood subgraph."""
+"""``retrieve``: passages from the FAISS passage index and the topic entities' neighbourhood subgraph.
+
+Passages are searched when they will be read (``Context.passage_search``: by default for LLM generators only).
+"""
 
 from __future__ import annotations
 
@@ -24,5 +27,5 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     topic = topic_candidates(state)
     subgraph = ws.kg.subgraph(topic, hops=ctx.max_hops, max_triples=ctx.max_subgraph_triples) \
         if topic and ctx.max_hops > 0 else []
-    return {"passages": ws.search_passages(state.get("question", ""), ctx.top_k),
+    return {"passages": ws.search_passages(state.get("question", ""), ctx.top_k) if ctx.searches_passages else [],
             "subgraph": [int(t) for t in subgraph]}

@@ -17,7 +17,7 @@ from langgraph.runtime import Runtime
 
 from agent.context import Context
 from agent.nodes.clarify import make_options, resolve_choice
-from agent.nodes.common import PRONOUN, entity_ref, has_pronoun, last_user_text, push_focus
+from agent.nodes.common import PRONOUN, entity_ref, has_pronoun, last_user_text, push_focus, replace_pronoun
 from agent.state import Act, Clarification, EntityRef, State, turn_reset
 from agent.workspace import AgentWorkspace, open_workspace
 
@@ -71,8 +71,14 @@ def understand(state: State, runtime: Runtime[Context]) -> dict:
         followups = [EntityRef(**{**f, "source": "memory"}) for f in focus
                      if not ws.kg.literal[f["id"]]][: ctx.followup_candidates]
     question = _elliptical(text, entities, state) or text
+    if pred is not None and followups and pronoun and ws.has_intent_model and _is_oos(pred, ctx):
+        # "which colours is it available in?" may look out of scope until "it" is resolved: ask again
+        again = ws.intents.predict([replace_pronoun(text, followups[0]["label"])])[0]
+        if not _is_oos(again, ctx):
+            pred = again
+            update.update(intent=again.intent, intent_confidence=round(float(again.confidence), 4))
 
-    act = _act(ws, ctx, pred, bool(entities or followups or ambiguous))
+    act = _act(ws, ctx, pred, bool(entities or followups or ambiguous), bool(entities or ambiguous))
     update.update(act=act, question=question, entities=entities, followups=followups)
     if act == "question" and ambiguous is not None:
         # several entities fit the name: ``reason`` keeps the one the question makes sense for, or asks
@@ -102,22 +108,30 @@ def _is_ambiguous(mention: Any, ctx: Context) -> bool:
     return len({c.entity for c in mention.candidates if top - c.score <= ctx.ambiguity_margin}) > 1
 
 
-def _act(ws: AgentWorkspace, ctx: Context, pred: Any, has_topic: bool) -> Act:
-    """The dialogue act: small talk, handoff, out of scope, or a KG question."""
+def _is_oos(pred: Any, ctx: Context) -> bool:
+    return bool(getattr(pred, "out_of_scope", False)) or pred.intent in ctx.out_of_scope_intents
+
+
+def _act(ws: AgentWorkspace, ctx: Context, pred: Any, has_topic: bool, has_linked: bool) -> Act:
+    """The dialogue act: small talk, handoff, out of scope, or a KG question.
+
+    The intent model has already applied its own calibrated out-of-scope threshold, so its label stands; only
+    when the message also names an entity does an unsure (below ``intent_threshold``) label yield to the entity.
+    """
     if pred is None:
         return "out_of_scope"
-    trusted = pred.confidence >= ctx.intent_threshold
-    if trusted and pred.intent in ctx.handoff_intents:
+    stands = pred.confidence >= ctx.intent_threshold or not has_linked
+    if pred.intent in ctx.handoff_intents and stands:
         return "handoff"
-    if trusted and pred.intent in ctx.smalltalk_intents:
+    if pred.intent in ctx.smalltalk_intents and stands:
         return "smalltalk"
-    oos = bool(getattr(pred, "out_of_scope", False)) or pred.intent in ctx.out_of_scope_intents
-    if ws.has_intent_model and oos and trusted:
+    oos = _is_oos(pred, ctx)
+    if ws.has_intent_model and oos and stands:
         return "out_of_scope"
     if has_topic:
         return "question"
-    # a question-like intent without any entity: ask for the entity (model) or decline (no model to trust)
-    return "question" if ws.has_intent_model and trusted and not oos else "out_of_scope"
+    # a question without any entity: ask for the entity (a model said it is in scope) or decline (no model)
+    return "question" if ws.has_intent_model and not oos else "out_of_scope"
 
 
 def _elliptical(text: str, entities: list[EntityRef], state: State) -> str | None:

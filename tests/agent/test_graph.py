@@ -222,7 +222,7 @@ def test_astream_streams_llm_tokens_too(movie_ws, fake_openai) -> None:
 
     async def run() -> list[str]:
         out = []
-        async for m, meta in g.astream({"messages": [("user", "who directed Alien?")]},
+        async for m, _meta in g.astream({"messages": [("user", "who directed Alien?")]},
                                        {"configurable": {"thread_id": "as"}}, stream_mode="messages"):
             if isinstance(m, AIMessageChunk) and m.content:
                 out.append(m.content)

@@ -94,6 +94,10 @@ def test_load_round_trip_gives_identical_scores(complex_run, ring_kg) -> None:
     result, out = complex_run
     loaded = KGEmbeddings.load(out)
     assert loaded.config == result.config and loaded.metrics == result.metrics
+    assert loaded.entity_vectors.shape == (ring_kg.num_entities, 16)
+    assert loaded._interaction is None  # vectors alone never build the PyKEEN interaction
+    assert loaded.inverse_relation_vectors.shape == (ring_kg.num_relations, 16)
+    assert not np.allclose(loaded.inverse_relation_vectors, loaded.relation_vectors)
     np.testing.assert_array_equal(loaded.entity_vectors, result.embeddings.entity_vectors)
     np.testing.assert_array_equal(loaded.relation_vectors, result.embeddings.relation_vectors)
     h, r = ring_kg.triples[:5, 0], ring_kg.triples[:5, 1]

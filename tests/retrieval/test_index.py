@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -48,6 +49,7 @@ def test_every_registered_kind_is_tested() -> None:
 
 
 def test_flat_search_equals_brute_force_cosine() -> None:
+    threads = faiss.omp_get_max_threads()
     ix, x = make("flat")
     q = clustered(7, DIM, seed=1)
     expected = np.argsort(-(unit(q) @ unit(x).T), axis=1)[:, :5]
@@ -56,6 +58,7 @@ def test_flat_search_equals_brute_force_cosine() -> None:
     assert hits[0].record == {"row": int(expected[0, 0])}
     assert hits[0].score == pytest.approx(float((unit(q[:1]) @ unit(x[expected[0, :1]]).T)[0, 0]), abs=1e-5)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert faiss.omp_get_max_threads() == threads  # the one-query thread cap was undone
 
 
 @pytest.mark.parametrize("kind", sorted(PARAMS))
@@ -111,7 +114,7 @@ def test_build_picks_exact_below_the_threshold_and_approximate_above() -> None:
     assert VectorIndex.build(x, recs, config=IndexConfig(exact_threshold=1000)).kind == "flat"
     assert VectorIndex.build(x, recs, config=IndexConfig(exact_threshold=100)).kind == "hnsw"
     ivf = VectorIndex.build(x, recs, config=IndexConfig(exact_threshold=100, approximate="ivf"))
-    assert ivf.kind == "ivf" and ivf.params["nprobe"] == 64
+    assert ivf.kind == "ivf" and ivf.params["nprobe"] == 256
 
 
 def test_cpu_path_without_faiss_gpus(caplog: pytest.LogCaptureFixture) -> None:

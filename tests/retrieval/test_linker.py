@@ -68,6 +68,14 @@ def test_typos_are_linked_fuzzily(
     assert m.candidates[0].method == "fuzzy" and m.score < 1.0
 
 
+def test_a_window_with_several_wrong_words_is_no_typo() -> None:
+    kg = KnowledgeGraph.from_triples(
+        [("Lumora Store Milan", "located_in", "Italy"), ("Lumora Store Berlin", "located_in", "Germany")]
+    )
+    m = EntityLinker(kg).link("What services do Lumora stores in Germany offer")
+    assert [(x.text, kg.entities[x.entity]) for x in m] == [("Germany", "Germany")]
+
+
 def test_common_words_alone_are_not_mentions(linker: EntityLinker, link_kg: KnowledgeGraph) -> None:
     # "what" and "her" are entities here, but in lower case inside a question they are only words
     assert linker.link("what do you know about her") == []

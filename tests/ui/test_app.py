@@ -137,3 +137,49 @@ def test_kgagent_chat_rejects_a_bad_auth_spec(demo_ws):
     from agent.cli import main
 
     assert main(["chat", str(demo_ws), "--auth", "no-password", "--memory"]) == 2
+
+
+TINY_BUILD = """
+[kge]
+model = "TransE"
+dim = 16
+epochs = 4
+early_stopping = false
+
+[qa]
+synthesize = 60
+epochs = 0
+head_warmup_epochs = 2
+answer_scorer = false
+max_hops = 2
+"""
+
+
+@pytest.mark.slow
+def test_uploaded_kg_is_built_and_the_chat_switches_to_it(tmp_path, demo_ws):
+    """The knowledge tab's build through the API: a small valid KG, tiny build settings, then a question on it."""
+    from gradio_client import Client, handle_file
+
+    from agent import build_agent
+    from ui import create_app, launch
+    from ui.config import UIConfig
+
+    kg_file = tmp_path / "films.tsv"
+    kg_file.write_text("head\trelation\ttail\n" + "".join(
+        f"Film {i}\tdirected_by\tDirector {i % 4}\nFilm {i}\treleased_in\t{1990 + i % 5}\n" for i in range(30)))
+    settings = tmp_path / "build.toml"
+    settings.write_text(TINY_BUILD)
+    config = UIConfig(upload_root=str(tmp_path / "uploads"), upload_config=str(settings))
+    app = launch(create_app(build_agent(demo_ws, checkpointer="memory"), demo_ws, config=config),
+                 port=free_port(), block=False, quiet=True)
+    try:
+        client = Client(app.local_url, verbose=False)
+        out = client.predict(handle_file(str(kg_file)), "auto", None, None, None, [], api_name="/build_workspace")
+        status, counts, badge = out[0], out[2], out[-1]
+        assert "kg-status-ok" in status and "films" in status, status
+        assert "60" in counts and "films" in badge  # 60 triples, and the badge names the new workspace
+        _, history = client.predict("When was Film 3 released?", [], api_name="/chat")
+        assert any("1993" in t for m in history for t in texts(m))
+    finally:
+        app.close()
+    assert (tmp_path / "uploads" / "films" / "kge").is_dir()

@@ -83,9 +83,9 @@ def test_examples_come_a_few_per_hop_count(tmp_path):
                  "where is the store of the maker of [C]\tw\n")
     (tmp_path / "qa_qtype.txt").write_text("has_price\nmade_by\nfits^-1|has_price\nmade_by|has_store|in_city\n")
     found = from_question_files([q], per_hop=1)
-    assert [(e.text, e.note) for e in found] == [("What does A cost", "1-hop"),
-                                                 ("Which chargers fit B and cost", "2-hop"),
-                                                 ("Where is the store of the maker of C", "3-hop")]
+    assert [(e.text, e.note) for e in found] == [("What does A cost?", "1-hop"),
+                                                 ("Which chargers fit B and cost?", "2-hop"),
+                                                 ("Where is the store of the maker of C?", "3-hop")]
     assert hops("actor_to_movie_to_year") == 2 and hops("r1|r2^-1") == 2 and hops("has_price") == 1
 
 
@@ -97,10 +97,20 @@ def test_examples_section_round_trips_through_toml(tmp_path):
     assert [Example.parse(e) for e in cfg.examples] == examples
 
 
-def test_workspace_examples_prefer_settings_then_the_kg(demo_ws):
-    assert workspace_examples(demo_ws, [["how much is [X]", "1-hop"]]) == [Example("How much is X", "1-hop")]
-    made = workspace_examples(demo_ws, [], limit=3)  # no settings, no recorded question files: from the KG
+def test_workspace_examples_prefer_settings_then_question_files_then_the_kg(demo_ws, tmp_path):
+    import shutil
+
+    from kg import Workspace
+    from kg.demo import demo_questions_path
+
+    ws = tmp_path / "ws"
+    shutil.copytree(demo_ws / "kg", ws / "kg")
+    assert workspace_examples(ws, [["how much is [X]", "1-hop"]]) == [Example("How much is X", "1-hop")]
+    made = workspace_examples(ws, [], limit=3)  # no settings, no recorded question files: from the KG
     assert len(made) == 3 and all(e.text.startswith("What is the ") for e in made)
+    Workspace(ws).record("qa", metrics={"question_files": [str(demo_questions_path())]})
+    found = workspace_examples(ws, [])
+    assert [e.note for e in found] == ["1-hop", "2-hop", "3-hop"] and all(e.text.endswith("?") for e in found)
 
 
 def test_demo_ui_section_is_written_once_and_keeps_other_settings(tmp_path):
@@ -145,3 +155,18 @@ def test_loss_history_from_results_files_or_trainer_logs(tmp_path):
     assert logged == [0.75, 0.5]
     assert losses_of("Intents", {"accuracy": 0.9}, tmp_path, logged) == [0.75, 0.5]
     assert logging.getLogger("training").level == logging.NOTSET  # left as it was
+
+
+def test_demo_workspace_is_reused_once_complete(tmp_path, demo_ws):
+    import shutil
+
+    from kg import Workspace
+    from ui.demo import BUILD_STEPS, ensure_demo_workspace, is_complete
+
+    ws = tmp_path / "demo"
+    shutil.copytree(demo_ws / "kg", ws / "kg")
+    for step in BUILD_STEPS:  # what a finished build leaves in the manifest
+        Workspace(ws).record(step, metrics={})
+    assert is_complete(ws)
+    assert ensure_demo_workspace(ws) == {"built": False, "workspace": str(ws)}
+    assert "[ui]" in (ws / "kgagent.toml").read_text()  # the examples are added to a reused workspace too

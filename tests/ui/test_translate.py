@@ -43,7 +43,7 @@ def test_follow_up_resolves_against_the_same_thread(agent_graph):
 
 def test_clarification_offers_choices_and_a_choice_resolves_it(agent_graph):
     thread = uuid.uuid4().hex
-    tr = turn(agent_graph, "How much does the Nova cost?", thread)
+    tr = turn(agent_graph, "What is the price of the Nova?", thread)
     answer = next(i for i in tr.items() if i.kind == "answer")
     assert len(answer.options) == 2
     values = [v for v, _ in answer.options]
