@@ -264,9 +264,11 @@ class EntityLinker:
                     sim = Indel.normalized_similarity(
                         self._strings[nid], " ".join(words[i:j]), score_cutoff=cfg.fuzzy_cutoff
                     )
+                    if not sim:
+                        continue
                     # a typo changes a word or two, not most ("Lumora stores in" is no "Lumora Store Milan")
                     wrong = sum(a != b for a, b in zip(self._keys[nid], words[i:j], strict=True))
-                    if sim and wrong <= max(1, (j - i) // 3):
+                    if wrong <= max(1, (j - i) // 3):
                         # a known single word is less likely a typo of a name than an unknown word is
                         known = j - i == 1 and words[i] in self._name_words
                         out.append((i, j, nid, sim * (cfg.known_word_fuzzy if known else 1.0)))

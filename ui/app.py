@@ -82,6 +82,8 @@ def create_app(graph: Any = None, workspace: str | Path = ".", *, config: UIConf
     pool = GraphPool(graph_factory)
     if graph is not None:
         pool.add(workspace, graph)
+    else:  # load the models now, not on the first user's first question
+        pool.get(workspace)
     return _App(pool, workspace, config).build()
 
 
@@ -201,9 +203,9 @@ class _App:
             if str(meta.get("title", "")).startswith(EVIDENCE):
                 m["metadata"] = {**meta, "status": "done"}
         history.append({"role": "user", "content": message})
-        yield "", history, session
         translator = ChatTranslator(lambda view: evidence_html(
             view, max_picture_triples=self.config.max_picture_triples))
+        yield "", history + _messages(translator.items()), session
         try:
             graph = self.pool.get(session.workspace)
             # durability="exit": the thread's checkpoint is written once, when the turn ends

@@ -116,7 +116,10 @@ def subgraph_svg(triples: Sequence[dict], *, topic: Iterable[str] = (), answers:
             lx, ly = a.x + bend - 6, (y1 + y2) / 2
         else:
             path = f"M{x1:.1f},{y1:.1f} L{x2:.1f},{y2:.1f}"
-            lx, ly = (x1 + x2) / 2, (y1 + y2) / 2 - 5
+            # the label sits past the middle, counted from the column nearer the topic: edges fanning out of
+            # one node have spread apart there
+            (nx, ny), (fx, fy) = ((x1, y1), (x2, y2)) if a.layer < b.layer else ((x2, y2), (x1, y1))
+            lx, ly = nx + 0.6 * (fx - nx), ny + 0.6 * (fy - ny) - 5
         label = html.escape(_short(", ".join(rels), 30))
         full = html.escape(f"{h} — {', '.join(rels)} → {t}")
         parts.append(f'<g class="kg-edge"><title>{full}</title><path d="{path}" fill="none" stroke="#64748b" '

@@ -179,10 +179,10 @@ class ChatTranslator:
         """The turn as chat items: steps panel, reply (with choices), evidence panel."""
         v = self.view
         out: list[ChatItem] = []
-        if v.steps:
+        if v.steps or not v.done:  # a pending panel from the start, so a slow first step shows it is working
             title = f"Steps · {v.seconds * 1000:.0f} ms" if v.done else "Working…"
-            out.append(ChatItem("steps", text="\n".join(f"- {s}" for s in v.steps), title=title,
-                                status="done" if v.done else "pending"))
+            text = "\n".join(f"- {s}" for s in v.steps) or "- reading the question"
+            out.append(ChatItem("steps", text=text, title=title, status="done" if v.done else "pending"))
         if v.error:
             out.append(ChatItem("error", text=f"⚠️ {v.error}"))
             return out

@@ -78,6 +78,7 @@ def test_token_chunks_accumulate_and_the_whole_message_replaces_them():
 
 def test_steps_read_the_state_fields():
     tr = ChatTranslator()
+    assert [(i.kind, i.status) for i in tr.items()] == [("steps", "pending")]  # shown before the first event
     assert tr.feed(("updates", {"understand": {"intent": "pricing", "intent_confidence": 0.91,
                                                "entities": [{"id": 3, "label": "Kite 5"}], "answers": []}}))
     assert not tr.feed(("custom", {"anything": 1}))  # modes it does not show change nothing
