@@ -42,10 +42,17 @@ def load_step(file: Path, workspace: Path, *, format: str | None = None, aliases
 
     kg, report = load_kg(file, format=format, aliases=aliases, descriptions=descriptions, **options)
     ws = Workspace(workspace)
+    before = ws.manifest().get("steps", {}).get("kg", {}).get("checksums")
     kg.save(ws.kg_dir)
     rep = report.as_dict()
     ws.record("kg", metrics=rep, source=str(file),
               artifacts=[ws.kg_dir / f for f in KnowledgeGraph.FILES])
+    # parts built from the previous KG no longer match it; they are kept (a rebuild replaces them) but named
+    stale = [p for p in ("kge", "index", "models") if (ws.root / p).exists()]
+    if before is not None and before != ws.manifest()["steps"]["kg"]["checksums"] and stale:
+        rep["stale"] = stale
+        rep["hint"] = f"the KG changed: rebuild {', '.join(stale)} (`kgagent build FILE --workspace {workspace}`)"
+        log.warning("%s: %s", workspace, rep["hint"])
     return rep
 
 

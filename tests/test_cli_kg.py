@@ -105,6 +105,19 @@ def test_failed_load_keeps_the_previous_workspace(tmp_path, kb):
     assert (ws / "manifest.json").read_bytes() == manifest
 
 
+def test_reloading_a_changed_kg_names_the_stale_parts(tmp_path, kb):
+    ws = tmp_path / "ws"
+    assert main(["kg", "load", str(kb), "-w", str(ws), "--json", str(tmp_path / "1.json")]) == 0
+    (ws / "kge").mkdir()  # as if embeddings had been trained on the first KG
+    assert main(["kg", "load", str(kb), "-w", str(ws), "--json", str(tmp_path / "2.json")]) == 0
+    assert "stale" not in json.loads((tmp_path / "2.json").read_text())  # the same KG again: nothing changed
+    other = tmp_path / "other.tsv"
+    other.write_text("x\tr\ty\n", encoding="utf-8")
+    assert main(["kg", "load", str(other), "-w", str(ws), "--json", str(tmp_path / "3.json")]) == 0
+    report = json.loads((tmp_path / "3.json").read_text())
+    assert report["stale"] == ["kge"] and "kgagent build" in report["hint"]
+
+
 @pytest.mark.parametrize(("argv", "code", "text"), [
     (["--help"], 0, "kg"),
     (["kg", "load", "--help"], 0, "--format"),
