@@ -248,19 +248,50 @@ def eval_qa_cmd(
     json_out: JsonOut = None,
 ) -> None:
     """Hits@1 of the QA model, with per-hop and per-question-type tables."""
+    from training.qa import evaluate_qa
+
+    model, linker = _qa_model(workspace, link)
+    metrics = evaluate_qa(model, data, link=link, linker=linker, limit=limit)
+    emit(metrics.as_dict(), json_out, title=f"qa on {data}{' (linked)' if link else ''}")
+
+
+@eval_app.command("metaqa")
+def eval_metaqa_cmd(
+    workspace: WS,
+    data: Annotated[Path, typer.Option("--data", help="MetaQA folder with {1,2,3}-hop/qa_<split>.txt.")],
+    split: Annotated[str, typer.Option(help="Which question files: test, dev or train.")] = "test",
+    link: Annotated[bool, typer.Option(
+        "--link", help="Drop the brackets and link the topic entity with the entity linker.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Evaluate the first N questions of each hop only.")] = None,
+    json_out: JsonOut = None,
+) -> None:
+    """Hits@1 of the QA model on each hop of a MetaQA folder, and over all of them."""
+    from kg.errors import InputError
+    from training.qa import evaluate_qa
+
+    files = {h: data / h / f"qa_{split}.txt" for h in ("1-hop", "2-hop", "3-hop")}
+    missing = [str(f) for f in files.values() if not f.is_file()]
+    if missing:
+        raise InputError(f"no MetaQA question file(s) {', '.join(missing)}", field="data")
+    model, linker = _qa_model(workspace, link)
+    per_hop = {h: evaluate_qa(model, f, link=link, linker=linker, limit=limit).as_dict() for h, f in files.items()}
+    n = sum(m["n"] for m in per_hop.values())
+    result = {"hits_at_1": sum(m["hits_at_1"] * m["n"] for m in per_hop.values()) / n, "n": n,
+              "questions_per_s": n / sum(m["n"] / m["questions_per_s"] for m in per_hop.values()),
+              **{h: {k: m[k] for k in ("hits_at_1", "n", "questions_per_s")} for h, m in per_hop.items()},
+              "per_hop_detail": per_hop}
+    emit(result, json_out, title=f"MetaQA {split} questions of {data}{' (linked)' if link else ''}")
+
+
+def _qa_model(workspace: Path, link: bool) -> tuple[Any, Any]:
+    """The workspace's QA model and, with ``link``, its entity linker (with the dense name index if built)."""
     from kg import Workspace
-    from training.qa import QAModel, evaluate_qa
+    from retrieval import open_linker
+    from training.qa import QAModel
 
     ws = Workspace(workspace)
     model = QAModel.load(ws.models_dir / "qa")
-    linker = None
-    if link:
-        import retrieval
-
-        if hasattr(retrieval, "open_linker"):  # the workspace's linker (with its dense name index)
-            linker = retrieval.open_linker(ws, kg=model.kg)
-    metrics = evaluate_qa(model, data, link=link, linker=linker, limit=limit)
-    emit(metrics.as_dict(), json_out, title=f"qa on {data}{' (linked)' if link else ''}")
+    return model, open_linker(ws, kg=model.kg) if link else None
 
 # ----------------------------------------------------------------- agent commands (ask, chat, eval agent, demo)
 Generator = Annotated[str | None, typer.Option(
@@ -331,7 +362,8 @@ def chat_cmd(
         from ui import create_app, launch
     except ImportError as e:
         raise KgAgentError(f"the web UI is not available ({e}); use `kgagent chat {workspace} --cli`") from e
-    typer.echo(f"kgagent chat on http://{host}:{port or 7860} (Ctrl+C to stop)")
+    # no URL here: without --port Gradio takes the first free port from 7860, and prints the URL it serves on
+    typer.echo(f"kgagent chat: starting the web UI on {workspace} (Ctrl+C to stop)")
     launch(create_app(graph, workspace), host=host, port=port, auth=auth)
 
 

@@ -318,5 +318,16 @@ def test_cli_train_and_eval_qa(toy_ws: Path, tmp_path: Path) -> None:
     assert result["per_hop"]["unknown"]["n"] == result["n"]
     manifest = json.loads((ws / "manifest.json").read_text())
     assert manifest["steps"]["qa"]["metrics"]["synthesized"] == 20
+    # a MetaQA-shaped folder: one row per hop and the question-weighted total
+    lines = (ws / "questions.txt").read_text().splitlines()
+    for hop, part in zip(("1-hop", "2-hop", "3-hop"), (lines[:5], lines[5:12], lines[12:15]), strict=True):
+        (tmp_path / "metaqa" / hop).mkdir(parents=True)
+        (tmp_path / "metaqa" / hop / "qa_test.txt").write_text("\n".join(part) + "\n")
+    assert main(["eval", "metaqa", str(ws), "--data", str(tmp_path / "metaqa"), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["n"] == 15 and [result[h]["n"] for h in ("1-hop", "2-hop", "3-hop")] == [5, 7, 3]
+    assert result["hits_at_1"] == pytest.approx(sum(result[h]["hits_at_1"] * result[h]["n"] for h in
+                                                    ("1-hop", "2-hop", "3-hop")) / 15)
     # bad input: one clear line, exit code 2
+    assert main(["eval", "metaqa", str(ws), "--data", str(tmp_path / "nowhere")]) == 2
     assert main(["train", "qa", str(ws), "--data", str(tmp_path / "missing.txt")]) == 2
