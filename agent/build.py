@@ -58,7 +58,7 @@ def load_step(file: Path, workspace: Path, *, format: str | None = None, aliases
 
 def kge_step(workspace: Path, *, model: str | None = None, epochs: int | None = None,
              dim: int | None = None) -> dict[str, Any]:
-    """Train KG embeddings on ``WS/kg`` into ``WS/kge``; returns the test metrics."""
+    """Train KG embeddings on ``WS/kg`` into ``WS/kge``; returns the test metrics and ``losses`` (one per epoch)."""
     from kg.embeddings import KGEConfig, train_embeddings
 
     ws = Workspace(workspace)
@@ -67,7 +67,8 @@ def kge_step(workspace: Path, *, model: str | None = None, epochs: int | None = 
     result = train_embeddings(kg, config=config, out_dir=ws.kge_dir)
     ws.record("kge", config=config, metrics=result.metrics,
               artifacts=sorted(p for p in ws.kge_dir.iterdir() if p.is_file()))
-    return result.metrics
+    # with the loss per epoch, which the app's training tab plots (the manifest keeps the metrics only)
+    return {**result.metrics, "losses": result.losses}
 
 
 def intents_step(workspace: Path, data: Path, **overrides: Any) -> dict[str, Any]:

@@ -177,6 +177,14 @@ class _Encoded:
     topics: tuple[int, ...]
     path_probs: np.ndarray  # (n_paths,)
     rel: Any  # (d_r,) native relation vector (torch), or None without a scorer
+    # soft traversals and scorer probabilities already computed: ranking under several fallback settings
+    # (model selection, calibration) reuses them instead of scoring every entity again
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def memo(self, key: Any, compute: Any) -> Any:
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
 
 class QAModel:
@@ -367,12 +375,12 @@ class QAModel:
                 for e, ps in reached.items():
                     evidence.setdefault(e, ps)
             if fallback in ("soft", "both") and self.scorer is not None:
-                ids, w = self._soft(enc.topics, path)
+                ids, w = enc.memo(("soft", path), lambda path=path: self._soft(enc.topics, path))
                 score[ids] += p * np.minimum(w, 0.999)  # graph-only entities come from follow() below
         score = np.maximum(score, exact)
         tie = np.zeros(n)
         if self.scorer is not None and enc.rel is not None:
-            tie = self._scorer_probs(enc, chosen[0][0][-1])
+            tie = enc.memo(("scorer", chosen[0][0][-1]), lambda: self._scorer_probs(enc, chosen[0][0][-1]))
         weight = scorer_weight if fallback in ("scorer", "both") else 0.0
         # scorer ties break exact answers even without the fallback (1e-3: never lifts a non-answer over them)
         final = score + weight * tie + 1e-3 * tie * (score > 0)

@@ -24,7 +24,7 @@ from ui.examples import Example, workspace_examples
 from ui.plots import degree_histogram, loss_curves, relation_bars
 from ui.render import evidence_html
 from ui.session import FeedbackLog, GraphPool, Session
-from ui.training import TRAINING, TrainInputs, run_training
+from ui.training import LOSS_KEYS, TRAINING, TrainInputs, run_training
 from ui.translate import EVIDENCE, ChatItem, ChatTranslator
 
 log = logging.getLogger(__name__)
@@ -361,9 +361,10 @@ class _App:
 
 
 def _scalars(result: Any) -> Any:
-    """The result without long lists (loss histories are plotted instead)."""
+    """The result without loss histories (they are plotted instead) or other long lists."""
     if isinstance(result, dict):
-        return {k: _scalars(v) for k, v in result.items() if not (isinstance(v, list) and len(v) > 10)}
+        return {k: _scalars(v) for k, v in result.items()
+                if not (isinstance(v, list) and (k in LOSS_KEYS or len(v) > 10))}
     return result
 
 

@@ -4,7 +4,7 @@ In order: ``[ui] examples`` of ``WS/kgagent.toml``; else the QA question files t
 (MetaQA format, a few per hop count); else simple questions made from the KG's most common relations.
 
 >>> Example.parse(["how much is the [Kite 5]", "1-hop"]).text
-'how much is the Kite 5'
+'How much is the Kite 5'
 """
 
 from __future__ import annotations
@@ -87,9 +87,25 @@ def from_kg(workspace: str | Path, *, limit: int = 4) -> list[Example]:
     for rel in np.argsort(-freq, kind="stable")[:limit]:
         heads = kg.triples[kg.triples[:, 1] == rel, 0]
         head = int(heads[np.argmax(deg[heads])])
-        words = re.sub(r"^(has|is|in) ", "", relation_words(kg.relations[rel]))
-        out.append(Example(f"What is the {words} of {kg.labels[head]}?", "1-hop"))
+        out.append(Example(relation_question(relation_words(kg.relations[rel]), kg.labels[head]), "1-hop"))
     return out
+
+
+_PREPOSITIONS = frozenset({"by", "in", "at", "on", "of", "to", "for", "from", "with", "into", "as"})
+
+
+def relation_question(words: str, label: str) -> str:
+    """A question for one relation of ``label``, from the relation's words (``"has price"``, ``"directed by"``).
+
+    >>> relation_question("has price", "Kite 5"), relation_question("directed by", "Alien")
+    ('What is the price of Kite 5?', 'What is Alien directed by?')
+    """
+    noun = re.sub(r"^(has|have|is|was) ", "", words)
+    if noun in ("a", "an", "type", "kind"):  # is_a / type
+        return f"What kind of thing is {label}?"
+    if _PREPOSITIONS & set(words.split()):  # "directed by", "compatible with": "the directed by of X" is no English
+        return f"What is {label} {noun}?"
+    return f"What is the {noun} of {label}?"
 
 
 def _recorded_question_files(workspace: str | Path) -> list[Path]:

@@ -77,7 +77,7 @@ def loss_curves(curves: Mapping[str, Sequence[float]]) -> Figure:
             ax.plot(range(1, len(ys) + 1), ys, marker="o" if len(ys) < 30 else None, markersize=3, label=name)
     if not any(len(ys) for ys in curves.values()):
         ax.text(0.5, 0.5, "no loss history yet", ha="center", va="center", color=INK, transform=ax.transAxes)
-    ax.set_xlabel("epoch", color=INK)
+    ax.set_xlabel("epoch (or evaluation step)", color=INK)  # the trainers log per evaluation, PyKEEN per epoch
     ax.set_ylabel("loss", color=INK)
     ax.set_title("Training loss", color=INK, fontsize=10)
     if len(curves) > 1:

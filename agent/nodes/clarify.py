@@ -16,6 +16,8 @@ _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, 
              "fifth": 5, "5th": 5, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _NUMBER = re.compile(r"^\W*(?:(?:#|no\.?|number|option|the)\s*)?(\d+|" + "|".join(_ORDINALS) + r")\b", re.I)
 _WORD = re.compile(r"[a-z0-9]+")
+_QUESTION = re.compile(r"^\W*(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could)\b",
+                       re.I)
 _STOP = frozenset({"the", "a", "an", "one", "i", "mean", "meant", "it", "is", "was", "that", "this", "which", "who",
                    "with", "of", "in", "by", "from", "and", "or", "please"})
 
@@ -48,8 +50,9 @@ def _words(text: str) -> set[str]:
 
 
 def resolve_choice(text: str, options: Sequence[Option], kg: KnowledgeGraph) -> int | None:
-    """Which option the reply picks: a number ("2", "the second"), a key or hint, or a word only one option's
-    facts contain ("the 2009 one"). None when the reply picks none of them."""
+    """Which option the reply picks: a number ("2", "the second"), a key or hint, or words only one option's
+    facts contain ("the 2009 one"), at least half of the reply's words. None when the reply picks none of them,
+    or is a question of its own ("what is the battery capacity of the Kite 5 Plus?")."""
     m = _NUMBER.match(text.strip())
     if m:
         tok = m.group(1).lower()
@@ -59,7 +62,7 @@ def resolve_choice(text: str, options: Sequence[Option], kg: KnowledgeGraph) -> 
     if re.search(r"\b(last|latter)\b", text, re.I):
         return options[-1]["id"]
     reply = _words(text)
-    if not reply:
+    if not reply or (_QUESTION.match(text) and len(reply) >= 4):  # a question of its own: a new turn
         return None
     # overlap of the reply with each option's key, hint and neighbours' labels; a unique best wins
     scores = []
@@ -71,7 +74,9 @@ def resolve_choice(text: str, options: Sequence[Option], kg: KnowledgeGraph) -> 
         vocab |= _words(o["label"])
         scores.append(len(reply & vocab))
     best = max(scores)
-    if best > 0 and scores.count(best) == 1:
+    # a detail is mostly words of the option ("the 2009 comedy"); a new question that shares a word or two with
+    # one ("which comedy did Owen Wilson star in?") is a new turn, not a pick
+    if best > 0 and scores.count(best) == 1 and 2 * best >= len(reply):
         return options[scores.index(best)]["id"]
     return None
 
@@ -82,5 +87,6 @@ def clarify(state: State, runtime: Runtime[Context]) -> dict:
     assert c is not None  # routed here only with a pending clarification
     lines = [f"Which {c['mention']} do you mean?"]
     lines += [f"{i}. {o['label']} ({o['hint']})" for i, o in enumerate(c["options"], start=1)]
-    lines.append("Reply with a number, or a detail that tells them apart.")
+    # a blank line first: Markdown would otherwise fold this line into the last list item
+    lines += ["", "Reply with a number, or a detail that tells them apart."]
     return {"messages": [AIMessage("\n".join(lines))]}

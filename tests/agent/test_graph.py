@@ -84,6 +84,15 @@ def test_ambiguous_entity_asks_and_the_next_turn_resolves(graph, reply: str) -> 
     assert answer.answers[0]["label"] == expected
 
 
+@pytest.mark.parametrize("text", ["which comedy did Owen Wilson star in?", "tell me the comedies Owen Wilson made"])
+def test_a_new_question_after_a_clarification_is_a_new_turn(graph, text: str) -> None:
+    ask_, again = chat(graph, "who directed Nova?", text)
+    assert ask_.act == "clarify"
+    # a word of it ("comedy") fits an option, but it asks something of its own: not a pick
+    assert again.question == text
+    assert "Nova" not in {e["label"] for e in again.entities}
+
+
 def test_namesakes_the_question_tells_apart_are_not_asked_about(graph) -> None:
     config = {"configurable": {"thread_id": new_thread()}}
     steps = [next(iter(u)) for u in graph.stream({"messages": [("user", "what films did Owen Wilson star in?")]},

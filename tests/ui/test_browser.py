@@ -36,19 +36,20 @@ def test_answer_streams_in_with_its_evidence_and_a_follow_up_uses_it(open_page):
     page = open_page()
     ask(page, QUESTION)
     chat = page.locator("#kg-chat")
-    assert chat.get_by_text("Kite 5 Plus has battery capacity 6000 mAh", exact=False).first.is_visible()
+    # expect(...) waits: the evidence panel's HTML can render a moment after the turn's last update
+    expect(chat.get_by_text("Kite 5 Plus has battery capacity 6000 mAh", exact=False).first).to_be_visible()
     # the evidence panel: the answer path, a picture of the subgraph, the triples
-    assert chat.get_by_text(re.compile(r"^Evidence · 1 triple")).is_visible()
-    assert chat.locator("svg.kg-graph").first.is_visible()
-    assert chat.locator("svg.kg-graph .kg-topic text").first.text_content() == "Kite 5 Plus"
-    assert chat.locator("svg.kg-graph .kg-answer text").first.text_content() == "6000 mAh"
-    assert "has_battery_capacity" in chat.locator(".kg-paths").first.inner_text()
+    expect(chat.get_by_text(re.compile(r"^Evidence · 1 triple"))).to_be_visible()
+    expect(chat.locator("svg.kg-graph").first).to_be_visible()
+    expect(chat.locator("svg.kg-graph .kg-topic text").first).to_have_text("Kite 5 Plus")
+    expect(chat.locator("svg.kg-graph .kg-answer text").first).to_have_text("6000 mAh")
+    expect(chat.locator(".kg-paths").first).to_contain_text("has_battery_capacity")
 
     ask(page, "And what is its price?")
-    assert "Kite 5 Plus has price 349 USD" in chat_text(page)
+    expect(chat).to_contain_text("Kite 5 Plus has price 349 USD")
     # each answer has its own evidence panel; the earlier one folds up and opens again on a click
     expect(chat.locator("svg.kg-graph")).to_have_count(1)
-    assert chat.locator("svg.kg-graph .kg-answer text").first.text_content() == "349 USD"
+    expect(chat.locator("svg.kg-graph .kg-answer text").first).to_have_text("349 USD")
     chat.get_by_text(re.compile(r"^Evidence · ")).first.click()
     expect(chat.locator("svg.kg-graph")).to_have_count(2)
 
@@ -68,14 +69,15 @@ def test_clarifying_question_offers_clickable_choices(open_page):
     page = open_page()
     page.locator("#kg-examples").get_by_text("What is the price of the Nova?").click()
     wait_turns(page, 1)
-    assert "Which Nova do you mean?" in chat_text(page)
+    expect(page.locator("#kg-chat")).to_contain_text("Which Nova do you mean?")
+    expect(page.locator("#kg-chat button.option")).to_have_count(2)  # one per candidate
     choice = page.locator("#kg-chat button.option", has_text="Nova speaker")
     choice.click()
     wait_turns(page, 2)
     # the click was sent as the user's reply, and the agent went on with the chosen entity
-    assert page.locator("#kg-chat").get_by_text(re.compile(r"^Option 2: Nova speaker")).first.is_visible()
+    expect(page.locator("#kg-chat").get_by_text(re.compile(r"^Option 2: Nova speaker")).first).to_be_visible()
     assert "Nova speaker" in chat_text(page).split("Steps ·")[-1]  # the last reply is about it
-    assert page.locator("#kg-chat button.option").count() == 0
+    expect(page.locator("#kg-chat button.option")).to_have_count(0)
 
 
 def test_thumbs_append_feedback_to_the_workspace(open_page, demo_ws):
@@ -105,7 +107,9 @@ def test_malformed_kg_upload_shows_the_error_with_its_line(open_page, tmp_path):
     bad.write_text("head\trelation\ttail\nKite 5\thas_price\t349 USD\nKite 6\thas_price\n")
     page = open_page()
     page.get_by_role("tab", name="Knowledge").click()
-    assert page.locator("#kg-stats").get_by_text("triples").is_visible()
+    # the tab's content renders after the click: expect(...) waits for it
+    expect(page.locator("#kg-stats")).to_contain_text("triples")
+    expect(page.locator("#kg-degree img")).to_be_visible()  # the degree histogram
     page.locator("#kg-upload input[type=file]").set_input_files(str(bad))
     expect(page.locator("#kg-upload")).to_contain_text("broken_kg", timeout=60_000)  # the upload is done
     page.locator("#kg-build").click()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import tomllib
 from pathlib import Path
@@ -89,6 +90,17 @@ def test_examples_come_a_few_per_hop_count(tmp_path):
     assert hops("actor_to_movie_to_year") == 2 and hops("r1|r2^-1") == 2 and hops("has_price") == 1
 
 
+@pytest.mark.parametrize(("relation", "question"), [
+    ("has_price", "What is the price of Kite 5?"), ("directed_by", "What is Kite 5 directed by?"),
+    ("releaseYear", "What is the release year of Kite 5?"), ("compatible_with", "What is Kite 5 compatible with?"),
+    ("is_a", "What kind of thing is Kite 5?")])
+def test_questions_made_from_relation_names_read_as_english(relation, question):
+    from agent.generators.template import relation_words
+    from ui.examples import relation_question
+
+    assert relation_question(relation_words(relation), "Kite 5") == question
+
+
 def test_examples_section_round_trips_through_toml(tmp_path):
     examples = [Example('Is the "Nova" \\ waterproof?', "clarification"), Example("Hi", "")]
     text = toml_section(examples, title="Lumora — support")
@@ -107,7 +119,9 @@ def test_workspace_examples_prefer_settings_then_question_files_then_the_kg(demo
     shutil.copytree(demo_ws / "kg", ws / "kg")
     assert workspace_examples(ws, [["how much is [X]", "1-hop"]]) == [Example("How much is X", "1-hop")]
     made = workspace_examples(ws, [], limit=3)  # no settings, no recorded question files: from the KG
-    assert len(made) == 3 and all(e.text.startswith("What is the ") for e in made)
+    # the demo KG's three commonest relations: compatible_with, stocked_at, available_in_colour
+    assert len(made) == 3 and all(re.fullmatch(r"What is \S.* (compatible with|stocked at|available in colour)\?",
+                                               e.text) for e in made), made
     Workspace(ws).record("qa", metrics={"question_files": [str(demo_questions_path())]})
     found = workspace_examples(ws, [])
     assert [e.note for e in found] == ["1-hop", "2-hop", "3-hop"] and all(e.text.endswith("?") for e in found)
@@ -155,6 +169,20 @@ def test_loss_history_from_results_files_or_trainer_logs(tmp_path):
     assert logged == [0.75, 0.5]
     assert losses_of("Intents", {"accuracy": 0.9}, tmp_path, logged) == [0.75, 0.5]
     assert logging.getLogger("training").level == logging.NOTSET  # left as it was
+
+
+def test_kge_training_gives_the_tab_one_loss_per_epoch(tmp_path):
+    """The training tab's KGE run (the same step as `kgagent train kge`) hands back its loss curve."""
+    from kg import KnowledgeGraph
+    from ui.training import TrainInputs, run_training
+
+    ws = tmp_path / "ws"
+    n = 16
+    KnowledgeGraph.from_triples([(f"p{i}", r, f"p{(i + k) % n}") for i in range(n)
+                                 for r, k in (("next", 1), ("prev", -1), ("partner", n // 2))]).save(ws / "kg")
+    (ws / "kgagent.toml").write_text('[kge]\nmodel = "TransE"\ndim = 8\nearly_stopping = false\n')
+    result, losses = run_training("KG embeddings", ws, TrainInputs(epochs=3))
+    assert len(losses) == result["epochs"] == 3 and all(x > 0 for x in losses)
 
 
 def test_demo_workspace_is_reused_once_complete(tmp_path, demo_ws):
