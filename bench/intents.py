@@ -56,7 +56,8 @@ def tfidf_baseline(train: IntentSplit, test: IntentSplit, val: IntentSplit | Non
     oos_index = next((i for i, lab in enumerate(labels) if _is_oos(lab)), None)
     threshold = 0.0
     if val is not None:
-        threshold = calibrate_threshold(clf.predict_proba(val.texts), val.intents, labels, 0.5)
+        threshold = calibrate_threshold(clf.predict_proba(val.texts), val.intents, labels,
+                                        IntentConfig().oos_weight)
 
     def decide(probs: np.ndarray) -> list[IntentPrediction]:
         out = []

@@ -121,5 +121,6 @@ def open_page(browser, server: str, request: pytest.FixtureRequest) -> Iterator:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for i, ctx in enumerate(contexts):
         for page in ctx.pages:
-            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{i}.png"), full_page=True)
+            # animations="disabled" ends CSS transitions first: a panel still opening would show empty
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{i}.png"), full_page=True, animations="disabled")
         ctx.close()

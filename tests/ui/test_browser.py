@@ -77,6 +77,7 @@ def test_clarifying_question_offers_clickable_choices(open_page):
     # the click was sent as the user's reply, and the agent went on with the chosen entity
     expect(page.locator("#kg-chat").get_by_text(re.compile(r"^Option 2: Nova speaker")).first).to_be_visible()
     assert "Nova speaker" in chat_text(page).split("Steps ·")[-1]  # the last reply is about it
+    expect(page.locator("#kg-chat svg.kg-graph .kg-topic text").first).to_have_text("Nova speaker")
     expect(page.locator("#kg-chat button.option")).to_have_count(0)
 
 
