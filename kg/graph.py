@@ -201,9 +201,12 @@ class KnowledgeGraph:
     ) -> dict[int, list[Path_]]:
         """Walk ``relation_path`` from ``entities``; return reached entity -> up to a few evidence paths.
 
-        Paths never revisit an entity (so "co-actor" walks do not return the start).
+        Walks never return to a start entity (so "co-actor" walks do not answer the start itself) but may pass
+        an intermediate entity twice: "the director of films by Alien's director" is Ridley Scott again. This is
+        the semantics of multi-hop QA benchmarks such as MetaQA, and of ``training.qa_paths.PathIndex.execute``.
         """
-        frontier: dict[int, list[Path_]] = {int(e): [()] for e in entities}
+        start = {int(e) for e in entities}
+        frontier: dict[int, list[Path_]] = {e: [()] for e in start}
         for step in relation_path:
             rid, forward = self.parse_step(step)
             nxt: dict[int, list[Path_]] = {}
@@ -211,22 +214,13 @@ class KnowledgeGraph:
             for ent, paths in frontier.items():
                 for t in self.edges(ent, rid, forward=forward):
                     target = int(self.triples[t, col])
+                    if target in start:
+                        continue
                     bucket = nxt.setdefault(target, [])
-                    for p in paths:
-                        if len(bucket) >= max_paths_per_entity:
-                            break
-                        if target in self._path_nodes(p, ent):
-                            continue
-                        bucket.append((*p, Step(int(t), forward)))
-            frontier = {e: ps for e, ps in nxt.items() if ps}
+                    room = max_paths_per_entity - len(bucket)
+                    bucket.extend((*p, Step(int(t), forward)) for p in paths[:room])
+            frontier = nxt
         return frontier
-
-    def _path_nodes(self, path: Path_, end: int) -> set[int]:
-        nodes = {end}
-        for s in path:
-            h, _, t = self.triples[s.triple]
-            nodes.update((int(h), int(t)))
-        return nodes
 
     def paths(self, a: int, b: int, max_hops: int = 3, *, limit: int = 20) -> list[Path_]:
         """Simple paths from ``a`` to ``b`` of at most ``max_hops`` edges, either direction, shortest first."""
