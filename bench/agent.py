@@ -157,7 +157,10 @@ def main(argv: list[str] | None = None) -> None:
 
     # ---- serving process: load the workspace once (what `kgagent chat` does)
     t0 = time.perf_counter()
+    import langgraph.graph  # noqa: F401
     import peft  # noqa: F401  (the libraries a serving process imports once, timed apart from the workspace)
+    import pykeen.models  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
     import torch  # noqa: F401
     import transformers  # noqa: F401
 

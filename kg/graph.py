@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -386,14 +387,11 @@ def _esc(s: str) -> str:
     return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+_UNESC = re.compile(r"\\(.)", re.DOTALL)
+_UNESC_MAP = {"t": "\t", "n": "\n", "r": "\r"}
+
+
 def _unesc(s: str) -> str:
-    out, i = [], 0
-    while i < len(s):
-        c = s[i]
-        if c == "\\" and i + 1 < len(s):
-            out.append({"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}.get(s[i + 1], s[i + 1]))
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
+    if "\\" not in s:  # the common case: nothing escaped
+        return s
+    return _UNESC.sub(lambda m: _UNESC_MAP.get(m.group(1), m.group(1)), s)

@@ -80,7 +80,7 @@ def tokenize(text: str, symbols: frozenset[str] = frozenset()) -> list[Token]:
 
 def name_key(name: str) -> tuple[str, ...]:
     """The normalized token tuple a name is matched by; a name of punctuation only keeps its symbols."""
-    toks = tuple(t.norm for t in tokenize(name))
+    toks = tuple(normalize_token(m.group()) for m in _WORD.finditer(name))  # tokenize() without Token objects
     return toks or tuple(c for c in name if not c.isspace())
 
 

@@ -2,6 +2,7 @@
 
 Random walks of 1..3 steps (either direction) from a topic entity are executed exactly on the graph; each walk
 becomes a question by verbalizing its relation names with varied templates, and its reached set is the gold.
+Each sampled path is asked of a few topics (``per_path``), so the path classifier sees every path several times.
 
 >>> from kg import KnowledgeGraph
 >>> kg = KnowledgeGraph.from_triples([("Alien", "directed_by", "Ridley Scott"), ("Alien", "has_genre", "Horror")])
@@ -38,6 +39,9 @@ class SynthesisConfig:
         "help": "relative share of 1-, 2-, 3-hop questions (truncated to max_hops)"})
     max_answers: int = field(default=25, metadata={"help": "walks reaching more entities are too vague; skipped"})
     literal_topics: bool = field(default=False, metadata={"help": "allow literal values (numbers, dates) as topics"})
+    per_path: int = field(default=4, metadata={
+        "help": "questions asked about each sampled relation path, from different topics: the path classifier "
+                "needs several examples of a path (walks alone give most paths a single question)"})
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -50,6 +54,8 @@ class SynthesisConfig:
                              f"not {self.hop_weights!r}")
         if not isinstance(self.max_answers, int) or self.max_answers < 1:
             raise ValueError(f"max_answers must be a positive integer, not {self.max_answers!r}")
+        if not isinstance(self.per_path, int) or self.per_path < 1:
+            raise ValueError(f"per_path must be a positive integer, not {self.per_path!r}")
 
 
 # ----------------------------------------------------------------- verbalizing relation names
@@ -139,6 +145,7 @@ def synthesize_questions(kg: KnowledgeGraph, n: int, *, config: SynthesisConfig 
     starts = np.flatnonzero(has_edges)
     if not len(starts):
         return []
+    sources = _step_sources(kg, index, has_edges)
     seen: set[tuple[int, RelPath]] = set()
     out: list[QAExample] = []
     attempts, budget = 0, 50 * n + 1000
@@ -149,22 +156,43 @@ def synthesize_questions(kg: KnowledgeGraph, n: int, *, config: SynthesisConfig 
             hops = int(rng.choice(len(weights), p=weights)) + 1
             for _ in range(20):
                 attempts += 1
-                example = _sample(kg, index, starts, hops, config, rng, seen)
-                if example is not None:
-                    out.append(example)
-                    bar.update(1)
-                    break
+                topic = int(starts[rng.integers(len(starts))])
+                path = _walk(index, topic, hops, rng)
+                example = None if path is None else _ask(kg, index, topic, path, config, rng, seen)
+                if example is None:
+                    continue
+                found = [example]
+                # the same path from other topics that have its first step
+                cands = sources[path[0]]
+                for other in rng.choice(cands, min(len(cands), 10 * config.per_path), replace=False):
+                    if len(found) >= min(config.per_path, n - len(out)):
+                        break
+                    more = _ask(kg, index, int(other), path, config, rng, seen)
+                    if more is not None:
+                        found.append(more)
+                out += found
+                bar.update(len(found))
+                break
     return out
 
 
-def _sample(kg: KnowledgeGraph, index: PathIndex, starts: np.ndarray, hops: int, config: SynthesisConfig,
-            rng: np.random.Generator, seen: set[tuple[int, RelPath]]) -> QAExample | None:
-    """One question of ``hops`` steps from a random topic, or None (dead end, duplicate, too many answers)."""
-    topic = int(starts[rng.integers(len(starts))])
-    if "[" in kg.labels[topic] or "]" in kg.labels[topic]:
-        return None
-    path = _walk(index, topic, hops, rng)
-    if path is None or (topic, path) in seen:
+def _step_sources(kg: KnowledgeGraph, index: PathIndex, allowed: np.ndarray) -> dict[str, np.ndarray]:
+    """Step name -> the allowed topics an edge of that step leaves from."""
+    order = np.argsort(kg.triples[:, 1], kind="stable")
+    bounds = np.searchsorted(kg.triples[order, 1], np.arange(kg.num_relations + 1))
+    out: dict[str, np.ndarray] = {}
+    for i, name in enumerate(index.step_names):
+        r, forward = i % kg.num_relations, i < kg.num_relations
+        ends = np.unique(kg.triples[order[bounds[r]: bounds[r + 1]], 0 if forward else 2])
+        out[name] = ends[allowed[ends]]
+    return out
+
+
+def _ask(kg: KnowledgeGraph, index: PathIndex, topic: int, path: RelPath, config: SynthesisConfig,
+         rng: np.random.Generator, seen: set[tuple[int, RelPath]]) -> QAExample | None:
+    """The question asking ``path`` of ``topic``, or None (duplicate, bracket in the name, no or too many
+    answers)."""
+    if (topic, path) in seen or "[" in kg.labels[topic] or "]" in kg.labels[topic]:
         return None
     seen.add((topic, path))
     answers = index.execute([topic], path)

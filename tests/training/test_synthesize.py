@@ -90,3 +90,18 @@ def test_config_checks_name_the_field(kwargs: dict) -> None:
     field = next(iter(kwargs))
     with pytest.raises(ValueError, match=field):
         SynthesisConfig(**kwargs)
+
+
+def test_each_sampled_path_is_asked_of_several_topics(movie_kg: KnowledgeGraph) -> None:
+    index = PathIndex(movie_kg)
+    grouped = synthesize_questions(movie_kg, 80, config=SynthesisConfig(seed=4, per_path=4))
+    single = synthesize_questions(movie_kg, 80, config=SynthesisConfig(seed=4, per_path=1))
+    per_path = Counter(q.qtype for q in grouped)
+    # fewer distinct paths, each with several examples (what a path classifier can learn from)
+    assert len(per_path) < len(Counter(q.qtype for q in single))
+    assert sum(c >= 2 for c in per_path.values()) >= 0.6 * len(per_path)
+    assert len(grouped) == 80 and len({(q.topics, q.qtype) for q in grouped}) == 80
+    for q in grouped:
+        assert set(q.answers) == set(index.execute(q.topics, tuple(q.qtype.split("/"))).tolist())
+    with pytest.raises(ValueError, match="per_path"):
+        SynthesisConfig(per_path=0)
