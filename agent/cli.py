@@ -257,8 +257,10 @@ def eval_qa_cmd(
 
 @eval_app.command("metaqa")
 def eval_metaqa_cmd(
-    workspace: WS,
     data: Annotated[Path, typer.Option("--data", help="MetaQA folder with {1,2,3}-hop/qa_<split>.txt.")],
+    workspace: Annotated[Path | None, typer.Argument(
+        help="Workspace folder (or --workspace, or $KGAGENT_WORKSPACE, else ./ws).")] = None,
+    workspace_opt: Annotated[Path | None, typer.Option("--workspace", help="Same as the WS argument.")] = None,
     split: Annotated[str, typer.Option(help="Which question files: test, dev or train.")] = "test",
     link: Annotated[bool, typer.Option(
         "--link", help="Drop the brackets and link the topic entity with the entity linker.")] = False,
@@ -269,6 +271,7 @@ def eval_metaqa_cmd(
     from kg.errors import InputError
     from training.qa import evaluate_qa
 
+    workspace = _default_workspace(workspace or workspace_opt)
     files = {h: data / h / f"qa_{split}.txt" for h in ("1-hop", "2-hop", "3-hop")}
     missing = [str(f) for f in files.values() if not f.is_file()]
     if missing:
@@ -281,6 +284,23 @@ def eval_metaqa_cmd(
               **{h: {k: m[k] for k in ("hits_at_1", "n", "questions_per_s")} for h, m in per_hop.items()},
               "per_hop_detail": per_hop}
     emit(result, json_out, title=f"MetaQA {split} questions of {data}{' (linked)' if link else ''}")
+
+
+def _default_workspace(given: Path | None) -> Path:
+    """``given``, else ``$KGAGENT_WORKSPACE``, else ``./ws`` when it exists."""
+    import os
+
+    from kg.errors import InputError
+
+    if given is not None:
+        return given
+    env = os.environ.get("KGAGENT_WORKSPACE")
+    if env:
+        return Path(env)
+    if Path("ws").is_dir():
+        return Path("ws")
+    raise InputError("no workspace: give one (kgagent eval metaqa WS --data DIR), or set KGAGENT_WORKSPACE",
+                     field="workspace")
 
 
 def _qa_model(workspace: Path, link: bool) -> tuple[Any, Any]:

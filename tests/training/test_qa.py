@@ -297,7 +297,7 @@ def test_kge_fallback_answers_a_removed_edge(trained: tuple) -> None:
 
 
 # ----------------------------------------------------------------- the command line
-def test_cli_train_and_eval_qa(toy_ws: Path, tmp_path: Path) -> None:
+def test_cli_train_and_eval_qa(toy_ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from agent.cli import main
 
     ws = tmp_path / "ws"
@@ -326,6 +326,13 @@ def test_cli_train_and_eval_qa(toy_ws: Path, tmp_path: Path) -> None:
     assert result["n"] == 15 and [result[h]["n"] for h in ("1-hop", "2-hop", "3-hop")] == [5, 7, 3]
     assert result["hits_at_1"] == pytest.approx(sum(result[h]["hits_at_1"] * result[h]["n"] for h in
                                                     ("1-hop", "2-hop", "3-hop")) / 15)
+    # the workspace can also come from $KGAGENT_WORKSPACE (`kgagent eval metaqa --data DIR`)
+    monkeypatch.setenv("KGAGENT_WORKSPACE", str(ws))
+    assert main(["eval", "metaqa", "--data", str(tmp_path / "metaqa"), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["n"] == 15
+    monkeypatch.delenv("KGAGENT_WORKSPACE")
+    monkeypatch.chdir(tmp_path / "metaqa")  # no ./ws here
+    assert main(["eval", "metaqa", "--data", str(tmp_path / "metaqa")]) == 2
     # bad input: one clear line, exit code 2
     assert main(["eval", "metaqa", str(ws), "--data", str(tmp_path / "nowhere")]) == 2
     assert main(["train", "qa", str(ws), "--data", str(tmp_path / "missing.txt")]) == 2
