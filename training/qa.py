@@ -65,6 +65,9 @@ class QAConfig:
     synthesize: int | None = field(default=None, metadata={
         "help": "questions generated from the graph for training; None: 2000 when the question files hold fewer "
                 "than 1000 questions, else 0"})
+    authored_repeat: int = field(default=4, metadata={
+        "help": "when synthesized questions are mixed in, each question from a file counts this many times in "
+                "path training: they are few, and phrased the way users ask"})
     # path head training: first on frozen features (cheap), then with the encoder (LoRA) and fusion
     head_warmup_epochs: int = field(default=15, metadata={
         "help": "epochs of the path head alone on frozen question features; 0: skip"})
@@ -101,8 +104,9 @@ class QAConfig:
             raise ValueError(f"fallback must be one of auto, {', '.join(FALLBACKS)}; not {self.fallback!r}")
         if not isinstance(self.max_hops, int) or not 1 <= self.max_hops <= 3:
             raise ValueError(f"max_hops must be 1, 2 or 3, not {self.max_hops!r}")
-        for name in ("batch_size", "answer_epochs", "answer_batch_size", "answer_hidden", "soft_top_k",
-                     "max_paths", "top_answers", "max_val_questions", "max_length", "lora_r", "lora_alpha"):
+        for name in ("batch_size", "authored_repeat", "answer_epochs", "answer_batch_size", "answer_hidden",
+                     "soft_top_k", "max_paths", "top_answers", "max_val_questions", "max_length", "lora_r",
+                     "lora_alpha"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name} must be a positive integer, not {v!r}")
@@ -589,6 +593,9 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
     sample = np.asarray(labelled)
     if config.max_train_questions and len(sample) > config.max_train_questions:
         sample = np.sort(rng.choice(sample, config.max_train_questions, replace=False))
+    authored = [i for i in sample if examples[i].source != "synthesized"]
+    if config.authored_repeat > 1 and 0 < len(authored) < len(sample):
+        sample = np.concatenate([sample, *[authored] * (config.authored_repeat - 1)])
 
     def collate(idx: Sequence[int]) -> dict[str, Any]:
         chunk = [prepared[sample[i]] for i in idx]
@@ -645,6 +652,7 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
                               progress=progress)
     metrics: dict[str, Any] = {"questions": len(examples), "train_questions": len(train_idx),
                                "val_questions": len(val_idx), "labelled": len(labelled), "paths": len(vocab),
+                               "path_training_examples": len(sample),
                                "path_head_warmup": metrics_head,
                                "path_head": res_path.as_dict() if res_path is not None else None,
                                "val_path_accuracy": res_path.best_score if res_path is not None

@@ -316,6 +316,9 @@ def test_cli_train_and_eval_qa(toy_ws: Path, tmp_path: Path, monkeypatch: pytest
     assert result["per_hop"]["unknown"]["n"] == result["n"]
     manifest = json.loads((ws / "manifest.json").read_text())
     assert manifest["steps"]["qa"]["metrics"]["synthesized"] == 20
+    # the file's questions count authored_repeat (4) times beside the synthesized ones
+    qa_metrics = manifest["steps"]["qa"]["metrics"]
+    assert qa_metrics["labelled"] < qa_metrics["path_training_examples"] <= 4 * qa_metrics["labelled"]
     # a MetaQA-shaped folder: one row per hop and the question-weighted total
     lines = (ws / "questions.txt").read_text().splitlines()
     for hop, part in zip(("1-hop", "2-hop", "3-hop"), (lines[:5], lines[5:12], lines[12:15]), strict=True):
