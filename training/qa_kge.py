@@ -158,6 +158,9 @@ SCORERS: dict[str, type[KGEScorer]] = {
 }
 
 
+NORM_BASED = frozenset({"rotate", "transe"})
+
+
 def make_scorer(model: str, entity: torch.Tensor, relation: torch.Tensor, **kwargs: Any) -> KGEScorer:
     """The scorer of PyKEEN model ``model`` (case-insensitive) over native-representation vectors."""
     key = _key(model)
@@ -196,7 +199,9 @@ def scorer_from_embeddings(kge: Any) -> KGEScorer:
         raw = load_file(str(kge.path / "embeddings.safetensors"))[reps["relation_inverse"][0]["name"]]
         inverse = torch.view_as_complex(raw.contiguous()) if cplx else raw
     kwargs: dict[str, Any] = {}
-    if hasattr(kge.interaction, "p"):  # norm-based interactions (TransE, RotatE)
+    # only norm-based interactions (TransE, RotatE) need settings from PyKEEN's interaction object; skipping it
+    # for the others keeps PyKEEN (~80 MB) out of a serving process
+    if key in NORM_BASED and hasattr(kge.interaction, "p"):
         kwargs = {"p": float(kge.interaction.p), "power_norm": bool(getattr(kge.interaction, "power_norm", False))}
     return make_scorer(kge.model_name, from_concatenated(kge.entity_vectors, cplx),
                        from_concatenated(kge.relation_vectors, cplx), inverse=inverse, **kwargs)
