@@ -122,15 +122,17 @@ class FusedEncoder(nn.Module):
             d_kge = int(entity_vectors.shape[1])
         self.d_kge = d_kge if config.fusion != "none" else None
         self.register_buffer("entity_vectors", entity_vectors, persistent=False)
-        # Small non-zero init (BERT's initializer_range): linked entities change the output from the start
-        # without swamping the pretrained embeddings. No bias, so "no entity" adds exactly zero.
+        # Zero init: the fused encoder starts as the pretrained one (as LoRA's B = 0 does) and training learns how
+        # much of the KGE to let in; a random init perturbed the pretrained features of every linked mention
+        # (MetaQA: frozen-feature path accuracy 0.935 with it vs 0.98 without fusion). No bias, so "no entity"
+        # adds exactly zero.
         self.token_proj = self._projection() if config.fusion in ("tokens", "both") else None
         self.pooled_proj = self._projection() if config.fusion in ("pooled", "both") else None
 
     # ----------------------------------------------------------------- construction helpers
     def _projection(self) -> nn.Linear:
         proj = nn.Linear(int(self.d_kge), self.hidden_size, bias=False)  # type: ignore[arg-type]
-        nn.init.normal_(proj.weight, std=0.02)
+        nn.init.zeros_(proj.weight)
         return proj
 
     @staticmethod

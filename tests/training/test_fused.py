@@ -51,8 +51,14 @@ def test_fusion_modes_and_save_load(tiny_bert: str, entity_vectors: torch.Tensor
     with torch.no_grad():
         fused = enc(**batch)
         plain = enc(batch["input_ids"], batch["attention_mask"])
+        # fusion starts as the identity (zero-initialized projections) ...
+        torch.testing.assert_close(fused, plain)
+        # ... and, once trained, entities change the text that has one, and nothing else
+        for proj in (enc.token_proj, enc.pooled_proj):
+            if proj is not None:
+                proj.weight.normal_(std=0.02)
+        fused = enc(**batch)
     assert fused.shape == (2, enc.hidden_size)
-    # Entities change the text that has one, and nothing else.
     changed = (fused - plain).abs().amax(dim=1)
     assert changed[1] == 0
     assert (changed[0] > 1e-6) == (fusion != "none")
