@@ -56,6 +56,23 @@ def is_complete(workspace: str | Path) -> bool:
     return (Path(workspace) / "kg").is_dir() and set(BUILD_STEPS) <= set(steps)
 
 
+# The demo's questions are few (80 authored, 2,000 synthesized): three passes of the path head over them instead of
+# one (early stopping still applies) lifted its validation Hits@1 from 0.81 to 0.84 (QA fit 98 s -> 103 s).
+TRAINING_SETTINGS = "[qa]\nepochs = 3\n"
+
+
+def write_training_settings(workspace: str | Path) -> None:
+    """Give the demo's ``WS/kgagent.toml`` its training settings before a build, unless it has a ``[qa]``."""
+    from kg.io import atomic_write_text
+
+    path = Workspace(workspace).config_path
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if "qa" in tomllib.loads(text):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, (text.rstrip() + "\n\n" if text.strip() else "") + TRAINING_SETTINGS)
+
+
 def write_ui_section(workspace: str | Path) -> None:
     """Add the demo's ``[ui]`` section (title, examples) to ``WS/kgagent.toml`` unless it has one."""
     from kg.io import atomic_write_text
@@ -83,6 +100,7 @@ def ensure_demo_workspace(workspace: str | Path, *, rebuild: bool = False, threa
     if is_complete(workspace) and not rebuild:
         write_ui_section(workspace)
         return {"built": False, "workspace": str(workspace)}
+    write_training_settings(workspace)
     t0 = time.perf_counter()
     with torch_threads(threads):
         summary = build_workspace(BuildOptions(
