@@ -561,7 +561,7 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
 
     from training.fused import FusedEncoder
     from training.qa_net import AnswerHead, QANet, path_loss
-    from training.synthesize import mentioned_steps
+    from training.synthesize import mentioned_words
     from training.trainer import Batches, TrainConfig, seed_everything, train_loop
 
     config = config or QAConfig()
@@ -607,7 +607,7 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
             ties = labels[sample[i]]
             # among paths reaching the same answers, those naming more of the question's relation words win;
             # then an Occam prior: a tied path one hop longer than the shortest counts half
-            named = [mentioned_steps(p, prepared[sample[i]][0]) for p in ties]
+            named = [mentioned_words(p, prepared[sample[i]][0]) for p in ties]
             ties = [p for p, m in zip(ties, named, strict=True) if m == max(named)]
             shortest = min(len(p) for p in ties)
             for p in ties:

@@ -77,19 +77,18 @@ class RelationWords:
         return cls(phrase=phrase, noun=" ".join(core) or phrase, passive=len(parts) > 1 and parts[-1] == "by")
 
 
-def mentioned_steps(path: RelPath, text: str) -> int:
-    """How many steps of ``path`` have a content word of their relation name in ``text`` (same word, or the same
-    first 5 letters: "successor"/"successors", "price"/"prices"). Breaks ties between paths that reach the same
-    answers: "the accessories for the successor of X" names the successor step a 2-hop reading skips."""
+def mentioned_words(path: RelPath, text: str) -> int:
+    """How many distinct content words of ``text`` name a relation of ``path`` (the same word, or the same first 5
+    letters: "successor"/"successors", "price"/"prices"). Breaks ties between paths that reach the same answers:
+    "the accessories for the successor of X" names the successor step a 2-hop reading skips. Words are counted
+    once, so a walk that repeats a relation (powered_by, powered_by^-1, powered_by) gains nothing by it."""
     from retrieval.text import FUNCTION_WORDS
 
     words = {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in FUNCTION_WORDS}
-    stems = {w[:5] for w in words if len(w) >= 5}
-    count = 0
-    for step in path:
-        rel = {w for w in RelationWords.of(step.removesuffix(INVERSE)).phrase.split() if w not in FUNCTION_WORDS}
-        count += any(w in words or (len(w) >= 5 and w[:5] in stems) for w in rel)
-    return count
+    rel = {w for step in path for w in RelationWords.of(step.removesuffix(INVERSE)).phrase.split()
+           if w not in FUNCTION_WORDS}
+    stems = {w[:5] for w in rel if len(w) >= 5}
+    return sum(w in rel or (len(w) >= 5 and w[:5] in stems) for w in words)
 
 
 # A template turns (relation words, the noun phrase asked about) into text. Forward: what is the r of NP;

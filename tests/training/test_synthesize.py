@@ -107,13 +107,16 @@ def test_each_sampled_path_is_asked_of_several_topics(movie_kg: KnowledgeGraph) 
         SynthesisConfig(per_path=0)
 
 
-def test_mentioned_steps_counts_relation_words_in_the_question() -> None:
-    from training.synthesize import mentioned_steps
+def test_mentioned_words_counts_relation_words_in_the_question() -> None:
+    from training.synthesize import mentioned_words
 
     q = "what do the accessories for the successor of the X cost"
     # the 3-hop reading names "successor"; the 2-hop one that skips it names nothing
-    assert mentioned_steps(("successor_of^-1", "compatible_with^-1", "has_price"), q) == 1
-    assert mentioned_steps(("compatible_with^-1", "has_price"), q) == 0
-    assert mentioned_steps(("has_price",), "what are the prices of X") == 1  # same first five letters
-    assert mentioned_steps(("starred_actors^-1", "directed_by"), "who directed the films starred by X") == 2
-    assert mentioned_steps(("has_genre",), "what has X") == 0  # function words do not count
+    assert mentioned_words(("successor_of^-1", "compatible_with^-1", "has_price"), q) == 1
+    assert mentioned_words(("compatible_with^-1", "has_price"), q) == 0
+    assert mentioned_words(("has_price",), "what are the prices of X") == 1  # same first five letters
+    assert mentioned_words(("starred_actors^-1", "directed_by"), "who directed the films starred by X") == 2
+    assert mentioned_words(("has_genre",), "what has X") == 0  # function words do not count
+    # repeating a relation names no more words than walking it once
+    q = "which chip powers X"
+    assert mentioned_words(("powered_by", "powered_by^-1", "powered_by"), q) == mentioned_words(("powered_by",), q)
