@@ -94,7 +94,8 @@ def build(
     workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder to write.")],
     format: Annotated[str | None, typer.Option("--format", "-f")] = None,
     intents: Annotated[Path | None, typer.Option(help="Intent examples (JSON lines, CSV or CLINC JSON).")] = None,
-    questions: Annotated[list[Path] | None, typer.Option(help="QA files in MetaQA format (repeatable).")] = None,
+    questions: Annotated[list[Path] | None, typer.Option(
+        help="QA files in MetaQA format (`--questions a.txt b.txt`, or repeated).")] = None,
     aliases: Annotated[Path | None, typer.Option(help="TSV of entity<TAB>alias[<TAB>alias...].")] = None,
     descriptions: Annotated[Path | None, typer.Option(help="TSV of entity<TAB>description.")] = None,
 ) -> None:
@@ -213,7 +214,8 @@ def eval_intents_cmd(workspace: WS, data: IntentFile, json_out: JsonOut = None) 
 
 
 QAFiles = Annotated[list[Path] | None, typer.Option(
-    "--data", help="Question files in MetaQA format: `question with [topic]<TAB>a1|a2` (repeatable).")]
+    "--data", help="Question files in MetaQA format: `question with [topic]<TAB>a1|a2` (`--data a.txt b.txt`, "
+    "or repeated).")]
 
 
 @train_app.command("qa")
@@ -451,6 +453,7 @@ def train_generator_cmd(
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a ``KgAgentError`` becomes one line on stderr and exit code 2."""
     logging.basicConfig(level=os.environ.get("KGAGENT_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    argv = _spread_multi_values(list(sys.argv[1:] if argv is None else argv))
     try:
         rc = app(args=argv, prog_name="kgagent", standalone_mode=False)
     except KgAgentError as e:
@@ -465,6 +468,32 @@ def main(argv: list[str] | None = None) -> int:
             return int(e.exit_code)  # type: ignore[attr-defined]
         raise
     return rc if isinstance(rc, int) else 0  # typer.Exit(code) comes back as its code
+
+
+# Options that take several files after one flag (`--questions a.txt b.txt`), per command; click options take one
+# value each, so the extra values are spread into repeated flags before parsing.
+MULTI_VALUE_OPTIONS: dict[tuple[str, ...], str] = {("build",): "--questions", ("train", "qa"): "--data"}
+
+
+def _spread_multi_values(argv: list[str]) -> list[str]:
+    """``build F --questions a b -w W`` -> ``build F --questions a --questions b -w W``: the values after a
+    multi-value flag are the following arguments that are not options and name existing files."""
+    flag = next((f for cmd, f in MULTI_VALUE_OPTIONS.items() if argv[: len(cmd)] == list(cmd)), None)
+    if flag is None:
+        return argv
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        out.append(argv[i])
+        if argv[i] == flag and i + 1 < len(argv):
+            out.append(argv[i + 1])
+            i += 2
+            while i < len(argv) and not argv[i].startswith("-") and Path(argv[i]).is_file():
+                out += [flag, argv[i]]
+                i += 1
+            continue
+        i += 1
+    return out
 
 
 def _is_usage_error(e: Exception) -> bool:

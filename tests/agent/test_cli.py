@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from agent.cli import main
+from agent.cli import _spread_multi_values, main
 
 
 def test_ask_prints_answer_evidence_and_latency(movie_ws, capsys) -> None:
@@ -71,3 +71,21 @@ def test_train_generator_command(fresh_ws, tiny_gpt2, tmp_path, capsys) -> None:
 
     ctx = AgentWorkspace(fresh_ws).context(generator="hf")
     assert ctx.generator_kwargs["adapter"].endswith("generator")
+
+
+def test_multi_value_options_spread_into_repeated_flags(tmp_path) -> None:
+    a, b, kb = (tmp_path / n for n in ("a.txt", "b.txt", "kb.txt"))
+    for f in (a, b, kb):
+        f.write_text("x\n")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    # `build FILE --questions a b -w WS`: every file after the flag, up to the next option
+    assert _spread_multi_values(["build", str(kb), "--questions", str(a), str(b), "-w", str(ws)]) == [
+        "build", str(kb), "--questions", str(a), "--questions", str(b), "-w", str(ws)]
+    # a folder is never a question file (the workspace argument may follow), and other commands are untouched
+    assert _spread_multi_values(["train", "qa", "--data", str(a), str(ws)]) == ["train", "qa", "--data", str(a),
+                                                                                str(ws)]
+    assert _spread_multi_values(["eval", "qa", str(ws), "--data", str(a), str(b)]) == [
+        "eval", "qa", str(ws), "--data", str(a), str(b)]
+    # a missing file stays where it was, so click reports it
+    assert _spread_multi_values(["build", str(kb), "--questions", str(a), "nope.txt"])[-1] == "nope.txt"

@@ -305,8 +305,12 @@ def test_cli_train_and_eval_qa(toy_ws: Path, tmp_path: Path, monkeypatch: pytest
     # a short run: this checks the commands and their outputs, the learning is checked above
     (ws / "kgagent.toml").write_text((toy_ws / "kgagent.toml").read_text().replace("answer_epochs = 60",
                                                                                    "answer_epochs = 2"))
-    assert main(["train", "qa", str(ws), "--data", str(ws / "questions.txt"), "--synthesize", "20",
-                 "--epochs", "1"]) == 0
+    # several files after one --data, as in `kgagent train qa WS --data QA_FILE...`
+    lines = (ws / "questions.txt").read_text().splitlines()
+    (tmp_path / "q1.txt").write_text("\n".join(lines[:6]) + "\n")
+    (tmp_path / "q2.txt").write_text("\n".join(lines[6:]) + "\n")
+    assert main(["train", "qa", str(ws), "--data", str(tmp_path / "q1.txt"), str(tmp_path / "q2.txt"),
+                 "--synthesize", "20", "--epochs", "1"]) == 0
     assert (ws / "models" / "qa" / "qa_config.json").is_file()
     out = tmp_path / "qa.json"
     assert main(["eval", "qa", str(ws), "--data", str(ws / "questions.txt"), "--json", str(out)]) == 0
@@ -318,9 +322,9 @@ def test_cli_train_and_eval_qa(toy_ws: Path, tmp_path: Path, monkeypatch: pytest
     assert manifest["steps"]["qa"]["metrics"]["synthesized"] == 20
     # the file's questions count authored_repeat (4) times beside the synthesized ones
     qa_metrics = manifest["steps"]["qa"]["metrics"]
+    assert qa_metrics["labelled"] > 6  # the second file was read too (the first holds 6 questions)
     assert qa_metrics["labelled"] < qa_metrics["path_training_examples"] <= 4 * qa_metrics["labelled"]
     # a MetaQA-shaped folder: one row per hop and the question-weighted total
-    lines = (ws / "questions.txt").read_text().splitlines()
     for hop, part in zip(("1-hop", "2-hop", "3-hop"), (lines[:5], lines[5:12], lines[12:15]), strict=True):
         (tmp_path / "metaqa" / hop).mkdir(parents=True)
         (tmp_path / "metaqa" / hop / "qa_test.txt").write_text("\n".join(part) + "\n")
