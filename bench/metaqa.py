@@ -8,6 +8,7 @@ Train on a seeded 80% of each hop's dev questions, evaluate on the other 20%:
 Runs (each a workspace under WORK/runs/<name>, sharing the KG and KGE folders of its KB):
   full         full KB, MetaQA questions, fusion "tokens"
   half         a seeded 50% of the KB's triples removed (same entity ids), KGE trained on that half
+  half_norules / full_norules: the same without path rules (kg.rules) inferring missing edges
   synth        full KB, synthesized questions only (no MetaQA question is used for training)
   fusion_none  / fusion_both: the fusion ablation on the full KB
   ablation_none / ablation_tokens / ablation_both: the same ablation, cheaper (path head only, 2,000 questions)
@@ -43,6 +44,8 @@ RUNS: dict[str, dict[str, Any]] = {
     "full": {"kb": "full", "data": "metaqa", "qa": {}},
     "half": {"kb": "half", "data": "metaqa", "qa": {}},
     "synth": {"kb": "full", "data": "synth", "qa": {}},
+    "half_norules": {"kb": "half", "data": "metaqa", "qa": {"rules": False}},
+    "full_norules": {"kb": "full", "data": "metaqa", "qa": {"rules": False}},
     "fusion_none": {"kb": "full", "data": "metaqa", "qa": {"fusion": "none"}},
     "fusion_both": {"kb": "full", "data": "metaqa", "qa": {"fusion": "both"}},
 }

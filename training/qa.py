@@ -40,6 +40,7 @@ from training.qa_data import NameIndex, QAExample, mask_mention, parse_question,
 from training.qa_paths import PathIndex, RelPath, label_paths
 
 if TYPE_CHECKING:
+    from kg.rules import RuleSet
     from training.qa_kge import KGEScorer
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,8 @@ class QAConfig:
     scorer_weight: float | None = field(default=None, metadata={
         "help": "weight of the scorer beside exact/soft path answers; None: tuned on the held-out split"})
     soft_top_k: int = field(default=3, metadata={"help": "predicted tails per entity lacking a hop's edges"})
+    rules: bool = field(default=True, metadata={
+        "help": "mine path rules from the graph (kg.rules) and let them infer a hop's missing edges before the KGE"})
     max_paths: int = field(default=3, metadata={"help": "relation paths executed per question (most likely first)"})
     top_answers: int = 10
     seed: int = 0
@@ -140,7 +143,7 @@ class Answer:
     label: str
     score: float
     paths: list[Path_] = field(default_factory=list)
-    source: str = "graph"  # "graph": an exact relation path; "kge": predicted links or the KGE scorer
+    source: str = "graph"  # "graph": an exact relation path; "kge": inferred links (path rules, KGE) or the scorer
 
 
 @dataclass
@@ -196,8 +199,10 @@ class QAModel:
 
     def __init__(self, net: Any, kg: KnowledgeGraph, scorer: KGEScorer | None, paths: Sequence[RelPath],
                  config: QAConfig, *, calibration: dict[str, Any] | None = None,
-                 selected: dict[str, Any] | None = None, info: dict[str, Any] | None = None) -> None:
+                 selected: dict[str, Any] | None = None, info: dict[str, Any] | None = None,
+                 rules: RuleSet | None = None) -> None:
         self.net = net
+        self.rules = rules
         self.kg = kg
         self.scorer = scorer
         self.paths: list[RelPath] = [tuple(p) for p in paths]
@@ -315,13 +320,24 @@ class QAModel:
             has = np.zeros(len(ents), dtype=bool)
             has[src[hit]] = True
             lacking = np.flatnonzero(~has)
+            lacking = lacking[np.argsort(-w[lacking], kind="stable")[:32]]  # the most probable ones
+            allowed_np = self.index.range_of[step]
+            if len(lacking) and self.rules is not None:  # rules first: their inferences can be explained
+                inferred = np.zeros(len(lacking), dtype=bool)
+                for j, e in enumerate(lacking):
+                    r_ids, r_conf, _ = self.rules.predict(int(ents[e]), step)
+                    ok = allowed_np[r_ids] & ~np.isin(r_ids, topic)
+                    if ok.any():
+                        ids.append(r_ids[ok][:k])
+                        ws.append(r_conf[ok][:k] * w[e])
+                        inferred[j] = True
+                lacking = lacking[~inferred]
             if len(lacking) and self.scorer is not None:
-                lacking = lacking[np.argsort(-w[lacking], kind="stable")[:32]]  # the most probable ones
                 rid = sid % self.kg.num_relations
                 forward = sid < self.kg.num_relations
                 with torch.inference_mode():
                     s = self.scorer.step(torch.as_tensor(ents[lacking]), rid, forward).float()  # (m, n_e)
-                    allowed = torch.as_tensor(self.index.range_of[step])
+                    allowed = torch.as_tensor(allowed_np)
                     s = s.masked_fill(~allowed, float("-inf"))
                     s[:, torch.as_tensor(topic)] = float("-inf")
                     p, top = s.softmax(-1).topk(k, dim=-1)  # (m, k)
@@ -348,7 +364,7 @@ class QAModel:
         path = tuple(relation_path)
         reached = self.kg.follow(topics, list(path))
         out = [Answer(int(e), self.kg.labels[int(e)], 1.0, list(ps), "graph") for e, ps in reached.items()]
-        if soft and self.scorer is not None:
+        if soft and (self.scorer is not None or self.rules is not None):
             ids, w = self._soft(topics, path)
             order = np.argsort(-w, kind="stable")
             out += [Answer(int(ids[i]), self.kg.labels[int(ids[i])], float(min(w[i], 0.999)), [], "kge")
@@ -378,7 +394,7 @@ class QAModel:
                 exact[ids] += p
                 for e, ps in reached.items():
                     evidence.setdefault(e, ps)
-            if fallback in ("soft", "both") and self.scorer is not None:
+            if fallback in ("soft", "both") and (self.scorer is not None or self.rules is not None):
                 ids, w = enc.memo(("soft", path), lambda path=path: self._soft(enc.topics, path))
                 score[ids] += p * np.minimum(w, 0.999)  # graph-only entities come from follow() below
         score = np.maximum(score, exact)
@@ -438,6 +454,8 @@ class QAModel:
         with atomic_dir(directory) as tmp:
             self.net.encoder.save_pretrained(tmp / "encoder")
             save_file(self.net.heads_state(), str(tmp / "heads.safetensors"))
+            if self.rules is not None:
+                self.rules.save(tmp / "rules.json")
             meta = {"format": _FORMAT, "config": asdict(self.config), "paths": [list(p) for p in self.paths],
                     "calibration": self.calibration, "selected": self.selected, "info": self.info,
                     "rel_dim": self.net.rel_head[-1].out_features if self.net.rel_head is not None else None,
@@ -484,9 +502,14 @@ class QAModel:
         net.to(dev).eval()
         if scorer is not None:
             scorer.to(dev)
+        rules = None
+        if (directory / "rules.json").is_file():
+            from kg.rules import RuleSet
+
+            rules = RuleSet.load(directory / "rules.json", kg)
         return cls(net, kg, scorer, [tuple(p) for p in meta["paths"]], config,
                    calibration=meta.get("calibration"), selected=meta.get("selected"),
-                   info=meta.get("info"))
+                   info=meta.get("info"), rules=rules)
 
 
 def load_scorer(kge: Any, kg: KnowledgeGraph | None = None) -> KGEScorer:
@@ -586,7 +609,13 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
                            if config.fusion != "none" else None)
     rel_dim = scorer.rel_dim if scorer is not None and config.answer_scorer else None
     net = QANet(encoder, len(vocab), rel_dim, config.answer_hidden)
-    model = QAModel(net, kg, scorer, vocab, config)
+    rules = None
+    if config.rules:
+        from kg.rules import mine_rules
+
+        rules = mine_rules(kg, progress=progress)
+        log.info("mined %d path rules", len(rules))
+    model = QAModel(net, kg, scorer, vocab, config, rules=rules)
     prepared = [model._prepare(_bracketed(ex), ex.topics) for ex in examples]
 
     # ---- phase 1: encoder (LoRA) + fusion + path head, marginal likelihood of the tied best paths
@@ -709,6 +738,7 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
         model.calibration, metrics["val_ece"] = _calibrate(model, encoded, val_ex)
         metrics["val_hits_at_1"] = metrics["selection"]["best"]["hits_at_1"]
     metrics["fallback"] = model.selected
+    metrics["rules"] = len(rules) if rules is not None else 0
     metrics["fit_seconds"] = round(time.perf_counter() - t_start, 2)
     model.info = {"metrics": {k: v for k, v in metrics.items() if k != "selection"}}
     return model, metrics
@@ -752,7 +782,7 @@ def _select(model: QAModel, encoded: Sequence[_Encoded], examples: Sequence[QAEx
     cfg = model.config
     modes = FALLBACKS if cfg.fallback == "auto" else (cfg.fallback,)
     if model.scorer is None:
-        modes = ("none",)
+        modes = tuple(m for m in modes if m in (("none", "soft") if model.rules is not None else ("none",)))
     weights = (cfg.scorer_weight,) if cfg.scorer_weight is not None else (0.05, 0.2, 0.5, 1.0)
     table: list[dict[str, Any]] = []
     for mode in modes:

@@ -279,9 +279,25 @@ def test_save_load_gives_identical_predictions(trained: tuple, toy_ws: Path) -> 
             assert a.path_probability == pytest.approx(b.path_probability, abs=1e-4)
 
 
+def test_rules_infer_a_removed_edge(trained: tuple, toy_ws: Path) -> None:
+    from training.qa import QAModel
+
+    model, metrics = trained
+    assert model.rules is not None and metrics["rules"] == len(model.rules) > 0
+    film = model.kg.entity_id(MISSING_FILM)
+    ids, conf, rules = model.rules.predict(film, "directed_by")
+    # director_of states directed_by's inverse: that rule always holds (23 of 23, smoothed to 23 / 28) and ranks first
+    assert model.kg.labels[ids[0]] == "Director 0" and rules[0].body == ("director_of^-1",) and conf[0] > 0.8
+    soft = model.follow([film], ["directed_by"])
+    assert soft[0].label == "Director 0" and soft[0].source == "kge" and soft[0].paths == []
+    loaded = QAModel.load(toy_ws / "models" / "qa")
+    assert loaded.rules is not None and loaded.rules.rules == model.rules.rules
+
+
 def test_kge_fallback_answers_a_removed_edge(trained: tuple) -> None:
     model, _ = trained
     kg = model.kg
+    model.rules, rules = None, model.rules  # the KGE alone infers the missing edge here
     film = kg.entity_id(MISSING_FILM)
     assert not kg.follow([film], ["directed_by"])  # the edge is gone from the graph
     assert model.follow([film], ["directed_by"], soft=False) == []
@@ -294,6 +310,7 @@ def test_kge_fallback_answers_a_removed_edge(trained: tuple) -> None:
     # end to end, with the soft fallback: the right director, whichever tied path the model picked
     model.selected = {"fallback": "soft", "scorer_weight": 0.0}
     assert model.answer(f"who directed [{MISSING_FILM}]").answers[0].label == "Director 0"
+    model.rules = rules
 
 
 # ----------------------------------------------------------------- the command line
