@@ -95,6 +95,20 @@ def step_matrices(kg: KnowledgeGraph) -> dict[str, object]:
     return out
 
 
+def _join(mats: dict[str, object], body: tuple[str, ...]) -> object:
+    """Binary CSR matrix of the ``(x, y)`` pairs, ``x != y``, that ``body``'s steps join."""
+    import scipy.sparse as sp
+
+    m = mats[body[0]]
+    for step in body[1:]:
+        m = m @ mats[step]  # type: ignore[operator]
+    m = sp.csr_matrix(m)
+    m.setdiag(0)  # a rule never predicts x itself
+    m.eliminate_zeros()
+    m.data[:] = 1.0
+    return m
+
+
 class RuleSet:
     """Mined rules per head step, and predictions from them."""
 
@@ -103,6 +117,7 @@ class RuleSet:
         self.rules = rules
         self.config = config or RuleConfig()
         self._mats: dict[str, object] | None = None
+        self._bodies: dict[tuple[str, ...], object] = {}
 
     @property
     def matrices(self) -> dict[str, object]:
@@ -113,26 +128,35 @@ class RuleSet:
     def __len__(self) -> int:
         return sum(len(v) for v in self.rules.values())
 
+    def _body(self, body: tuple[str, ...]) -> object:
+        """The ``(n, n)`` CSR matrix of pairs a body joins, built on first use and kept (a row read per query)."""
+        m = self._bodies.get(body)
+        if m is None:
+            m = _join(self.matrices, body)
+            self._bodies[body] = m
+        return m
+
     def predict(self, entity: int, head: str) -> tuple[np.ndarray, np.ndarray, list[Rule]]:
         """Entities ``y`` the rules of ``head`` infer for ``head(entity, y)``, best first: ``(ids, scores, rules)``
         where ``scores`` is each one's best rule confidence and ``rules`` that rule."""
-        mats = self.matrices
-        best: dict[int, tuple[float, Rule]] = {}
-        for rule in self.rules.get(head, []):  # sorted by confidence: the first rule reaching y is its best
-            frontier = np.array([entity])
-            for step in rule.body:
-                m = mats[step]
-                frontier = np.unique(np.concatenate([m.indices[m.indptr[e]: m.indptr[e + 1]] for e in frontier]))
-                if not len(frontier):
-                    break
-            for y in frontier.tolist():
-                if y != entity and y not in best:
-                    best[y] = (rule.confidence, rule)
-        if not best:
+        rules = self.rules.get(head, [])
+        ids, which = [], []
+        for i, rule in enumerate(rules):
+            m = self._body(rule.body)
+            row = m.indices[m.indptr[entity]: m.indptr[entity + 1]]  # type: ignore[attr-defined]
+            ids.append(row)
+            which.append(np.full(len(row), i))
+        if not ids or not sum(len(x) for x in ids):
             return np.empty(0, dtype=np.int64), np.empty(0), []
-        items = sorted(best.items(), key=lambda kv: -kv[1][0])
-        return (np.array([k for k, _ in items], dtype=np.int64), np.array([v[0] for _, v in items]),
-                [v[1] for _, v in items])
+        cat_ids, cat_rule = np.concatenate(ids).astype(np.int64), np.concatenate(which)
+        # rules are sorted by confidence: an entity's first occurrence is its best rule
+        order = np.lexsort((cat_rule, cat_ids))
+        cat_ids, cat_rule = cat_ids[order], cat_rule[order]
+        first = np.r_[True, cat_ids[1:] != cat_ids[:-1]]
+        cat_ids, cat_rule = cat_ids[first], cat_rule[first]
+        best = np.argsort(cat_rule, kind="stable")
+        conf = np.array([r.confidence for r in rules])
+        return cat_ids[best], conf[cat_rule[best]], [rules[j] for j in cat_rule[best]]
 
     def save(self, path: str | Path) -> None:
         """Write the rules and the mining config as JSON (atomically)."""
@@ -167,16 +191,7 @@ def mine_rules(kg: KnowledgeGraph, config: RuleConfig | None = None, *, progress
                     continue
                 if float(in_deg[s] @ out_deg[t]) <= config.max_pairs:  # pairs the join would produce, at most
                     bodies.append((s, t))
-    body_mats: dict[tuple[str, ...], object] = {}
-    for body in tqdm(bodies, desc="rule bodies", disable=not progress):
-        m = mats[body[0]]
-        for s in body[1:]:
-            m = m @ mats[s]  # type: ignore[operator]
-        m = sp.csr_matrix(m)
-        m.setdiag(0)  # a rule never predicts x itself
-        m.eliminate_zeros()
-        m.data[:] = 1.0
-        body_mats[body] = m
+    body_mats = {body: _join(mats, body) for body in tqdm(bodies, desc="rule bodies", disable=not progress)}
     rules: dict[str, list[Rule]] = {}
     for head in (s for s in steps if s != SAME_NAME):
         h = mats[head]
