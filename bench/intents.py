@@ -17,9 +17,11 @@ import logging
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -29,6 +31,7 @@ from training.intents import (
     IntentData,
     IntentModel,
     IntentSplit,
+    calibrate,
     evaluate_intents,
     load_intent_data,
     score_predictions,
@@ -38,7 +41,6 @@ from training.intents import (
 
 def tfidf_baseline(train: IntentSplit, test: IntentSplit, val: IntentSplit | None) -> dict[str, Any]:
     """TF-IDF (word 1-2-grams + char 2-5-grams) + logistic regression; OOS threshold calibrated on ``val``."""
-    import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
@@ -54,7 +56,7 @@ def tfidf_baseline(train: IntentSplit, test: IntentSplit, val: IntentSplit | Non
     seconds = time.perf_counter() - t0
     labels = list(clf.classes_)
     oos_index = next((i for i, lab in enumerate(labels) if _is_oos(lab)), None)
-    threshold = 0.0
+    threshold = None
     if val is not None:
         threshold = calibrate_threshold(clf.predict_proba(val.texts), val.intents, labels,
                                         IntentConfig().oos_weight)
@@ -63,7 +65,7 @@ def tfidf_baseline(train: IntentSplit, test: IntentSplit, val: IntentSplit | Non
         out = []
         for row in probs:
             k = int(row.argmax())
-            if (oos_index is not None and k == oos_index) or row[k] < threshold:
+            if (oos_index is not None and k == oos_index) or (threshold is not None and row[k] < threshold):
                 out.append(IntentPrediction("oos", float(row[k]), True))
             else:
                 out.append(IntentPrediction(labels[k], float(row[k]), False))
@@ -76,7 +78,6 @@ def tfidf_baseline(train: IntentSplit, test: IntentSplit, val: IntentSplit | Non
 
 def latency_ms(model: IntentModel, texts: list[str], repeats: int = 200) -> dict[str, float]:
     """Single-query predict latency (one text per call), after a warm-up."""
-    import numpy as np
 
     for t in texts[:10]:
         model.predict([t])
@@ -89,23 +90,33 @@ def latency_ms(model: IntentModel, texts: list[str], repeats: int = 200) -> dict
             "single_query_ms_p95": round(float(np.percentile(times, 95)), 2)}
 
 
-def run_model(name: str, data: IntentData, test: IntentSplit, config: IntentConfig,
-              work: Path) -> dict[str, Any]:
+def run_model(name: str, data: IntentData, test: IntentSplit, config: IntentConfig, work: Path,
+              recalibrate: bool = False) -> dict[str, Any]:
     load0 = os.getloadavg()
     t0 = time.perf_counter()
-    result = train_intents(data, config, out_dir=work / name)
+    if recalibrate:  # the saved model's weights, its out-of-scope threshold set anew under ``config``
+        model = IntentModel.load(work / name, merge=False)
+        model.config = replace(model.config, oos_score=config.oos_score, oos_threshold=config.oos_threshold)
+        train_info = {"recalibrated": calibrate(model, data.val) if data.val is not None else {}}
+        model.save(work / name)
+    else:
+        train_info = train_intents(data, config, out_dir=work / name).train
     train_seconds = time.perf_counter() - t0
     model = IntentModel.load(work / name)  # what the agent would load: saved, reloaded, LoRA merged
     metrics = evaluate_intents(model, test).as_dict()
-    # How in-scope accuracy trades against OOS recall as the threshold moves (the calibrated one is reported).
-    probs = model.probabilities(test.texts)
+    # How in-scope accuracy trades against OOS recall as the threshold moves (the calibrated one is reported):
+    # thresholds at quantiles of the in-scope score on this split.
+    logits = model.logits(test.texts)
+    scores = model.oos_scores(logits)
     keys = ("accuracy", "in_scope_accuracy", "oos_recall", "macro_f1")
-    curve = {}
-    for t in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-        scored = score_predictions(test.intents, model._decide(probs, t)).as_dict()
-        curve[f"{t:.2f}"] = {k: scored[k] for k in keys}
-    return {**metrics, "threshold": model.threshold, "threshold_curve": curve,
-            "train_seconds_total": round(train_seconds, 1), "training": result.train,
+    curve, calibrated = {}, model.threshold
+    for q in (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2):
+        model.threshold = float(np.quantile(scores, q)) if q else None
+        scored = score_predictions(test.intents, model._decide(logits)).as_dict()
+        curve[f"q{q:.3f}"] = {"threshold": model.threshold, **{k: scored[k] for k in keys}}
+    model.threshold = calibrated
+    return {**metrics, "threshold": model.threshold, "oos_score": model.config.oos_score, "threshold_curve": curve,
+            "train_seconds_total": round(train_seconds, 1), "training": train_info,
             **latency_ms(model, test.texts), "loadavg_before": load0, "loadavg_after": os.getloadavg()}
 
 
@@ -117,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, default=Path(".cache/bench-intents"), help="where trained models go")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the Banking77 80/20 split")
     p.add_argument("--no-model", action="store_true", help="only the TF-IDF baseline")
+    p.add_argument("--recalibrate", action="store_true",
+                   help="no training: set the saved models' out-of-scope threshold anew (e.g. --set oos_score=...)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads; 1 is several times faster than 2 when other jobs share the cores")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
@@ -162,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             config = IntentConfig(**overrides)
             print(f"== {name}: {config}", flush=True)
             entry["config"] = asdict(config)
-            entry["model"] = run_model(name, data, test, config, args.work)
+            entry["model"] = run_model(name, data, test, config, args.work, args.recalibrate)
             print(json.dumps({k: v for k, v in entry["model"].items() if k != "confused"}), flush=True)
         entry["command"] = " ".join(["python", *sys.argv])
         results[name] = entry

@@ -104,14 +104,33 @@ def test_deterministic_under_a_seed(tiny_bert: str) -> None:
 def test_oos_by_threshold(trained: tuple[IntentModel, Path]) -> None:
     model, _ = trained
     texts = [t for t, _ in HELD_OUT]
-    confident = model.predict(texts)
-    model.threshold = 1.0  # nothing is that confident
+    saved = model.threshold
     try:
+        model.threshold = None  # no threshold: every text gets an intent
+        confident = model.predict(texts)
+        assert not any(p.out_of_scope for p in confident)
+        model.threshold = float("inf")  # no text scores that high
         flagged = model.predict(texts)
     finally:
-        model.threshold = 0.0
+        model.threshold = saved
     assert all(p.out_of_scope and p.intent == "oos" for p in flagged)
     assert all(abs(f.confidence - (1 - c.confidence)) < 1e-6 for f, c in zip(flagged, confident, strict=True))
+
+
+def test_oos_scores() -> None:
+    from training.intents import OOS_SCORES
+
+    logits = np.array([[4.0, 0.0, 0.0], [1.0, 1.0, 5.0], [0.0, 0.1, 0.0]])
+    # energy: log-sum-exp of the in-scope logits (class 2 is the OOS class here)
+    np.testing.assert_allclose(OOS_SCORES["energy"](logits, 2), np.log(np.exp(logits[:, :2]).sum(1)))
+    assert OOS_SCORES["energy"](logits, None)[1] == pytest.approx(np.log(2 * np.e + np.exp(5)))
+    soft = OOS_SCORES["softmax"](logits, 2)
+    assert soft[0] == pytest.approx(np.exp(4) / (np.exp(4) + 2)) and soft.argmin() == 2
+    with pytest.raises(ValueError, match="oos_score"):
+        IntentConfig(oos_score="entropy")
+    IntentConfig(oos_score="energy", oos_threshold=7.5)  # energy thresholds are not probabilities
+    with pytest.raises(ValueError, match="oos_threshold"):
+        IntentConfig(oos_score="softmax", oos_threshold=7.5)
 
 
 def test_calibration_separates_oos_from_in_scope() -> None:
@@ -121,7 +140,10 @@ def test_calibration_separates_oos_from_in_scope() -> None:
     gold = ["a", "b", "a", "oos", "oos"]
     t = calibrate_threshold(probs, gold, labels, oos_weight=0.5)
     assert 0.6 < t <= 0.9
-    assert calibrate_threshold(probs[:3], gold[:3], labels, 0.5) == 0.0  # no OOS examples: no threshold
+    assert calibrate_threshold(probs[:3], gold[:3], labels, 0.5) is None  # no OOS examples: no threshold
+    # on another score (here the energy-like margin of the top logit), the threshold lies on that score's scale
+    scores = np.array([9.0, 8.0, 8.5, 2.0, 3.0])
+    assert 3.0 < calibrate_threshold(probs, gold, labels, 0.5, scores=scores) <= 8.0
 
 
 def test_trains_with_an_oos_class_and_calibrates(tiny_bert: str) -> None:
@@ -131,7 +153,7 @@ def test_trains_with_an_oos_class_and_calibrates(tiny_bert: str) -> None:
     result = train_intents(IntentData(Path("toy"), train, val), toy_config(tiny_bert), progress=False)
     assert result.model.oos_label == "oos" and result.model.oos_index is not None
     assert result.val_metrics["n_oos"] == 3 and result.val_metrics["oos_recall"] is not None
-    assert 0.0 <= result.model.threshold <= 1.0
+    assert result.model.config.oos_score == "energy" and result.model.threshold is not None
     pred = result.model.predict(["tell me a joke"])[0]
     assert pred.out_of_scope and pred.intent == "oos"
 
@@ -218,7 +240,7 @@ def test_bad_data_names_file_and_line(tmp_path: Path, name: str, content: str, w
 
 
 @pytest.mark.parametrize(("field", "value"), [
-    ("fusion", "late"), ("lora_r", 0), ("epochs", 0), ("val_fraction", 1.5), ("oos_threshold", 2.0),
+    ("fusion", "late"), ("lora_r", 0), ("epochs", 0), ("val_fraction", 1.5), ("oos_score", "entropy"),
     ("finetune", "x"),
 ])
 def test_config_checks_name_the_field(field: str, value: object) -> None:
