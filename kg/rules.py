@@ -139,24 +139,36 @@ class RuleSet:
     def predict(self, entity: int, head: str) -> tuple[np.ndarray, np.ndarray, list[Rule]]:
         """Entities ``y`` the rules of ``head`` infer for ``head(entity, y)``, best first: ``(ids, scores, rules)``
         where ``scores`` is each one's best rule confidence and ``rules`` that rule."""
+        _, ids, which = self.predict_many(np.array([entity]), head)
         rules = self.rules.get(head, [])
-        ids, which = [], []
-        for i, rule in enumerate(rules):
+        conf = np.array([r.confidence for r in rules])[which] if len(which) else np.empty(0)
+        return ids, conf, [rules[j] for j in which]
+
+    def predict_many(self, entities: np.ndarray, head: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every ``head(entities[row], y)`` the rules infer, as flat arrays ``(row, y, rule index)`` sorted by row,
+        then best rule first (rules are sorted by confidence); each ``(row, y)`` once, with its best rule."""
+        entities = np.asarray(entities, dtype=np.int64)
+        rows, ids, which = [], [], []
+        for i, rule in enumerate(self.rules.get(head, [])):
             m = self._body(rule.body)
-            row = m.indices[m.indptr[entity]: m.indptr[entity + 1]]  # type: ignore[attr-defined]
-            ids.append(row)
-            which.append(np.full(len(row), i))
-        if not ids or not sum(len(x) for x in ids):
-            return np.empty(0, dtype=np.int64), np.empty(0), []
-        cat_ids, cat_rule = np.concatenate(ids).astype(np.int64), np.concatenate(which)
-        # rules are sorted by confidence: an entity's first occurrence is its best rule
-        order = np.lexsort((cat_rule, cat_ids))
-        cat_ids, cat_rule = cat_ids[order], cat_rule[order]
-        first = np.r_[True, cat_ids[1:] != cat_ids[:-1]]
-        cat_ids, cat_rule = cat_ids[first], cat_rule[first]
-        best = np.argsort(cat_rule, kind="stable")
-        conf = np.array([r.confidence for r in rules])
-        return cat_ids[best], conf[cat_rule[best]], [rules[j] for j in cat_rule[best]]
+            starts, ends = m.indptr[entities], m.indptr[entities + 1]  # type: ignore[attr-defined]
+            counts = ends - starts
+            total = int(counts.sum())
+            # the rows' column slices gathered without a Python loop (slice j starts at starts[j])
+            offsets = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
+            rows.append(np.repeat(np.arange(len(entities)), counts))
+            ids.append(m.indices[offsets])  # type: ignore[attr-defined]
+            which.append(np.full(total, i))
+        if not rows or not sum(len(r) for r in rows):
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, empty
+        r, y, w = (np.concatenate(x).astype(np.int64) for x in (rows, ids, which))
+        order = np.lexsort((y, w, r))  # by row, then rule, then entity
+        r, y, w = r[order], y[order], w[order]
+        key = r * (int(y.max()) + 1) + y
+        _, first = np.unique(key, return_index=True)  # each (row, y) at its best rule
+        keep = np.sort(first)
+        return r[keep], y[keep], w[keep]
 
     def save(self, path: str | Path) -> None:
         """Write the rules and the mining config as JSON (atomically)."""

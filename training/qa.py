@@ -323,15 +323,16 @@ class QAModel:
             lacking = lacking[np.argsort(-w[lacking], kind="stable")[:32]]  # the most probable ones
             allowed_np = self.index.range_of[step]
             if len(lacking) and self.rules is not None:  # rules first: their inferences can be explained
-                inferred = np.zeros(len(lacking), dtype=bool)
-                for j, e in enumerate(lacking):
-                    r_ids, r_conf, _ = self.rules.predict(int(ents[e]), step)
-                    ok = allowed_np[r_ids] & ~np.isin(r_ids, topic)
-                    if ok.any():
-                        ids.append(r_ids[ok][:k])
-                        ws.append(r_conf[ok][:k] * w[e])
-                        inferred[j] = True
-                lacking = lacking[~inferred]
+                row, r_ids, rule = self.rules.predict_many(ents[lacking], step)
+                ok = allowed_np[r_ids] & ~np.isin(r_ids, topic)
+                row, r_ids, rule = row[ok], r_ids[ok], rule[ok]
+                # the k best per entity: rows come sorted, best rule first within a row
+                rank = np.arange(len(row)) - np.searchsorted(row, row)
+                top = rank < k
+                conf = np.array([r.confidence for r in self.rules.rules.get(step, [])])
+                ids.append(r_ids[top])
+                ws.append(conf[rule[top]] * w[lacking[row[top]]])
+                lacking = np.delete(lacking, np.unique(row))
             if len(lacking) and self.scorer is not None:
                 rid = sid % self.kg.num_relations
                 forward = sid < self.kg.num_relations
