@@ -782,8 +782,9 @@ def _select(model: QAModel, encoded: Sequence[_Encoded], examples: Sequence[QAEx
     """Hits@1 on the held-out split for each fallback and scorer weight; keeps the best (simplest on ties)."""
     cfg = model.config
     modes = FALLBACKS if cfg.fallback == "auto" else (cfg.fallback,)
-    if model.scorer is None:
-        modes = tuple(m for m in modes if m in (("none", "soft") if model.rules is not None else ("none",)))
+    if model.scorer is None:  # without a KGE only path rules can fill a missing edge
+        usable = ("none", "soft") if model.rules is not None else ("none",)
+        modes = tuple(m for m in modes if m in usable)
     weights = (cfg.scorer_weight,) if cfg.scorer_weight is not None else (0.05, 0.2, 0.5, 1.0)
     table: list[dict[str, Any]] = []
     for mode in modes:
