@@ -90,6 +90,52 @@ def latency_ms(model: IntentModel, texts: list[str], repeats: int = 200) -> dict
             "single_query_ms_p95": round(float(np.percentile(times, 95)), 2)}
 
 
+def oos_frontier(model: IntentModel, logits: np.ndarray, gold: list[str]) -> dict[str, list[list[float]]]:
+    """Per out-of-scope score: (in-scope accuracy, OOS recall) as the threshold sweeps the score's range."""
+    from training.intents import OOS_SCORES, _is_oos
+
+    oos = np.array([_is_oos(x) for x in gold])
+    label = {lab: i for i, lab in enumerate(model.labels)}
+    gold_idx = np.array([label.get(x, -1) for x in gold])
+    by_class = logits.argmax(1) == (model.oos_index if model.oos_index is not None else -1)
+    inner = logits if model.oos_index is None else np.delete(logits, model.oos_index, axis=1)
+    keep = np.arange(logits.shape[1]) if model.oos_index is None else np.delete(np.arange(logits.shape[1]),
+                                                                               model.oos_index)
+    right = keep[inner.argmax(1)] == gold_idx  # the in-scope intent is right, before any threshold
+    out = {}
+    for name, fn in OOS_SCORES.items():
+        scores = fn(logits, model.oos_index)
+        points = []
+        for t in np.quantile(scores, np.linspace(0, 0.3, 61)):
+            flagged = by_class | (scores < t)
+            points.append([float((right & ~flagged)[~oos].mean()), float(flagged[oos].mean())])
+        out[name] = points
+    return out
+
+
+def plot_frontier(frontier: dict[str, list[list[float]]], marks: dict[str, tuple[float, float]],
+                  path: Path, title: str) -> None:
+    """In-scope accuracy against OOS recall per score, the calibrated operating points marked."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 4))
+    ax = fig.add_subplot()
+    for name, points in frontier.items():
+        x, y = zip(*points, strict=True)
+        ax.plot(y, x, label=f"{name} score")
+    for name, (ins, rec) in marks.items():
+        ax.scatter([rec], [ins], zorder=3, label=name)
+    ax.axhline(0.96, color="grey", lw=0.8, ls="--")
+    ax.axvline(0.75, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("OOS recall")
+    ax.set_ylabel("in-scope accuracy")
+    ax.set_ylim(0.92, 0.97)
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def run_model(name: str, data: IntentData, test: IntentSplit, config: IntentConfig, work: Path,
               recalibrate: bool = False) -> dict[str, Any]:
     load0 = os.getloadavg()
@@ -115,7 +161,9 @@ def run_model(name: str, data: IntentData, test: IntentSplit, config: IntentConf
         scored = score_predictions(test.intents, model._decide(logits)).as_dict()
         curve[f"q{q:.3f}"] = {"threshold": model.threshold, **{k: scored[k] for k in keys}}
     model.threshold = calibrated
+    frontier = oos_frontier(model, logits, test.intents) if metrics["n_oos"] else None
     return {**metrics, "threshold": model.threshold, "oos_score": model.config.oos_score, "threshold_curve": curve,
+            "oos_frontier": frontier,
             "train_seconds_total": round(train_seconds, 1), "training": train_info,
             **latency_ms(model, test.texts), "loadavg_before": load0, "loadavg_after": os.getloadavg()}
 
@@ -176,6 +224,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"== {name}: {config}", flush=True)
             entry["config"] = asdict(config)
             entry["model"] = run_model(name, data, test, config, args.work, args.recalibrate)
+            if entry["model"]["oos_frontier"]:
+                m = entry["model"]
+                plot_frontier(m["oos_frontier"], {f"calibrated ({m['oos_score']})": (m["in_scope_accuracy"],
+                                                                                      m["oos_recall"])},
+                              args.out.with_name(f"{name}_oos_frontier.png"), f"{name}: out-of-scope threshold")
             print(json.dumps({k: v for k, v in entry["model"].items() if k != "confused"}), flush=True)
         entry["command"] = " ".join(["python", *sys.argv])
         results[name] = entry
