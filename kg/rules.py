@@ -199,28 +199,32 @@ def mine_rules(kg: KnowledgeGraph, config: RuleConfig | None = None, *, progress
         in_deg = {s: np.diff(m.tocsc().indptr) for s, m in mats.items()}  # type: ignore[attr-defined]
         for s in steps:
             for t in steps:
-                if (s == t == SAME_NAME) or t == _inverse(s):  # x -> z -> back to x's kind: no new pairs
+                # x -> z and back along the same relation joins x to its own kind (films sharing a genre):
+                # dense, and rarely a confident rule
+                if (s == t == SAME_NAME) or t == _inverse(s):
                     continue
                 if float(in_deg[s] @ out_deg[t]) <= config.max_pairs:  # pairs the join would produce, at most
                     bodies.append((s, t))
-    body_mats = {body: _join(mats, body) for body in tqdm(bodies, desc="rule bodies", disable=not progress)}
-    rules: dict[str, list[Rule]] = {}
-    for head in (s for s in steps if s != SAME_NAME):
-        h = mats[head]
-        has_head = sp.diags((np.diff(h.indptr) > 0).astype(np.float32))  # type: ignore[attr-defined]
-        found = []
-        for body, m in body_mats.items():
+    heads = [s for s in steps if s != SAME_NAME]
+    # only x that have some head edge count (PCA confidence)
+    has_head = {h: sp.diags((np.diff(mats[h].indptr) > 0).astype(np.float32)) for h in heads}  # type: ignore[attr-defined]
+    found: dict[str, list[Rule]] = {h: [] for h in heads}
+    for body in tqdm(bodies, desc="rule bodies", disable=not progress):
+        joined = _join(mats, body)  # one body's pairs in memory at a time
+        for head in heads:
             if body == (head,):
                 continue
-            m = has_head @ m  # only x that have some head edge (PCA confidence)
+            m = has_head[head] @ joined
             n_body = m.nnz
             if n_body < config.min_support:
                 continue
-            support = m.multiply(h).nnz
+            support = m.multiply(mats[head]).nnz
             conf = support / (n_body + config.smoothing)
             if support >= config.min_support and conf >= config.min_confidence:
-                found.append(Rule(head, body, round(float(conf), 4), int(support)))
-        found.sort(key=lambda r: (-r.confidence, len(r.body), r.body))
-        if found:
-            rules[head] = found[: config.per_head]
+                found[head].append(Rule(head, body, round(float(conf), 4), int(support)))
+    rules: dict[str, list[Rule]] = {}
+    for head, rs in found.items():
+        rs.sort(key=lambda r: (-r.confidence, len(r.body), r.body))
+        if rs:
+            rules[head] = rs[: config.per_head]
     return RuleSet(kg, rules, config)
