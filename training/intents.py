@@ -260,7 +260,7 @@ class IntentConfig:
         "help": "regularizes once the training loss nears zero (CLINC150 in-scope accuracy)"})
     oos_score: Literal["energy", "softmax"] = field(default="energy", metadata={
         "help": "what the out-of-scope threshold applies to: energy, the log-sum-exp of the in-scope logits "
-                "(CLINC150: 0.962 / 0.82 in-scope / OOS recall where the top softmax probability gave 0.963 / "
+                "(CLINC150: 0.962 / 0.81 in-scope / OOS recall where the top softmax probability gave 0.963 / "
                 "0.74, same model), or the top softmax probability"})
     oos_threshold: float | None = field(default=None, metadata={
         "help": "predict out-of-scope below this score; None: calibrated on validation OOS examples (no "
@@ -492,7 +492,8 @@ class IntentModel:
             raise WorkspaceError(f"{directory}: no intent model (intents.json missing); run "
                                  "`kgagent train intents`")
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        config = IntentConfig(**meta["config"])
+        # models saved before oos_score existed calibrated their threshold on the top probability
+        config = IntentConfig(**{"oos_score": "softmax", **meta["config"]})
         enc_meta = json.loads((directory / "encoder" / "encoder_config.json").read_text(encoding="utf-8"))
         workspace = directory.parent.parent if directory.parent.name == "models" else None
         factory = None

@@ -85,6 +85,22 @@ def test_save_load_gives_identical_predictions(trained: tuple[IntentModel, Path]
     np.testing.assert_allclose(loaded.probabilities(texts), model.probabilities(texts), rtol=0, atol=1e-6)
     assert loaded.predict(texts) == model.predict(texts)
     assert loaded.labels == model.labels and loaded.threshold == model.threshold
+    assert loaded.config.oos_score == model.config.oos_score == "energy"
+
+
+def test_models_saved_before_oos_score_keep_their_softmax_threshold(trained: tuple[IntentModel, Path],
+                                                                     tmp_path: Path) -> None:
+    import shutil
+
+    _, out = trained
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    meta = json.loads((old / "intents.json").read_text())
+    del meta["config"]["oos_score"]
+    meta["threshold"] = 0.3
+    (old / "intents.json").write_text(json.dumps(meta))
+    loaded = IntentModel.load(old)
+    assert loaded.config.oos_score == "softmax" and loaded.threshold == 0.3
 
 
 def test_deterministic_under_a_seed(tiny_bert: str) -> None:
