@@ -1,6 +1,6 @@
 """The agent layer: a LangGraph conversation graph over a workspace (understand → retrieve → reason → respond).
 
->>> from agent import build_agent
+>>> from kgagent.agent import build_agent
 >>> graph = build_agent("ws/")  # doctest: +SKIP
 >>> out = graph.invoke({"messages": [("user", "who directed Alien?")]},  # doctest: +SKIP
 ...                    config={"configurable": {"thread_id": "t1"}})
@@ -17,21 +17,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agent.context import Context
-    from agent.workspace import AgentWorkspace
+    from kgagent.agent.context import Context
+    from kgagent.agent.workspace import AgentWorkspace
 
 _LAZY = {
-    "Context": "agent.context",
-    "State": "agent.state",
-    "AgentWorkspace": "agent.workspace",
-    "open_workspace": "agent.workspace",
-    "make_checkpointer": "agent.memory",
-    "make_generator": "agent.generators",
-    "GENERATORS": "agent.generators",
-    "Generator": "agent.generators",
-    "ResponseRequest": "agent.generators",
-    "Reply": "agent.session",
-    "ask": "agent.session",
+    "Context": "kgagent.agent.context",
+    "State": "kgagent.agent.state",
+    "AgentWorkspace": "kgagent.agent.workspace",
+    "open_workspace": "kgagent.agent.workspace",
+    "make_checkpointer": "kgagent.agent.memory",
+    "make_generator": "kgagent.agent.generators",
+    "GENERATORS": "kgagent.agent.generators",
+    "Generator": "kgagent.agent.generators",
+    "ResponseRequest": "kgagent.agent.generators",
+    "Reply": "kgagent.agent.session",
+    "ask": "kgagent.agent.session",
 }
 
 
@@ -43,7 +43,7 @@ def build_agent(workspace: str | Path | AgentWorkspace, *, context: Context | No
     through ``graph.invoke(..., context=...)``. ``checkpointer``: ``None`` (SQLite ``WS/checkpoints.sqlite``),
     ``"memory"``, a ``.sqlite`` path, or any LangGraph checkpointer.
     """
-    from agent.graph import build_graph
+    from kgagent.agent.graph import build_graph
 
     return build_graph(workspace, context=context, checkpointer=checkpointer)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kg import KnowledgeGraph, Workspace
-from kg.io import atomic_dir
+from kgagent.kg import KnowledgeGraph, Workspace
+from kgagent.kg.io import atomic_dir
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]  # (fraction done, what is running) -> None
@@ -38,7 +38,7 @@ class BuildOptions:
 def load_step(file: Path, workspace: Path, *, format: str | None = None, aliases: Path | None = None,
               descriptions: Path | None = None, **options: Any) -> dict[str, Any]:
     """Validate ``file`` and save it as ``WS/kg``; returns the load report. ``options`` go to the loader."""
-    from kg.loaders import load_kg
+    from kgagent.kg.loaders import load_kg
 
     kg, report = load_kg(file, format=format, aliases=aliases, descriptions=descriptions, **options)
     ws = Workspace(workspace)
@@ -59,7 +59,7 @@ def load_step(file: Path, workspace: Path, *, format: str | None = None, aliases
 def kge_step(workspace: Path, *, model: str | None = None, epochs: int | None = None,
              dim: int | None = None) -> dict[str, Any]:
     """Train KG embeddings on ``WS/kg`` into ``WS/kge``; returns the test metrics and ``losses`` (one per epoch)."""
-    from kg.embeddings import KGEConfig, train_embeddings
+    from kgagent.kg.embeddings import KGEConfig, train_embeddings
 
     ws = Workspace(workspace)
     kg = KnowledgeGraph.load(ws.require("kg"))
@@ -77,7 +77,7 @@ def intents_step(workspace: Path, data: Path, **overrides: Any) -> dict[str, Any
     ``overrides`` (None skipped) win over ``[intents]`` of ``kgagent.toml``. Entities linked in the examples are
     fused in when the workspace has a KGE (``fusion = "auto"``).
     """
-    from training.intents import (
+    from kgagent.training.intents import (
         IntentConfig,
         load_intent_data,
         train_intents,
@@ -106,7 +106,7 @@ def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = Non
     ``synthesize=None`` takes ``[qa] synthesize`` of ``kgagent.toml``, else 2000 when the files hold fewer than
     1000 questions (none at all included), so a KG without labelled questions still gets a QA model.
     """
-    from training.qa import train_qa
+    from kgagent.training.qa import train_qa
 
     metrics = train_qa(workspace, questions, synthesize=synthesize, **overrides)
     keep = ("questions", "synthesized", "paths", "val_path_accuracy", "val_scorer_hits_at_1", "val_hits_at_1",
@@ -116,7 +116,7 @@ def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = Non
 
 def index_step(workspace: Path, *, encoder: str | None = None, documents: Path | None = None) -> dict[str, Any]:
     """Encode the names and passages of ``WS/kg`` into ``WS/index``; returns counts and timings."""
-    from retrieval import IndexConfig, build_index
+    from kgagent.retrieval import IndexConfig, build_index
 
     ws = Workspace(workspace)
     config = ws.config("index", IndexConfig, encoder=encoder,

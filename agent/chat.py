@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from agent.session import Reply
+from kgagent.agent.session import Reply
 
 HELP = """commands:
   /evidence   the triples and passages behind the last answer

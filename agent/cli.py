@@ -14,13 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-# Offline, quiet defaults; set before any heavy library is imported.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("PYSTOW_HOME", str(Path.home() / ".cache" / "kgagent" / "pystow"))
-
-from kg.errors import KgAgentError
+from kgagent.kg.errors import KgAgentError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="kgagent: a knowledge-graph-augmented conversational agent.")
@@ -49,7 +43,7 @@ def emit(result: dict[str, Any], json_path: Path | None, *, title: str = "") -> 
             v = v if len(v) <= 100 else v[:97] + "..."
         typer.echo(f"  {k:<{width}}  {v}")
     if json_path is not None:
-        from kg.io import atomic_write_json
+        from kgagent.kg.io import atomic_write_json
 
         atomic_write_json(json_path, result)
 
@@ -70,7 +64,7 @@ def kg_load(
     json_out: JsonOut = None,
 ) -> None:
     """Validate a KG file and save it into WS/kg/."""
-    from agent.build import load_step
+    from kgagent.agent.build import load_step
 
     given = {"delimiter": delimiter, "columns": columns, "header": header}
     options = {k: v for k, v in given.items() if v is not None}
@@ -81,7 +75,7 @@ def kg_load(
 @kg_app.command("stats")
 def kg_stats(workspace: WS, json_out: JsonOut = None) -> None:
     """Counts, relation frequencies and degree statistics of the workspace KG."""
-    from kg import KnowledgeGraph, Workspace
+    from kgagent.kg import KnowledgeGraph, Workspace
 
     ws = Workspace(workspace)
     emit(KnowledgeGraph.load(ws.require("kg")).stats(), json_out, title=f"KG of {workspace}")
@@ -100,7 +94,7 @@ def build(
     descriptions: Annotated[Path | None, typer.Option(help="TSV of entity<TAB>description.")] = None,
 ) -> None:
     """Load, validate and build every artifact of a workspace; a failed build leaves the old one intact."""
-    from agent.build import BuildOptions, build_workspace
+    from kgagent.agent.build import BuildOptions, build_workspace
 
     result = build_workspace(BuildOptions(file=file, workspace=workspace, format=format, intents=intents,
                                           questions=list(questions or []), aliases=aliases,
@@ -117,7 +111,7 @@ def train_kge(
     dim: Annotated[int | None, typer.Option(help="Embedding dimension.")] = None,
 ) -> None:
     """Train KG embeddings (PyKEEN) on the workspace KG into WS/kge/."""
-    from agent.build import kge_step
+    from kgagent.agent.build import kge_step
 
     emit(kge_step(workspace, model=model, epochs=epochs, dim=dim), None, title=f"trained KGE for {workspace}")
 
@@ -125,8 +119,8 @@ def train_kge(
 @eval_app.command("kge")
 def eval_kge(workspace: WS, json_out: JsonOut = None) -> None:
     """The KGE's filtered rank metrics on its held-out test split."""
-    from kg import Workspace
-    from kg.embeddings import KGEmbeddings
+    from kgagent.kg import Workspace
+    from kgagent.kg.embeddings import KGEmbeddings
 
     metrics = KGEmbeddings.load(Workspace(workspace).require("kge")).metrics
     emit(metrics, json_out, title=f"KGE metrics of {workspace}")
@@ -140,7 +134,7 @@ def index(
     documents: Annotated[Path | None, typer.Option(help="Folder of .txt/.md documents to index too.")] = None,
 ) -> None:
     """Build WS/index/: entity names and aliases, and passages (triples, descriptions, documents)."""
-    from agent.build import index_step
+    from kgagent.agent.build import index_step
 
     emit(index_step(workspace, encoder=encoder, documents=documents), None, title=f"indexed {workspace}")
 
@@ -153,7 +147,7 @@ def search(
     entities: Annotated[bool, typer.Option("--entities", help="Search entity names, not passages.")] = False,
 ) -> None:
     """Print the passages (or entity names) closest to TEXT, each with its source."""
-    from retrieval import open_retriever
+    from kgagent.retrieval import open_retriever
 
     r = open_retriever(workspace)
     hits = r.search_entities(text, k) if entities else r.search(text, k)
@@ -170,7 +164,7 @@ def eval_linking(
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.", min=1)] = None,
 ) -> None:
     """Entity-linking accuracy: brackets removed, the top linked entity must carry the bracketed name."""
-    from retrieval import evaluate_linking, open_retriever
+    from kgagent.retrieval import evaluate_linking, open_retriever
 
     linker = open_retriever(workspace, require_index=False).linker
     result = evaluate_linking(linker, data, typos=typos, limit=limit, progress=True)
@@ -194,7 +188,7 @@ def train_intents_cmd(
     lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
 ) -> None:
     """Train the intent classifier (with out-of-scope detection) into WS/models/intents/."""
-    from agent.build import intents_step
+    from kgagent.agent.build import intents_step
 
     result = intents_step(workspace, data, base_model=base_model, finetune=finetune, fusion=fusion, epochs=epochs,
                           lr=lr)
@@ -204,8 +198,8 @@ def train_intents_cmd(
 @eval_app.command("intents")
 def eval_intents_cmd(workspace: WS, data: IntentFile, json_out: JsonOut = None) -> None:
     """Intent accuracy, in-scope accuracy, OOS recall and macro F1 (CLINC: test, else val, split)."""
-    from kg import Workspace
-    from training.intents import IntentModel, evaluate_intents, load_intent_data
+    from kgagent.kg import Workspace
+    from kgagent.training.intents import IntentModel, evaluate_intents, load_intent_data
 
     split = load_intent_data(data).evaluation()
     model = IntentModel.load(Workspace(workspace).models_dir / "intents")
@@ -233,7 +227,7 @@ def train_qa_cmd(
         help="Train the path head on a seeded sample of this many questions (0: all).")] = None,
 ) -> None:
     """Train the multi-hop QA model (relation paths + KGE answer scorer) into WS/models/qa/."""
-    from agent.build import qa_step
+    from kgagent.agent.build import qa_step
 
     result = qa_step(workspace, list(data or []), synthesize, base_model=base_model, fusion=fusion, epochs=epochs,
                      max_train_questions=max_train_questions)
@@ -250,7 +244,7 @@ def eval_qa_cmd(
     json_out: JsonOut = None,
 ) -> None:
     """Hits@1 of the QA model, with per-hop and per-question-type tables."""
-    from training.qa import evaluate_qa
+    from kgagent.training.qa import evaluate_qa
 
     model, linker = _qa_model(workspace, link)
     metrics = evaluate_qa(model, data, link=link, linker=linker, limit=limit)
@@ -270,8 +264,8 @@ def eval_metaqa_cmd(
     json_out: JsonOut = None,
 ) -> None:
     """Hits@1 of the QA model on each hop of a MetaQA folder, and over all of them."""
-    from kg.errors import InputError
-    from training.qa import evaluate_qa
+    from kgagent.kg.errors import InputError
+    from kgagent.training.qa import evaluate_qa
 
     workspace = _default_workspace(workspace or workspace_opt)
     files = {h: data / h / f"qa_{split}.txt" for h in ("1-hop", "2-hop", "3-hop")}
@@ -292,7 +286,7 @@ def _default_workspace(given: Path | None) -> Path:
     """``given``, else ``$KGAGENT_WORKSPACE``, else ``./ws`` when it exists."""
     import os
 
-    from kg.errors import InputError
+    from kgagent.kg.errors import InputError
 
     if given is not None:
         return given
@@ -307,9 +301,9 @@ def _default_workspace(given: Path | None) -> Path:
 
 def _qa_model(workspace: Path, link: bool) -> tuple[Any, Any]:
     """The workspace's QA model and, with ``link``, its entity linker (with the dense name index if built)."""
-    from kg import Workspace
-    from retrieval import open_linker
-    from training.qa import QAModel
+    from kgagent.kg import Workspace
+    from kgagent.retrieval import open_linker
+    from kgagent.training.qa import QAModel
 
     ws = Workspace(workspace)
     model = QAModel.load(ws.models_dir / "qa")
@@ -321,7 +315,7 @@ Generator = Annotated[str | None, typer.Option(
 
 
 def _agent_context(workspace: Path, generator: str | None) -> Any:
-    from agent.workspace import open_workspace
+    from kgagent.agent.workspace import open_workspace
 
     return open_workspace(workspace).context(generator=generator)
 
@@ -338,9 +332,9 @@ def ask_cmd(
     """Ask one question: the answer, its evidence and its latency."""
     import time
 
-    from agent import build_agent
-    from agent.chat import format_evidence
-    from agent.session import ask
+    from kgagent.agent import build_agent
+    from kgagent.agent.chat import format_evidence
+    from kgagent.agent.session import ask
 
     t0 = time.perf_counter()
     graph = build_agent(workspace, context=_agent_context(workspace, generator),
@@ -369,19 +363,19 @@ def chat_cmd(
         help="Web UI: USER:PASSWORD required to log in, or a file of such lines.")] = None,
 ) -> None:
     """Chat with the agent: the Gradio app, or a terminal chat with --cli."""
-    from agent import build_agent
+    from kgagent.agent import build_agent
 
     graph = build_agent(workspace, context=_agent_context(workspace, generator),
                         checkpointer="memory" if memory else None)
     if cli:
-        from agent.chat import run_chat
+        from kgagent.agent.chat import run_chat
 
         thread = run_chat(graph, thread)
         typer.echo(f"bye (thread {thread})")
         return
     # the web UI (package ui/) wraps the compiled graph it is given
     try:
-        from ui import create_app, launch
+        from kgagent.ui import create_app, launch
     except ImportError as e:
         raise KgAgentError(f"the web UI is not available ({e}); use `kgagent chat {workspace} --cli`") from e
     # no URL here: without --port Gradio takes the first free port from 7860, and prints the URL it serves on
@@ -402,7 +396,7 @@ def demo_cmd(
     """Build the bundled demo workspace (first run only) and open the chat app on it."""
     from tqdm import tqdm
 
-    from ui.demo import is_complete, run_demo
+    from kgagent.ui.demo import is_complete, run_demo
 
     if rebuild or not is_complete(workspace):
         typer.echo(f"building the demo workspace in {workspace} (first run only; a few minutes)")
@@ -423,7 +417,7 @@ def eval_agent(
     generator: Generator = None,
 ) -> None:
     """Questions through the whole graph (brackets removed, fresh thread each): Hits@1 and turn latency."""
-    from agent.evaluate import evaluate_agent
+    from kgagent.agent.evaluate import evaluate_agent
 
     result = evaluate_agent(workspace, data, limit=limit, context=_agent_context(workspace, generator))
     emit(result.as_dict(), json_out, title=f"agent on {data}")
@@ -438,8 +432,8 @@ def train_generator_cmd(
     out: Annotated[Path | None, typer.Option(help="Adapter folder; default WS/models/generator.")] = None,
 ) -> None:
     """LoRA fine-tune a causal LM on grounded dialogues; use it with [agent] generator = "hf"."""
-    from agent.generators.finetune import GeneratorTrainConfig, train_generator
-    from kg import Workspace
+    from kgagent.agent.generators.finetune import GeneratorTrainConfig, train_generator
+    from kgagent.kg import Workspace
 
     ws = Workspace(workspace)
     config = ws.config("generator", GeneratorTrainConfig, base_model=model, epochs=epochs)
@@ -450,8 +444,17 @@ def train_generator_cmd(
 
 
 # ----------------------------------------------------------------- entry point
+def _process_defaults() -> None:
+    """Offline, quiet defaults for this process (an entry point's job, never a library's); the user's own win."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("PYSTOW_HOME", str(Path.home() / ".cache" / "kgagent" / "pystow"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a ``KgAgentError`` becomes one line on stderr and exit code 2."""
+    _process_defaults()
     logging.basicConfig(level=os.environ.get("KGAGENT_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
     argv = _spread_multi_values(list(sys.argv[1:] if argv is None else argv))
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from kg.errors import ConfigError
+from kgagent.kg.errors import ConfigError
 
 
 @dataclass
@@ -75,7 +75,7 @@ class Context:
             raise ConfigError("[agent.templates] must map relation names to template strings")
         if self.workspace is not None:
             self.workspace = str(self.workspace)
-        from agent.generators import GENERATORS
+        from kgagent.agent.generators import GENERATORS
 
         if self.generator not in GENERATORS:
             raise ConfigError(f"[agent] generator: unknown {self.generator!r}; known: {', '.join(sorted(GENERATORS))}")

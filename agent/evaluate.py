@@ -41,14 +41,14 @@ def evaluate_agent(workspace: str | Path, data: str | Path | Sequence[Any], *, l
     a graph over ``workspace`` with an in-memory checkpointer, one fresh thread per question."""
     from tqdm.auto import tqdm
 
-    from agent import build_agent
-    from agent.session import ask
-    from agent.workspace import open_workspace
+    from kgagent.agent import build_agent
+    from kgagent.agent.session import ask
+    from kgagent.agent.workspace import open_workspace
 
     ws = open_workspace(workspace)
     graph = build_agent(ws, context=context, checkpointer="memory")
     if isinstance(data, str | Path):
-        from training.qa_data import read_qa_file
+        from kgagent.training.qa_data import read_qa_file
 
         examples = read_qa_file(data, ws.kg)
     else:

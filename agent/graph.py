@@ -15,9 +15,9 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from agent.context import Context
-from agent.memory import make_checkpointer
-from agent.nodes import (
+from kgagent.agent.context import Context
+from kgagent.agent.memory import make_checkpointer
+from kgagent.agent.nodes import (
     clarify,
     handoff,
     out_of_scope,
@@ -29,8 +29,8 @@ from agent.nodes import (
     smalltalk,
     understand,
 )
-from agent.state import InputState, State
-from agent.workspace import AgentWorkspace, open_workspace
+from kgagent.agent.state import InputState, State
+from kgagent.agent.workspace import AgentWorkspace, open_workspace
 
 Node = Callable[[State, Runtime[Context]], dict]
 

@@ -20,9 +20,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from agent.context import Context
-from kg import KnowledgeGraph, Step, Workspace
-from kg.errors import WorkspaceError
+from kgagent.agent.context import Context
+from kgagent.kg import KnowledgeGraph, Step, Workspace
+from kgagent.kg.errors import WorkspaceError
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class RelationMatchQA:
     question. Its confidence grows with the share of the relation's words found in the question (0.6 to 1)."""
 
     def __init__(self, kg: KnowledgeGraph) -> None:
-        from agent.generators.template import relation_words
+        from kgagent.agent.generators.template import relation_words
 
         self.kg = kg
         self._words = [_stems(relation_words(r)) - {"has", "in"} for r in kg.relations]
@@ -185,7 +185,7 @@ class AgentWorkspace:
     @cached_property
     def retriever(self) -> Any:
         """``retrieval``'s retriever: the KG, the entity linker and, when the workspace has them, the indexes."""
-        from retrieval import open_retriever
+        from kgagent.retrieval import open_retriever
 
         return open_retriever(self.ws, require_index=False)
 
@@ -207,7 +207,7 @@ class AgentWorkspace:
     def intents(self) -> IntentPredictor:
         folder = self.ws.models_dir / "intents"
         if folder.is_dir():
-            from training import IntentModel
+            from kgagent.training import IntentModel
 
             # the agent's linker, so a KG-fused model does not build a second one (and a second KG)
             return IntentModel.load(folder, linker=self.retriever)
@@ -222,7 +222,7 @@ class AgentWorkspace:
     def qa(self) -> QuestionAnswerer:
         folder = self.ws.models_dir / "qa"
         if folder.is_dir():
-            from training.qa import QAModel
+            from kgagent.training.qa import QAModel
 
             # share the agent's KG and linker instead of loading a second copy of each
             model = QAModel.load(folder, kg=self.kg)
@@ -236,7 +236,7 @@ class AgentWorkspace:
         """What the KG covers, in words: its most frequent relations."""
         import numpy as np
 
-        from agent.generators.template import join_names, relation_words
+        from kgagent.agent.generators.template import join_names, relation_words
 
         kg = self.kg
         freq = np.bincount(kg.triples[:, 1], minlength=kg.num_relations) if kg.num_triples else np.zeros(0)
@@ -247,7 +247,7 @@ class AgentWorkspace:
         """The generator ``name`` built with ``kwargs``, built once per distinct settings."""
         import json
 
-        from agent.generators import make_generator
+        from kgagent.agent.generators import make_generator
 
         key = name + json.dumps(kwargs, sort_keys=True, default=str)
         gen = self._generators.get(key)

@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYSTOW_HOME", str(ROOT / ".cache" / "pystow"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -64,7 +63,7 @@ def prepare_workspace(work: Path, qa_ws: Path, *, index: bool, index_dir: Path |
         if src.exists() and not link.exists():
             link.symlink_to(src.resolve(), target_is_directory=True)
     if index and not (root / "index" / "config.json").exists():
-        from retrieval import build_index
+        from kgagent.retrieval import build_index
 
         log("building the name and passage indexes (once)")
         t0 = time.perf_counter()
@@ -95,7 +94,7 @@ def sample_split(data: Path, work: Path, per_hop: int | None, seed: int) -> dict
 
 def qa_alone(ws: Any, examples: list[Any]) -> dict[str, Any]:
     """The QA model by itself on the same questions: topic given (brackets) and topic linked."""
-    from training.qa import _bracketed, _hit
+    from kgagent.training.qa import _bracketed, _hit
 
     out: dict[str, Any] = {}
     for mode in ("gold_topic", "linked"):
@@ -162,10 +161,10 @@ def main(argv: list[str] | None = None) -> None:
     import torch  # noqa: F401
     import transformers  # noqa: F401
 
-    import retrieval  # noqa: F401
     import training.qa  # noqa: F401
-    from agent import build_agent, open_workspace
-    from agent.evaluate import evaluate_agent
+    from kgagent import retrieval  # noqa: F401
+    from kgagent.agent import build_agent, open_workspace
+    from kgagent.agent.evaluate import evaluate_agent
 
     result["import_seconds"] = round(time.perf_counter() - t0, 2)
     result["rss_mb_before_load"] = rss_mb()
@@ -179,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     result["has_passage_index"] = ws.passages is not None
     log(f"workspace loaded in {result['workspace_load_seconds']} s, RSS {result['rss_mb_after_load']} MiB")
 
-    from training.qa_data import read_qa_file
+    from kgagent.training.qa_data import read_qa_file
 
     per_hop: dict[str, Any] = {}
     all_lat: list[float] = []
@@ -189,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     examples = [ex for path in files.values() for ex in read_qa_file(path, ws.kg)]
     random.Random(0).shuffle(examples)
     graph = build_agent(ws, checkpointer="memory")
-    from agent.session import ask
+    from kgagent.agent.session import ask
 
     for i, ex in enumerate(examples):
         t0 = time.perf_counter()
@@ -224,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
         "per_hop": per_hop, "load_avg_end": load_avg(),
         "torch_threads": __import__("torch").get_num_threads(),
     })
-    from kg.io import atomic_write_json
+    from kgagent.kg.io import atomic_write_json
 
     atomic_write_json(args.out, result)
     log(f"hits@1 {result['hits_at_1']} (QA alone, linked: {result['qa_hits_at_1_linked']}), "

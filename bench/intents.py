@@ -23,10 +23,8 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from kg.io import atomic_write_json
-from training.intents import (
+from kgagent.kg.io import atomic_write_json
+from kgagent.training.intents import (
     IntentConfig,
     IntentData,
     IntentModel,
@@ -45,7 +43,7 @@ def tfidf_baseline(train: IntentSplit, test: IntentSplit, val: IntentSplit | Non
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
 
-    from training.intents import IntentPrediction, _is_oos, calibrate_threshold
+    from kgagent.training.intents import IntentPrediction, _is_oos, calibrate_threshold
 
     t0 = time.perf_counter()
     features = make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
@@ -92,7 +90,7 @@ def latency_ms(model: IntentModel, texts: list[str], repeats: int = 200) -> dict
 
 def oos_frontier(model: IntentModel, logits: np.ndarray, gold: list[str]) -> dict[str, list[list[float]]]:
     """Per out-of-scope score: (in-scope accuracy, OOS recall) as the threshold sweeps the score's range."""
-    from training.intents import OOS_SCORES, _is_oos
+    from kgagent.training.intents import OOS_SCORES, _is_oos
 
     oos = np.array([_is_oos(x) for x in gold])
     label = {lab: i for i, lab in enumerate(model.labels)}

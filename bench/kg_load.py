@@ -21,10 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from kg import load_kg
-from kg.io import atomic_write_json
+from kgagent.kg import load_kg
+from kgagent.kg.io import atomic_write_json
 
 EX = "http://example.org/metaqa/"
 

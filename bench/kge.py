@@ -29,12 +29,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYSTOW_HOME", str(ROOT / ".cache" / "pystow"))
 
-from kg.embeddings import KGEConfig, train_embeddings  # noqa: E402
-from kg.io import atomic_write_json  # noqa: E402
-from kg.loaders import load_kg  # noqa: E402
+from kgagent.kg.embeddings import KGEConfig, train_embeddings  # noqa: E402
+from kgagent.kg.io import atomic_write_json  # noqa: E402
+from kgagent.kg.loaders import load_kg  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "kge.json"
 SPLITS = ("train.txt", "valid.txt", "test.txt")

@@ -26,9 +26,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from kg.io import atomic_write_json
+from kgagent.kg.io import atomic_write_json
 
 FOLLOW_UPS = ["And what is its price?", "What about its warranty?", "Which series does it belong to?",
               "When was it released?"]
@@ -50,7 +48,7 @@ def questions_of(path: Path) -> list[str]:
 
 def start_server(workspace: Path, port: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "agent.cli", "chat", str(workspace), "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "kgagent", "chat", str(workspace), "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env,  # noqa: SIM115
                             cwd=Path(__file__).resolve().parents[1])
     deadline = time.time() + 300
@@ -151,13 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     if args.build_demo:
-        from ui.demo import ensure_demo_workspace
+        from kgagent.ui.demo import ensure_demo_workspace
 
         ensure_demo_workspace(args.workspace)
     if not (args.workspace / "kg").is_dir():
         raise SystemExit(f"{args.workspace}: not a workspace (run `kgagent demo` or pass --build-demo)")
     if args.questions is None:
-        from kg.demo import demo_questions_path
+        from kgagent.kg.demo import demo_questions_path
 
         args.questions = demo_questions_path()
     questions = questions_of(args.questions)

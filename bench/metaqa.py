@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYSTOW_HOME", str(ROOT / ".cache" / "pystow"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -85,9 +84,9 @@ def split_questions(data: Path, work: Path, seed: int, fraction: float = 0.8) ->
 
 def prepare_kb(data: Path, work: Path, kb: str, seed: int, kge: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
     """WORK/kb_<kb>/ with kg/ and a trained kge/ (reused when present); returns it and what it cost."""
-    from kg import KnowledgeGraph, Workspace
-    from kg.embeddings import KGEConfig, train_embeddings
-    from kg.loaders import load_kg
+    from kgagent.kg import KnowledgeGraph, Workspace
+    from kgagent.kg.embeddings import KGEConfig, train_embeddings
+    from kgagent.kg.loaders import load_kg
 
     ws = Workspace(work / f"kb_{kb}")
     info: dict[str, Any] = {}
@@ -131,7 +130,7 @@ def run_workspace(work: Path, name: str, kb_root: Path) -> Path:
 # ----------------------------------------------------------------- one run
 def evaluate(model: Any, split: dict[str, dict[str, Path]], *, link: bool, limit: int | None,
              linker: Any) -> dict[str, Any]:
-    from training.qa import evaluate_qa
+    from kgagent.training.qa import evaluate_qa
 
     out: dict[str, Any] = {}
     for hop, files in split.items():
@@ -144,7 +143,7 @@ def evaluate(model: Any, split: dict[str, dict[str, Path]], *, link: bool, limit
 
 def run(name: str, spec: dict[str, Any], args: argparse.Namespace, split: dict[str, dict[str, Path]],
         kb_roots: dict[str, Path]) -> dict[str, Any]:
-    from training.qa import QAConfig, QAModel, train_qa
+    from kgagent.training.qa import QAConfig, QAModel, train_qa
 
     root = run_workspace(args.work, name, kb_roots[spec["kb"]])
     qa_kwargs = {**args.qa, **spec["qa"]}
@@ -164,7 +163,7 @@ def run(name: str, spec: dict[str, Any], args: argparse.Namespace, split: dict[s
     model = QAModel.load(root / "models" / "qa")
     result["eval"] = evaluate(model, split, link=False, limit=args.limit, linker=None)
     if args.link:
-        from retrieval.linker import EntityLinker
+        from kgagent.retrieval.linker import EntityLinker
 
         t0 = time.perf_counter()
         linker = EntityLinker(model.kg)

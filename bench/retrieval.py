@@ -26,17 +26,16 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from kg import KnowledgeGraph
-from kg.io import atomic_save_npy, atomic_write_json
-from retrieval import IndexConfig, TextEncoder, VectorIndex, evaluate_linking
-from retrieval.evaluate import read_metaqa
-from retrieval.index import choose_kind
-from retrieval.linker import EntityLinker
-from retrieval.passages import verbalize
+from kgagent.kg import KnowledgeGraph
+from kgagent.kg.io import atomic_save_npy, atomic_write_json
+from kgagent.retrieval import IndexConfig, TextEncoder, VectorIndex, evaluate_linking
+from kgagent.retrieval.evaluate import read_metaqa
+from kgagent.retrieval.index import choose_kind
+from kgagent.retrieval.linker import EntityLinker
+from kgagent.retrieval.passages import verbalize
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

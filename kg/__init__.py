@@ -1,15 +1,15 @@
 """The KG layer: load and validate a domain KG, query it, and train KG embeddings.
 
->>> from kg import KnowledgeGraph
+>>> from kgagent.kg import KnowledgeGraph
 >>> kg = KnowledgeGraph.from_triples([("Alien", "directed_by", "Ridley Scott")])
 >>> kg.num_triples
 1
 """
 
-from kg.errors import ConfigError, InputError, KgAgentError, WorkspaceError
-from kg.graph import INVERSE, KnowledgeGraph, Step
-from kg.loaders import LOADERS, LoadReport, load_kg
-from kg.workspace import Workspace
+from kgagent.kg.errors import ConfigError, InputError, KgAgentError, WorkspaceError
+from kgagent.kg.graph import INVERSE, KnowledgeGraph, Step
+from kgagent.kg.loaders import LOADERS, LoadReport, load_kg
+from kgagent.kg.workspace import Workspace
 
 __all__ = [
     "INVERSE",

@@ -4,7 +4,7 @@ Entity ``i`` of the KG is row ``i`` of every embedding; relation ``r`` likewise.
 ``pykeen.pipeline.pipeline`` (models resolve through PyKEEN's own ``model_resolver``); loading needs no
 training stack: the saved representation tensors are scored with the model's PyKEEN interaction module.
 
->>> from kg import KnowledgeGraph
+>>> from kgagent.kg import KnowledgeGraph
 >>> kg = KnowledgeGraph.from_triples([...])                                        # doctest: +SKIP
 >>> result = train_embeddings(kg, config=KGEConfig(epochs=50), out_dir="ws/kge")  # doctest: +SKIP
 >>> emb = KGEmbeddings.load("ws/kge")                                               # doctest: +SKIP
@@ -43,13 +43,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kg.errors import ConfigError, InputError, WorkspaceError
-from kg.io import atomic_dir, atomic_write_json, atomic_write_text
+from kgagent.kg.errors import ConfigError, InputError, WorkspaceError
+from kgagent.kg.io import atomic_dir, atomic_write_json, atomic_write_text
 
 if TYPE_CHECKING:
     import torch
 
-    from kg.graph import KnowledgeGraph
+    from kgagent.kg.graph import KnowledgeGraph
 
 __all__ = ["KGEConfig", "KGEResult", "KGEmbeddings", "id_hash", "train_embeddings"]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from kg.errors import InputError, KgAgentError, WorkspaceError
-from kg.io import atomic_dir
+from kgagent.kg.errors import InputError, KgAgentError, WorkspaceError
+from kgagent.kg.io import atomic_dir
 
 INVERSE = "^-1"  # suffix of an inverse relation step: "directed_by^-1" walks tail -> head
 

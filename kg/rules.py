@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kg.graph import INVERSE, KnowledgeGraph
-from kg.io import atomic_write_text
+from kgagent.kg.graph import INVERSE, KnowledgeGraph
+from kgagent.kg.io import atomic_write_text
 
 SAME_NAME = "same_name"  # body step between distinct entities whose labels are equal but for case
 

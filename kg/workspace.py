@@ -12,8 +12,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kg.errors import ConfigError, WorkspaceError
-from kg.io import atomic_write_json
+from kgagent.kg.errors import ConfigError, WorkspaceError
+from kgagent.kg.io import atomic_write_json
 
 T = TypeVar("T")
 _PACKAGES = ("kgagent", "torch", "transformers", "peft", "pykeen", "faiss-cpu", "langgraph", "gradio", "networkx")

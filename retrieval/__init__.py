@@ -1,6 +1,6 @@
 """The retrieval layer: text encoder, FAISS vector indexes, passages, and entity linking.
 
->>> from retrieval import build_index, open_retriever
+>>> from kgagent.retrieval import build_index, open_retriever
 >>> build_index("ws/")  # doctest: +SKIP
 >>> r = open_retriever("ws/")  # doctest: +SKIP
 >>> m = r.link("who directed alien")[0]  # doctest: +SKIP
@@ -9,14 +9,14 @@
 >>> [(h.text, h.cite()) for h in r.search("films by Ridley Scott", k=2)]  # doctest: +SKIP
 """
 
-from retrieval.config import IndexConfig
-from retrieval.encoder import TextEncoder
-from retrieval.evaluate import LinkingResult, evaluate_linking
-from retrieval.index import INDEX_KINDS, Hit, VectorIndex
-from retrieval.linker import Candidate, EntityLinker, LinkerConfig, Mention
-from retrieval.passages import PASSAGE_BUILDERS, Passage, build_passages, verbalize
-from retrieval.store import Retriever, SearchHit, build_index, open_linker, open_retriever
-from retrieval.text import normalize
+from kgagent.retrieval.config import IndexConfig
+from kgagent.retrieval.encoder import TextEncoder
+from kgagent.retrieval.evaluate import LinkingResult, evaluate_linking
+from kgagent.retrieval.index import INDEX_KINDS, Hit, VectorIndex
+from kgagent.retrieval.linker import Candidate, EntityLinker, LinkerConfig, Mention
+from kgagent.retrieval.passages import PASSAGE_BUILDERS, Passage, build_passages, verbalize
+from kgagent.retrieval.store import Retriever, SearchHit, build_index, open_linker, open_retriever
+from kgagent.retrieval.text import normalize
 
 __all__ = [
     "INDEX_KINDS",

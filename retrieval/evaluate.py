@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kg.errors import InputError
-from retrieval.linker import EntityLinker
-from retrieval.text import normalize
+from kgagent.kg.errors import InputError
+from kgagent.retrieval.linker import EntityLinker
+from kgagent.retrieval.text import normalize
 
 _BRACKET = re.compile(r"\[([^\[\]]+)\]")
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from kg.errors import InputError, KgAgentError, WorkspaceError
-from kg.io import atomic_dir
-from kg.workspace import sha256_file
-from retrieval.config import IndexConfig
+from kgagent.kg.errors import InputError, KgAgentError, WorkspaceError
+from kgagent.kg.io import atomic_dir
+from kgagent.kg.workspace import sha256_file
+from kgagent.retrieval.config import IndexConfig
 
 log = logging.getLogger(__name__)
 FORMAT = 1

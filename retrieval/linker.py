@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kg import KnowledgeGraph
-from retrieval.passages import relation_phrase
-from retrieval.text import FUNCTION_WORDS, QUESTION_WORDS, Token, name_key, tokenize
+from kgagent.kg import KnowledgeGraph
+from kgagent.retrieval.passages import relation_phrase
+from kgagent.retrieval.text import FUNCTION_WORDS, QUESTION_WORDS, Token, name_key, tokenize
 
 DenseSearch = Callable[[str, int], list[tuple[int, str, float]]]  # (text, k) -> [(entity, name, cosine)]
 

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kg import KnowledgeGraph
-from kg.errors import InputError
-from retrieval.config import IndexConfig
+from kgagent.kg import KnowledgeGraph
+from kgagent.kg.errors import InputError
+from kgagent.retrieval.config import IndexConfig
 
 log = logging.getLogger(__name__)
 DOCUMENT_SUFFIXES = (".txt", ".md")

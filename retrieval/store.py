@@ -17,15 +17,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from kg import KnowledgeGraph, Workspace
-from kg.errors import InputError, WorkspaceError
-from kg.io import atomic_dir
-from kg.workspace import make_config
-from retrieval.config import IndexConfig
-from retrieval.encoder import TextEncoder, default_encoder_path
-from retrieval.index import Hit, VectorIndex
-from retrieval.linker import EntityLinker, LinkerConfig, Mention
-from retrieval.passages import build_passages
+from kgagent.kg import KnowledgeGraph, Workspace
+from kgagent.kg.errors import InputError, WorkspaceError
+from kgagent.kg.io import atomic_dir
+from kgagent.kg.workspace import make_config
+from kgagent.retrieval.config import IndexConfig
+from kgagent.retrieval.encoder import TextEncoder, default_encoder_path
+from kgagent.retrieval.index import Hit, VectorIndex
+from kgagent.retrieval.linker import EntityLinker, LinkerConfig, Mention
+from kgagent.retrieval.passages import build_passages
 
 log = logging.getLogger(__name__)
 

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# pytest puts tests/ on sys.path, where tests/kg/ would pass for a namespace package `kg` ahead of the
-# editable install's finder; the repository root first keeps `import kg` the real package.
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 # Before any test imports pykeen/transformers/gradio: no network, no writes to ~/.data.
 os.environ.setdefault("PYSTOW_HOME", str(ROOT / ".cache" / "pystow"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -42,7 +37,7 @@ def tiny_triples() -> tuple[tuple[str, str, str], ...]:
 @pytest.fixture
 def tiny_kg():
     """A fresh ten-triple KnowledgeGraph: 12 entities, 3 relations, two aliases, a description."""
-    from kg import KnowledgeGraph
+    from kgagent.kg import KnowledgeGraph
 
     return KnowledgeGraph.from_triples(
         TINY_TRIPLES,

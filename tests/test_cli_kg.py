@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from kg import KnowledgeGraph
+from kgagent.agent.cli import main
+from kgagent.kg import KnowledgeGraph
 
 KB = "".join(f"{h}\t{r}\t{t}\n" for h, r, t in (
     ("Alien", "directed_by", "Ridley Scott"), ("Blade Runner", "directed_by", "Ridley Scott"),
@@ -145,7 +145,7 @@ def test_process_exit_code_and_stderr(tmp_path):
     """The real process: exit status 2 and a single stderr line, as a shell script would see it."""
     bad = tmp_path / "kb.tsv"
     bad.write_text("a\tr\tb\nc\n", encoding="utf-8")
-    argv = [sys.executable, "-m", "agent.cli", "kg", "load", str(bad), "-w", str(tmp_path / "ws")]
+    argv = [sys.executable, "-m", "kgagent.agent.cli", "kg", "load", str(bad), "-w", str(tmp_path / "ws")]
     done = subprocess.run(argv, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"error: {bad}:2: wrong column count: expected 3, got 1"]

@@ -2,7 +2,7 @@
 
 Names load lazily (torch and transformers import on first use), so ``import training`` stays fast.
 
->>> from training import IntentModel  # doctest: +SKIP
+>>> from kgagent.training import IntentModel  # doctest: +SKIP
 >>> IntentModel.load("ws/models/intents").predict(["what's my balance?"])[0].intent  # doctest: +SKIP
 'balance'
 """
@@ -14,33 +14,33 @@ from typing import Any
 
 # public name -> module that defines it
 _EXPORTS = {
-    "EncoderConfig": "training.fused",
-    "FusedEncoder": "training.fused",
-    "Batches": "training.trainer",
-    "TrainConfig": "training.trainer",
-    "TrainResult": "training.trainer",
-    "seed_everything": "training.trainer",
-    "train_loop": "training.trainer",
-    "IntentConfig": "training.intents",
-    "IntentData": "training.intents",
-    "IntentModel": "training.intents",
-    "IntentPrediction": "training.intents",
-    "evaluate_intents": "training.intents",
-    "load_intent_data": "training.intents",
-    "train_intents": "training.intents",
-    "Answer": "training.qa",
-    "QAConfig": "training.qa",
-    "QAMetrics": "training.qa",
-    "QAModel": "training.qa",
-    "QAResult": "training.qa",
-    "evaluate_qa": "training.qa",
-    "fit_qa": "training.qa",
-    "train_qa": "training.qa",
-    "QAExample": "training.qa_data",
-    "read_qa_file": "training.qa_data",
-    "label_paths": "training.qa_paths",
-    "SynthesisConfig": "training.synthesize",
-    "synthesize_questions": "training.synthesize",
+    "EncoderConfig": "kgagent.training.fused",
+    "FusedEncoder": "kgagent.training.fused",
+    "Batches": "kgagent.training.trainer",
+    "TrainConfig": "kgagent.training.trainer",
+    "TrainResult": "kgagent.training.trainer",
+    "seed_everything": "kgagent.training.trainer",
+    "train_loop": "kgagent.training.trainer",
+    "IntentConfig": "kgagent.training.intents",
+    "IntentData": "kgagent.training.intents",
+    "IntentModel": "kgagent.training.intents",
+    "IntentPrediction": "kgagent.training.intents",
+    "evaluate_intents": "kgagent.training.intents",
+    "load_intent_data": "kgagent.training.intents",
+    "train_intents": "kgagent.training.intents",
+    "Answer": "kgagent.training.qa",
+    "QAConfig": "kgagent.training.qa",
+    "QAMetrics": "kgagent.training.qa",
+    "QAModel": "kgagent.training.qa",
+    "QAResult": "kgagent.training.qa",
+    "evaluate_qa": "kgagent.training.qa",
+    "fit_qa": "kgagent.training.qa",
+    "train_qa": "kgagent.training.qa",
+    "QAExample": "kgagent.training.qa_data",
+    "read_qa_file": "kgagent.training.qa_data",
+    "label_paths": "kgagent.training.qa_paths",
+    "SynthesisConfig": "kgagent.training.synthesize",
+    "synthesize_questions": "kgagent.training.synthesize",
 }
 
 __all__ = sorted(_EXPORTS)

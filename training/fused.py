@@ -24,8 +24,8 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from kg.errors import ConfigError, WorkspaceError
-from kg.io import atomic_dir
+from kgagent.kg.errors import ConfigError, WorkspaceError
+from kgagent.kg.io import atomic_dir
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class EncoderConfig:
         """``base_model``, or the bundled MiniLM folder when it is None."""
         if self.base_model is not None:
             return self.base_model
-        from retrieval.encoder import default_encoder_path
+        from kgagent.retrieval.encoder import default_encoder_path
 
         return str(default_encoder_path())
 

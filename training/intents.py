@@ -25,7 +25,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from kg.errors import ConfigError, InputError, WorkspaceError
+from kgagent.kg.errors import ConfigError, InputError, WorkspaceError
 
 log = logging.getLogger(__name__)
 
@@ -297,14 +297,14 @@ class IntentConfig:
 
     def encoder_config(self, fusion: str) -> Any:
         """The ``EncoderConfig`` part, with ``fusion`` resolved."""
-        from training.fused import EncoderConfig
+        from kgagent.training.fused import EncoderConfig
 
         names = {f.name for f in fields(EncoderConfig)}
         return EncoderConfig(**{**{n: getattr(self, n) for n in names}, "fusion": fusion})
 
     def train_config(self) -> Any:
         """The ``TrainConfig`` part."""
-        from training.trainer import TrainConfig
+        from kgagent.training.trainer import TrainConfig
 
         names = {f.name for f in fields(TrainConfig)} & {f.name for f in fields(self)}
         return TrainConfig(**{**{n: getattr(self, n) for n in names}, "lr": self.learning_rate})
@@ -463,7 +463,7 @@ class IntentModel:
         """Write the model into ``directory`` atomically (the old one stays until the new one is complete)."""
         from safetensors.torch import save_file
 
-        from kg.io import atomic_dir
+        from kgagent.kg.io import atomic_dir
 
         with atomic_dir(directory) as tmp:
             self.encoder.save_pretrained(tmp / "encoder")
@@ -484,7 +484,7 @@ class IntentModel:
         import torch
         from safetensors.torch import load_file
 
-        from training.fused import FusedEncoder
+        from kgagent.training.fused import FusedEncoder
 
         directory = Path(directory)
         meta_path = directory / "intents.json"
@@ -520,7 +520,7 @@ def workspace_entity_vectors(workspace: str | Path) -> Any:
     if not kge_dir.is_dir():
         return None
     try:
-        from kg.embeddings import KGEmbeddings
+        from kgagent.kg.embeddings import KGEmbeddings
     except ImportError:
         return None
     return torch.as_tensor(np.asarray(KGEmbeddings.load(kge_dir).entity_vectors, dtype=np.float32))
@@ -531,8 +531,8 @@ def workspace_linker(workspace: str | Path) -> Linker | None:
     kg_dir = Path(workspace) / "kg"
     if not kg_dir.is_dir():
         return None
-    from kg import KnowledgeGraph
-    from retrieval.linker import EntityLinker
+    from kgagent.kg import KnowledgeGraph
+    from kgagent.retrieval.linker import EntityLinker
 
     return EntityLinker(KnowledgeGraph.load(kg_dir))
 
@@ -660,8 +660,8 @@ def train_intents(data: IntentData, config: IntentConfig | None = None, *, out_d
     """
     import torch
 
-    from training.fused import FusedEncoder
-    from training.trainer import Batches, seed_everything, train_loop
+    from kgagent.training.fused import FusedEncoder
+    from kgagent.training.trainer import Batches, seed_everything, train_loop
 
     config = config or IntentConfig()
     train, val = data.train, data.val

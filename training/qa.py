@@ -32,16 +32,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from kg.errors import ConfigError, InputError, WorkspaceError
-from kg.graph import KnowledgeGraph, Path_
-from kg.io import atomic_dir
-from kg.workspace import Workspace
-from training.qa_data import NameIndex, QAExample, mask_mention, parse_question, read_qa_file, read_qa_files
-from training.qa_paths import PathIndex, RelPath, label_paths
+from kgagent.kg.errors import ConfigError, InputError, WorkspaceError
+from kgagent.kg.graph import KnowledgeGraph, Path_
+from kgagent.kg.io import atomic_dir
+from kgagent.kg.workspace import Workspace
+from kgagent.training.qa_data import NameIndex, QAExample, mask_mention, parse_question, read_qa_file, read_qa_files
+from kgagent.training.qa_paths import PathIndex, RelPath, label_paths
 
 if TYPE_CHECKING:
-    from kg.rules import RuleSet
-    from training.qa_kge import KGEScorer
+    from kgagent.kg.rules import RuleSet
+    from kgagent.training.qa_kge import KGEScorer
 
 log = logging.getLogger(__name__)
 _FORMAT = 1
@@ -129,7 +129,7 @@ class QAConfig:
             raise ValueError(f"scorer_weight must be >= 0 or None, not {self.scorer_weight!r}")
 
     def encoder_config(self) -> Any:
-        from training.fused import EncoderConfig
+        from kgagent.training.fused import EncoderConfig
 
         return EncoderConfig(base_model=self.base_model, finetune=self.finetune, fusion=self.fusion,
                              lora_r=self.lora_r, lora_alpha=self.lora_alpha, max_length=self.max_length)
@@ -246,7 +246,7 @@ class QAModel:
 
     def _link(self, text: str) -> tuple[tuple[int, ...], tuple[int, int] | None]:
         if self._linker is None:
-            from retrieval.linker import EntityLinker
+            from kgagent.retrieval.linker import EntityLinker
 
             self._linker = EntityLinker(self.kg)
         mentions = self._linker.link(text, always=True)
@@ -474,8 +474,8 @@ class QAModel:
         import torch
         from safetensors.torch import load_file
 
-        from training.fused import FusedEncoder
-        from training.qa_net import QANet
+        from kgagent.training.fused import FusedEncoder
+        from kgagent.training.qa_net import QANet
 
         directory = Path(directory)
         meta_path = directory / "qa_config.json"
@@ -505,7 +505,7 @@ class QAModel:
             scorer.to(dev)
         rules = None
         if (directory / "rules.json").is_file():
-            from kg.rules import RuleSet
+            from kgagent.kg.rules import RuleSet
 
             rules = RuleSet.load(directory / "rules.json", kg)
         return cls(net, kg, scorer, [tuple(p) for p in meta["paths"]], config,
@@ -516,8 +516,8 @@ class QAModel:
 def load_scorer(kge: Any, kg: KnowledgeGraph | None = None) -> KGEScorer:
     """A :class:`~training.qa_kge.KGEScorer` from a ``kg.embeddings.KGEmbeddings`` or its folder; with ``kg``,
     checks that the embeddings were trained on its ids."""
-    from kg.embeddings import KGEmbeddings
-    from training.qa_kge import scorer_from_embeddings
+    from kgagent.kg.embeddings import KGEmbeddings
+    from kgagent.training.qa_kge import scorer_from_embeddings
 
     if not isinstance(kge, KGEmbeddings):
         kge = KGEmbeddings.load(kge)
@@ -561,7 +561,7 @@ def _labels(kg: KnowledgeGraph, examples: Sequence[QAExample], max_hops: int, in
                          progress=progress)
     out = [lab.paths for lab in labels]
     if path is not None:
-        from kg.io import atomic_write_text
+        from kgagent.kg.io import atomic_write_text
 
         atomic_write_text(path, json.dumps([[list(p) for p in ps] for ps in out]))
     return out
@@ -583,10 +583,10 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
     and its training metrics. ``train_qa`` is the workspace front door around this."""
     import torch
 
-    from training.fused import FusedEncoder
-    from training.qa_net import AnswerHead, QANet, path_loss
-    from training.synthesize import mentioned_words
-    from training.trainer import Batches, TrainConfig, seed_everything, train_loop
+    from kgagent.training.fused import FusedEncoder
+    from kgagent.training.qa_net import AnswerHead, QANet, path_loss
+    from kgagent.training.synthesize import mentioned_words
+    from kgagent.training.trainer import Batches, TrainConfig, seed_everything, train_loop
 
     config = config or QAConfig()
     t_start = time.perf_counter()
@@ -612,7 +612,7 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
     net = QANet(encoder, len(vocab), rel_dim, config.answer_hidden)
     rules = None
     if config.rules:
-        from kg.rules import mine_rules
+        from kgagent.kg.rules import mine_rules
 
         rules = mine_rules(kg, progress=progress)
         log.info("mined %d path rules", len(rules))
@@ -830,7 +830,7 @@ def train_qa(workspace: str | Path, data_files: Sequence[str | Path], *, synthes
     ``config.synthesize`` (see :class:`QAConfig`). Path labels are cached in ``cache_dir`` (default
     ``WS/.cache/qa``). Returns the training metrics.
     """
-    from training.synthesize import SynthesisConfig, synthesize_questions
+    from kgagent.training.synthesize import SynthesisConfig, synthesize_questions
 
     ws = Workspace(workspace)
     kg = KnowledgeGraph.load(ws.require("kg"))
@@ -875,7 +875,7 @@ def evaluate_qa(model: QAModel | str | Path, data: str | Path | Sequence[QAExamp
         if linker is not None:
             model.set_linker(linker)
         elif model._linker is None:
-            from retrieval.linker import EntityLinker
+            from kgagent.retrieval.linker import EntityLinker
 
             model.set_linker(EntityLinker(model.kg))
         questions = [ex.question for ex in examples]

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from kg.errors import InputError
-from kg.graph import KnowledgeGraph
+from kgagent.kg.errors import InputError
+from kgagent.kg.graph import KnowledgeGraph
 
 log = logging.getLogger(__name__)
 _BRACKET = re.compile(r"\[([^\[\]]+)\]")

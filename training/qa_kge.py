@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from kg.errors import ConfigError
+from kgagent.kg.errors import ConfigError
 
 
 class KGEScorer:

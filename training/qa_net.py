@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from training.fused import FusedEncoder
-from training.qa_kge import KGEScorer
+from kgagent.training.fused import FusedEncoder
+from kgagent.training.qa_kge import KGEScorer
 
 
 class QANet(nn.Module):

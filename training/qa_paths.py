@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from kg.graph import INVERSE, KnowledgeGraph
+from kgagent.kg.graph import INVERSE, KnowledgeGraph
 
 RelPath = tuple[str, ...]
 

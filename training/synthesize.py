@@ -4,7 +4,7 @@ Random walks of 1..3 steps (either direction) from a topic entity are executed e
 becomes a question by verbalizing its relation names with varied templates, and its reached set is the gold.
 Each sampled path is asked of a few topics (``per_path``), so the path classifier sees every path several times.
 
->>> from kg import KnowledgeGraph
+>>> from kgagent.kg import KnowledgeGraph
 >>> kg = KnowledgeGraph.from_triples([("Alien", "directed_by", "Ridley Scott"), ("Alien", "has_genre", "Horror")])
 >>> qs = synthesize_questions(kg, 4, config=SynthesisConfig(max_hops=1, seed=0))
 >>> all("[" in q.question or q.mention for q in qs)
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kg.errors import ConfigError
-from kg.graph import INVERSE, KnowledgeGraph
-from kg.io import atomic_write_text
-from training.qa_data import QAExample, parse_question
-from training.qa_paths import PathIndex, RelPath
+from kgagent.kg.errors import ConfigError
+from kgagent.kg.graph import INVERSE, KnowledgeGraph
+from kgagent.kg.io import atomic_write_text
+from kgagent.training.qa_data import QAExample, parse_question
+from kgagent.training.qa_paths import PathIndex, RelPath
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _LEADING = ("has", "have", "is", "was", "in", "of", "hasa", "isa")
@@ -82,7 +82,7 @@ def mentioned_words(path: RelPath, text: str) -> int:
     letters: "successor"/"successors", "price"/"prices"). Breaks ties between paths that reach the same answers:
     "the accessories for the successor of X" names the successor step a 2-hop reading skips. Words are counted
     once, so a walk that repeats a relation (powered_by, powered_by^-1, powered_by) gains nothing by it."""
-    from retrieval.text import FUNCTION_WORDS
+    from kgagent.retrieval.text import FUNCTION_WORDS
 
     words = {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in FUNCTION_WORDS}
     rel = {w for step in path for w in RelationWords.of(step.removesuffix(INVERSE)).phrase.split()

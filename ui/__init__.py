@@ -2,8 +2,8 @@
 
 Gradio is imported only when an app is built, so ``import ui`` stays light.
 
->>> import ui  # doctest: +SKIP
->>> from agent import build_agent  # doctest: +SKIP
+>>> from kgagent import ui  # doctest: +SKIP
+>>> from kgagent.agent import build_agent  # doctest: +SKIP
 >>> app = ui.create_app(build_agent("ws/"), "ws/")  # doctest: +SKIP
 >>> ui.launch(app, port=7860)  # doctest: +SKIP
 """
@@ -13,11 +13,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from ui.config import UIConfig
-from ui.launch import launch, parse_auth
-from ui.translate import ChatItem, ChatTranslator, TurnView
+from kgagent.ui.config import UIConfig
+from kgagent.ui.launch import launch, parse_auth
+from kgagent.ui.translate import ChatItem, ChatTranslator, TurnView
 
-_LAZY = {"create_app": "ui.app", "CSS": "ui.app"}  # these import gradio
+_LAZY = {"create_app": "kgagent.ui.app", "CSS": "kgagent.ui.app"}  # these import gradio
 
 
 def __getattr__(name: str) -> Any:

@@ -17,15 +17,15 @@ from typing import Any
 
 import gradio as gr
 
-from kg import Workspace
-from kg.errors import InputError, KgAgentError
-from ui.config import UIConfig
-from ui.examples import Example, workspace_examples
-from ui.plots import degree_histogram, loss_curves, relation_bars
-from ui.render import evidence_html
-from ui.session import FeedbackLog, GraphPool, Session
-from ui.training import LOSS_KEYS, TRAINING, TrainInputs, run_training
-from ui.translate import EVIDENCE, ChatItem, ChatTranslator
+from kgagent.kg import Workspace
+from kgagent.kg.errors import InputError, KgAgentError
+from kgagent.ui.config import UIConfig
+from kgagent.ui.examples import Example, workspace_examples
+from kgagent.ui.plots import degree_histogram, loss_curves, relation_bars
+from kgagent.ui.render import evidence_html
+from kgagent.ui.session import FeedbackLog, GraphPool, Session
+from kgagent.ui.training import LOSS_KEYS, TRAINING, TrainInputs, run_training
+from kgagent.ui.translate import EVIDENCE, ChatItem, ChatTranslator
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +295,7 @@ class _App:
                         questions: Any, session: Session | None,
                         progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:
         """Validate and build a workspace from the uploaded files, then switch this session's chat to it."""
-        from agent.build import BuildOptions, build_workspace
+        from kgagent.agent.build import BuildOptions, build_workspace
 
         session = self.session(session)
         keep = (gr.update(),) * 7
@@ -385,14 +385,14 @@ def _samples(examples: list[Example]) -> list[list[str]]:
 
 def _formats() -> list[str]:
     try:
-        from kg.loaders import LOADERS
+        from kgagent.kg.loaders import LOADERS
     except ImportError:
         return []
     return list(LOADERS)
 
 
 def _kg(workspace: str) -> Any:
-    from agent.workspace import open_workspace
+    from kgagent.agent.workspace import open_workspace
 
     return open_workspace(workspace).kg
 

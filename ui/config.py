@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kg.errors import ConfigError
+from kgagent.kg.errors import ConfigError
 
 
 @dataclass

@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kg import Workspace
+from kgagent.kg import Workspace
 
 # Importing the app creates its gr.Progress(track_tqdm=True) defaults, and Gradio then patches tqdm for the whole
 # process; a tqdm bar made before the patch breaks after it. Import it first, so the CLI's bars come after.
-from ui.app import create_app
-from ui.examples import Example, from_question_files, toml_section
+from kgagent.ui.app import create_app
+from kgagent.ui.examples import Example, from_question_files, toml_section
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ SHOWCASE = [
 
 def demo_examples() -> list[Example]:
     """1-, 2- and 3-hop questions from the demo's question file, then :data:`SHOWCASE`."""
-    from kg.demo import demo_questions_path
+    from kgagent.kg.demo import demo_questions_path
 
     return [*from_question_files([demo_questions_path()], per_hop=1, limit=3), *SHOWCASE]
 
@@ -63,7 +63,7 @@ TRAINING_SETTINGS = "[qa]\nepochs = 3\n"
 
 def write_training_settings(workspace: str | Path) -> None:
     """Give the demo's ``WS/kgagent.toml`` its training settings before a build, unless it has a ``[qa]``."""
-    from kg.io import atomic_write_text
+    from kgagent.kg.io import atomic_write_text
 
     path = Workspace(workspace).config_path
     text = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -75,7 +75,7 @@ def write_training_settings(workspace: str | Path) -> None:
 
 def write_ui_section(workspace: str | Path) -> None:
     """Add the demo's ``[ui]`` section (title, examples) to ``WS/kgagent.toml`` unless it has one."""
-    from kg.io import atomic_write_text
+    from kgagent.kg.io import atomic_write_text
 
     path = Workspace(workspace).config_path
     text = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -93,8 +93,8 @@ def ensure_demo_workspace(workspace: str | Path, *, rebuild: bool = False, threa
     are small: measured here with the cores shared, the build took 103 s of CPU with one thread and 756 s with
     torch's default (threads spinning on cores they do not get), for the same models.
     """
-    from agent.build import BuildOptions, build_workspace
-    from kg import demo
+    from kgagent.agent.build import BuildOptions, build_workspace
+    from kgagent.kg import demo
 
     workspace = Path(workspace)
     if is_complete(workspace) and not rebuild:
@@ -131,8 +131,8 @@ def run_demo(workspace: str | Path = ".cache/demo-ws", *, host: str = "127.0.0.1
              open_browser: bool = True, rebuild: bool = False, block: bool = True,
              progress: Callable[[float, str], None] | None = None) -> Any:
     """Build (first run) or reuse the demo workspace, then serve the app on it."""
-    from agent import build_agent
-    from ui.launch import launch
+    from kgagent.agent import build_agent
+    from kgagent.ui.launch import launch
 
     ensure_demo_workspace(workspace, rebuild=rebuild, progress=progress)
     app = create_app(build_agent(workspace), workspace)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kg import Workspace
+from kgagent.kg import Workspace
 
 _BRACKETS = re.compile(r"\[([^\]]+)\]")
 
@@ -75,8 +75,8 @@ def from_kg(workspace: str | Path, *, limit: int = 4) -> list[Example]:
     """Questions made from the KG itself: for the most common relations, one well-connected entity each."""
     import numpy as np
 
-    from agent.generators.template import relation_words
-    from agent.workspace import open_workspace
+    from kgagent.agent.generators.template import relation_words
+    from kgagent.agent.workspace import open_workspace
 
     kg = open_workspace(workspace).kg
     if not kg.num_triples:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kg.errors import InputError, KgAgentError
+from kgagent.kg.errors import InputError, KgAgentError
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -52,7 +52,7 @@ def launch(app: gr.Blocks | str | Path, *, host: str = "127.0.0.1", port: int | 
     ``block=False`` returns once the server is up (``app.local_url``; stop it with ``app.close()``).
     """
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from ui.app import CSS, create_app, theme
+    from kgagent.ui.app import CSS, create_app, theme
 
     if isinstance(app, str | Path):
         app = create_app(None, app)

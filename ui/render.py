@@ -16,7 +16,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ui.translate import TurnView
+from kgagent.ui.translate import TurnView
 
 # colours of node roles (fill, stroke, text)
 ROLE_STYLE = {"topic": ("#4338ca", "#312e81", "#ffffff"), "answer": ("#fef3c7", "#d97706", "#78350f"),

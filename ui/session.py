@@ -68,7 +68,7 @@ class GraphPool:
         through the agent's cache on every turn, and the next turn loads what is there now.
         """
         try:
-            from agent.workspace import close_workspace
+            from kgagent.agent.workspace import close_workspace
         except ImportError:  # an agent without a workspace cache: nothing to forget
             return
         close_workspace(_key(workspace))
@@ -79,7 +79,7 @@ def _key(workspace: str | Path) -> str:
 
 
 def _build_agent(workspace: str) -> Any:
-    from agent import build_agent
+    from kgagent.agent import build_agent
 
     return build_agent(workspace)
 

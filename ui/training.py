@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kg import Workspace
-from kg.errors import InputError
+from kgagent.kg import Workspace
+from kgagent.kg.errors import InputError
 
 
 @dataclass
@@ -29,13 +29,13 @@ class TrainInputs:
 
 
 def _kge(ws: Path, given: TrainInputs) -> dict[str, Any]:
-    from agent.build import kge_step
+    from kgagent.agent.build import kge_step
 
     return kge_step(ws, model=given.model, epochs=given.epochs)
 
 
 def _intents(ws: Path, given: TrainInputs) -> dict[str, Any]:
-    from agent.build import intents_step
+    from kgagent.agent.build import intents_step
 
     data = given.intents or _recorded(ws, "intents", "source")
     if data is None:
@@ -45,7 +45,7 @@ def _intents(ws: Path, given: TrainInputs) -> dict[str, Any]:
 
 
 def _qa(ws: Path, given: TrainInputs) -> dict[str, Any]:
-    from agent.build import qa_step
+    from kgagent.agent.build import qa_step
 
     questions = given.questions or [Path(p) for p in _recorded(ws, "qa", "question_files") or [] if Path(p).is_file()]
     return qa_step(ws, questions, **({"epochs": given.epochs} if given.epochs else {}))
@@ -117,7 +117,7 @@ _CAPTURE_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def logged_losses(logger: str = "training") -> Iterator[list[float]]:
+def logged_losses(logger: str = "kgagent.training") -> Iterator[list[float]]:
     """Collect the ``train loss X`` values the trainers log (one per evaluation) while the block runs."""
     handler = _LossLines()
     log = logging.getLogger(logger)

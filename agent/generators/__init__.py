@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.generators import hf, openai_compat, template  # noqa: F401  (registers the generators)
-from agent.generators.base import (
+from kgagent.agent.generators import hf, openai_compat, template  # noqa: F401  (registers the generators)
+from kgagent.agent.generators.base import (
     GENERATORS,
     AnswerView,
     Fact,
@@ -22,7 +22,7 @@ from agent.generators.base import (
     ResponseRequest,
     register_generator,
 )
-from agent.generators.template import TemplateGenerator
+from kgagent.agent.generators.template import TemplateGenerator
 
 
 def make_generator(name: str = "template", **kwargs: Any) -> Generator:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from kg.errors import KgAgentError
+from kgagent.kg.errors import KgAgentError
 
 
 class GeneratorError(KgAgentError):

@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.generators.base import AnswerView, Fact, GeneratorError, ResponseRequest
-from agent.generators.prompt import render, request_messages
-from kg.errors import InputError
+from kgagent.agent.generators.base import AnswerView, Fact, GeneratorError, ResponseRequest
+from kgagent.agent.generators.prompt import render, request_messages
+from kgagent.kg.errors import InputError
 
 
 @dataclass
@@ -118,8 +118,8 @@ def train_generator(data: str | Path, out_dir: str | Path, config: GeneratorTrai
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from kg.io import atomic_dir, atomic_write_json
-    from training.trainer import Batches, TrainConfig, seed_everything, train_loop
+    from kgagent.kg.io import atomic_dir, atomic_write_json
+    from kgagent.training.trainer import Batches, TrainConfig, seed_everything, train_loop
 
     if not config.base_model:
         raise GeneratorError("train generator: set --model (a local causal-LM folder) or [generator] base_model")

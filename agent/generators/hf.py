@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from agent.generators.base import Generator, GeneratorError, ResponseRequest, cut_at_stops, register_generator
-from agent.generators.prompt import STOPS, SYSTEM, render, request_messages
+from kgagent.agent.generators.base import Generator, GeneratorError, ResponseRequest, cut_at_stops, register_generator
+from kgagent.agent.generators.prompt import STOPS, SYSTEM, render, request_messages
 
 
 def adapter_base(adapter: str | Path) -> str | None:

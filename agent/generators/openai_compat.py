@@ -11,8 +11,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
-from agent.generators.base import Generator, GeneratorError, ResponseRequest, register_generator
-from agent.generators.prompt import SYSTEM, request_messages
+from kgagent.agent.generators.base import Generator, GeneratorError, ResponseRequest, register_generator
+from kgagent.agent.generators.prompt import SYSTEM, request_messages
 
 
 @register_generator("openai")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.generators.base import Fact, ResponseRequest
+from kgagent.agent.generators.base import Fact, ResponseRequest
 
 SYSTEM = ("You answer questions about a knowledge graph. Use only the facts given; if they do not answer the "
           "question, say you don't know. Answer in one or two sentences and name the entities exactly.")

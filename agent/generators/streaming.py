@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
-from agent.generators.base import Generator, ResponseRequest
+from kgagent.agent.generators.base import Generator, ResponseRequest
 
 
 class GeneratorChatModel(BaseChatModel):

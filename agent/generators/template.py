@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agent.generators.base import (  # noqa: F401  (AnswerView, Fact: used in the doctest)
+from kgagent.agent.generators.base import (  # noqa: F401  (AnswerView, Fact: used in the doctest)
     AnswerView,
     Fact,
     Generator,

@@ -1,14 +1,14 @@
 """One module per node of the agent graph; ``routes`` holds the pure routing functions. ``agent.graph`` wires them."""
 
-from agent.nodes.clarify import clarify
-from agent.nodes.handoff import handoff
-from agent.nodes.out_of_scope import out_of_scope
-from agent.nodes.reason import reason
-from agent.nodes.respond import respond
-from agent.nodes.retrieve import retrieve
-from agent.nodes.routes import route_answer, route_turn
-from agent.nodes.smalltalk import smalltalk
-from agent.nodes.understand import understand
+from kgagent.agent.nodes.clarify import clarify
+from kgagent.agent.nodes.handoff import handoff
+from kgagent.agent.nodes.out_of_scope import out_of_scope
+from kgagent.agent.nodes.reason import reason
+from kgagent.agent.nodes.respond import respond
+from kgagent.agent.nodes.retrieve import retrieve
+from kgagent.agent.nodes.routes import route_answer, route_turn
+from kgagent.agent.nodes.smalltalk import smalltalk
+from kgagent.agent.nodes.understand import understand
 
 __all__ = ["clarify", "handoff", "out_of_scope", "reason", "respond", "retrieve", "route_answer", "route_turn",
            "smalltalk", "understand"]

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
-from agent.context import Context
-from agent.state import Option, State
-from kg import KnowledgeGraph
+from kgagent.agent.context import Context
+from kgagent.agent.state import Option, State
+from kgagent.kg import KnowledgeGraph
 
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
              "fifth": 5, "5th": 5, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
@@ -24,7 +24,7 @@ _STOP = frozenset({"the", "a", "an", "one", "i", "mean", "meant", "it", "is", "w
 
 def describe(kg: KnowledgeGraph, entity: int, *, facts: int = 2) -> str:
     """A short hint telling an entity apart from namesakes: its description, else a few of its facts."""
-    from agent.generators.template import relation_words
+    from kgagent.agent.generators.template import relation_words
 
     desc = kg.descriptions.get(entity, "").strip()
     if desc:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from langchain_core.messages import AnyMessage, HumanMessage
 
-from agent.state import EntityRef
+from kgagent.agent.state import EntityRef
 
 PRONOUN = re.compile(r"\b(it|its|that|this|those|these|they|them|their|he|him|his|she|her|hers)\b", re.I)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
-from agent.context import Context
-from agent.state import State
+from kgagent.agent.context import Context
+from kgagent.agent.state import State
 
 REPLY = ("I'll hand this conversation over to a human colleague; they can see everything we discussed "
          "and will reply here.")

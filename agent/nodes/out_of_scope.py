@@ -5,9 +5,9 @@ from __future__ import annotations
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
-from agent.context import Context
-from agent.nodes.smalltalk import domain_of
-from agent.state import State
+from kgagent.agent.context import Context
+from kgagent.agent.nodes.smalltalk import domain_of
+from kgagent.agent.state import State
 
 REPLY = "Sorry, I can't help with that. I answer questions about {domain}."
 

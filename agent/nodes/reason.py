@@ -15,10 +15,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent.context import Context
-from agent.nodes.common import entity_ref, has_pronoun, push_focus, replace_pronoun
-from agent.state import AnswerRef, Clarification, EntityRef, State, TripleRef
-from agent.workspace import AgentWorkspace, open_workspace
+from kgagent.agent.context import Context
+from kgagent.agent.nodes.common import entity_ref, has_pronoun, push_focus, replace_pronoun
+from kgagent.agent.state import AnswerRef, Clarification, EntityRef, State, TripleRef
+from kgagent.agent.workspace import AgentWorkspace, open_workspace
 
 _ELSE = re.compile(r"\b(else|other|another)\b", re.I)
 STRONG_LINK = 0.6  # a linked mention at least this good beats a pronoun's remembered referent

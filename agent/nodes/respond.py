@@ -12,11 +12,11 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
-from agent.context import Context
-from agent.generators import AnswerView, Fact, Generator, ResponseRequest
-from agent.nodes.common import history
-from agent.state import State
-from agent.workspace import AgentWorkspace, open_workspace
+from kgagent.agent.context import Context
+from kgagent.agent.generators import AnswerView, Fact, Generator, ResponseRequest
+from kgagent.agent.nodes.common import history
+from kgagent.agent.state import State
+from kgagent.agent.workspace import AgentWorkspace, open_workspace
 
 
 def respond(state: State, runtime: Runtime[Context]) -> dict:
@@ -26,7 +26,7 @@ def respond(state: State, runtime: Runtime[Context]) -> dict:
     request = build_request(state, ws, ctx)
     generator = pick_generator(ws, ctx, request)
     if generator.streaming:
-        from agent.generators.streaming import generate_message
+        from kgagent.agent.generators.streaming import generate_message
 
         return {"messages": [generate_message(generator, request)]}
     return {"messages": [AIMessage(generator.generate(request))]}

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from agent.context import Context
-from agent.state import State
-from agent.workspace import open_workspace
+from kgagent.agent.context import Context
+from kgagent.agent.state import State
+from kgagent.agent.workspace import open_workspace
 
 
 def topic_candidates(state: State) -> list[int]:

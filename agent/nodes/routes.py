@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from agent.state import State
+from kgagent.agent.state import State
 
 Route = Literal["retrieve", "smalltalk", "out_of_scope", "handoff", "clarify"]
 _ROUTES: dict[str, Route] = {"question": "retrieve", "smalltalk": "smalltalk", "out_of_scope": "out_of_scope",

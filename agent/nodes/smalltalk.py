@@ -5,8 +5,8 @@ from __future__ import annotations
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
-from agent.context import Context
-from agent.state import State
+from kgagent.agent.context import Context
+from kgagent.agent.state import State
 
 REPLIES = {
     "greeting": "Hello! Ask me anything about {domain}.",
@@ -19,7 +19,7 @@ def domain_of(ctx: Context) -> str:
     """What the agent knows about, for canned replies."""
     if ctx.domain:
         return ctx.domain
-    from agent.workspace import open_workspace
+    from kgagent.agent.workspace import open_workspace
 
     return open_workspace(ctx.workspace).domain
 

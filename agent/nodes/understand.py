@@ -15,11 +15,11 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent.context import Context
-from agent.nodes.clarify import make_options, resolve_choice
-from agent.nodes.common import PRONOUN, entity_ref, has_pronoun, last_user_text, push_focus, replace_pronoun
-from agent.state import Act, Clarification, EntityRef, State, turn_reset
-from agent.workspace import AgentWorkspace, open_workspace
+from kgagent.agent.context import Context
+from kgagent.agent.nodes.clarify import make_options, resolve_choice
+from kgagent.agent.nodes.common import PRONOUN, entity_ref, has_pronoun, last_user_text, push_focus, replace_pronoun
+from kgagent.agent.state import Act, Clarification, EntityRef, State, turn_reset
+from kgagent.agent.workspace import AgentWorkspace, open_workspace
 
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about)\s+(?P<rest>.+?)\s*[?.!]*\s*$", re.I)
 

@@ -4,7 +4,7 @@ Products, accessories and what they fit, warranties, return policies, service pl
 troubleshooting procedures (all facts fictional), plus intent examples and multi-hop questions. The files are
 written by ``python -m kg.demo.generate`` and shipped as package data.
 
->>> from kg.demo import demo_kg_path, load_demo_kg
+>>> from kgagent.kg.demo import demo_kg_path, load_demo_kg
 >>> demo_kg_path().name
 'lumora.tsv'
 >>> kg = load_demo_kg()
@@ -17,8 +17,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from kg.errors import InputError, WorkspaceError
-from kg.graph import KnowledgeGraph
+from kgagent.kg.errors import InputError, WorkspaceError
+from kgagent.kg.graph import KnowledgeGraph
 
 KG_FILE = "lumora.tsv"
 ALIASES_FILE = "aliases.tsv"

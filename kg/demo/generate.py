@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kg.demo import (
+from kgagent.kg.demo import (
     ALIASES_FILE,
     DESCRIPTIONS_FILE,
     INTENTS_FILE,
@@ -32,11 +32,11 @@ from kg.demo import (
     QUESTIONS_FILE,
     demo_dir,
 )
-from kg.demo import catalog as C
-from kg.demo.texts import INTENTS, QUESTIONS
-from kg.errors import InputError, KgAgentError
-from kg.graph import INVERSE, KnowledgeGraph
-from kg.io import atomic_write_text
+from kgagent.kg.demo import catalog as C
+from kgagent.kg.demo.texts import INTENTS, QUESTIONS
+from kgagent.kg.errors import InputError, KgAgentError
+from kgagent.kg.graph import INVERSE, KnowledgeGraph
+from kgagent.kg.io import atomic_write_text
 
 DEFAULT_SEED = 7
 AMBIGUOUS = ("Nova",)  # the one surface form deliberately shared by two entities (a phone and a speaker)

@@ -51,7 +51,7 @@ def _restore_torch_threads():
 
 
 def build_movie_kg():
-    from kg import KnowledgeGraph
+    from kgagent.kg import KnowledgeGraph
 
     return KnowledgeGraph.from_triples(MOVIE_TRIPLES, labels=LABELS, literals=LITERALS,
                                        descriptions={"Nova (1998)": "A 1998 thriller directed by Jane Roe.",
@@ -60,7 +60,7 @@ def build_movie_kg():
 
 def make_workspace(root: Path, toml: str = "") -> Path:
     """A KG-only workspace (the agent falls back to its rule intents and relation matching)."""
-    from kg import Workspace
+    from kgagent.kg import Workspace
 
     build_movie_kg().save(Workspace(root).kg_dir)
     if toml:
@@ -88,7 +88,7 @@ def fresh_ws(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def graph(movie_ws: Path):
     """An in-memory agent over the movie workspace (each test uses its own thread ids)."""
-    from agent import build_agent
+    from kgagent.agent import build_agent
 
     return build_agent(movie_ws, checkpointer="memory")
 
@@ -222,7 +222,7 @@ def build_tiny_bert(directory: Path) -> Path:
 
 def qa_examples(kg) -> list:
     """Template questions over the movie KG with their gold answers (MetaQA-style, topic known)."""
-    from training.qa_data import QAExample
+    from kgagent.training.qa_data import QAExample
 
     out = []
     for path, templates in QA_TEMPLATES.items():
@@ -240,8 +240,8 @@ def qa_examples(kg) -> list:
 @pytest.fixture(scope="session")
 def trained_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The movie workspace with a real (tiny, briefly trained) intent model and QA model in ``models/``."""
-    from training.intents import IntentConfig, IntentData, IntentSplit, train_intents
-    from training.qa import QAConfig, fit_qa
+    from kgagent.training.intents import IntentConfig, IntentData, IntentSplit, train_intents
+    from kgagent.training.qa import QAConfig, fit_qa
 
     root = make_workspace(tmp_path_factory.mktemp("trained-ws"))
     bert = str(build_tiny_bert(tmp_path_factory.mktemp("tiny-bert")))

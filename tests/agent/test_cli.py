@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from agent.cli import _spread_multi_values, main
+from kgagent.agent.cli import _spread_multi_values, main
 
 
 def test_ask_prints_answer_evidence_and_latency(movie_ws, capsys) -> None:
@@ -67,7 +67,7 @@ def test_train_generator_command(fresh_ws, tiny_gpt2, tmp_path, capsys) -> None:
     manifest = json.loads((fresh_ws / "manifest.json").read_text())
     assert manifest["steps"]["generator"]["metrics"]["dialogues"] == 4
     # generator = "hf" picks the trained adapter up without further settings
-    from agent.workspace import AgentWorkspace
+    from kgagent.agent.workspace import AgentWorkspace
 
     ctx = AgentWorkspace(fresh_ws).context(generator="hf")
     assert ctx.generator_kwargs["adapter"].endswith("generator")

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from agent.generators import GENERATORS, AnswerView, Fact, GeneratorError, ResponseRequest, make_generator
-from agent.generators.base import cut_at_stops
-from agent.generators.template import TemplateGenerator, Templates, derive_template, join_names, relation_words
+from kgagent.agent.generators import GENERATORS, AnswerView, Fact, GeneratorError, ResponseRequest, make_generator
+from kgagent.agent.generators.base import cut_at_stops
+from kgagent.agent.generators.template import TemplateGenerator, Templates, derive_template, join_names, relation_words
 
 ALIEN = Fact("Alien", "directed_by", "Ridley Scott")
 
@@ -156,7 +156,7 @@ def test_hf_generator_streams_tokens(tiny_gpt2: str) -> None:
 
 @pytest.mark.slow
 def test_train_generator_lora_then_generate(tiny_gpt2: str, tmp_path) -> None:
-    from agent.generators.finetune import GeneratorTrainConfig, read_dialogues, train_generator
+    from kgagent.agent.generators.finetune import GeneratorTrainConfig, read_dialogues, train_generator
 
     data = tmp_path / "dialogues.jsonl"
     rows = [{"question": f"who directed film {i}?", "evidence": [[f"film {i}", "directed_by", "Ridley Scott"]],
@@ -182,7 +182,7 @@ def _answer_loss(gen, row: dict) -> float:
     """Mean loss of the answer tokens of ``row`` under ``gen``'s model."""
     import torch
 
-    from agent.generators.finetune import Dialogue, encode_dialogue
+    from kgagent.agent.generators.finetune import Dialogue, encode_dialogue
 
     req = ResponseRequest(row["question"], evidence=[Fact(*row["evidence"][0])])
     ids, labels = encode_dialogue(gen.tokenizer, Dialogue(req, row["answer"]), 384)
@@ -191,8 +191,8 @@ def _answer_loss(gen, row: dict) -> float:
 
 
 def test_dialogue_file_errors_name_the_line(tmp_path) -> None:
-    from agent.generators.finetune import read_dialogues
-    from kg.errors import InputError
+    from kgagent.agent.generators.finetune import read_dialogues
+    from kgagent.kg.errors import InputError
 
     bad = tmp_path / "d.jsonl"
     bad.write_text('{"question": "q", "answer": "a"}\n{"question": "q"}\n', encoding="utf-8")

@@ -8,8 +8,8 @@ import uuid
 import pytest
 from langchain_core.messages import AIMessageChunk
 
-from agent import Context, ask, build_agent
-from agent.nodes.routes import route_turn
+from kgagent.agent import Context, ask, build_agent
+from kgagent.agent.nodes.routes import route_turn
 
 
 def new_thread() -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent import Context, make_checkpointer, open_workspace
-from kg.errors import ConfigError, WorkspaceError
+from kgagent.agent import Context, make_checkpointer, open_workspace
+from kgagent.kg.errors import ConfigError, WorkspaceError
 
 
 def test_checkpointer_specs(tmp_path) -> None:
@@ -45,8 +45,8 @@ def test_workspace_opens_once_per_path(movie_ws) -> None:
 
 
 def test_a_rebuilt_workspace_is_reopened(fresh_ws) -> None:
-    from agent import ask, build_agent
-    from kg import KnowledgeGraph, Workspace
+    from kgagent.agent import ask, build_agent
+    from kgagent.kg import KnowledgeGraph, Workspace
 
     assert ask(build_agent(fresh_ws, checkpointer="memory"), "who directed Alien?", thread_id="a").answers
     first = open_workspace(fresh_ws)

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from agent import ask, build_agent, open_workspace
+from kgagent.agent import ask, build_agent, open_workspace
 
 
 @pytest.fixture(scope="module")
@@ -16,8 +16,8 @@ def real(trained_ws):
 
 
 def test_workspace_loads_the_real_models(real) -> None:
-    from training.intents import IntentModel
-    from training.qa import QAModel
+    from kgagent.training.intents import IntentModel
+    from kgagent.training.qa import QAModel
 
     ws, _ = real
     assert isinstance(ws.intents, IntentModel) and isinstance(ws.qa, QAModel)
@@ -69,7 +69,7 @@ def test_routes_follow_the_intent_model(real, text: str) -> None:
 @pytest.fixture(scope="module")
 def indexed_ws(tmp_path_factory, workspace_factory):
     """A KG-only workspace with real FAISS indexes (names and passages) from the bundled MiniLM encoder."""
-    from retrieval import build_index
+    from kgagent.retrieval import build_index
 
     root = workspace_factory(tmp_path_factory.mktemp("indexed-ws"))
     build_index(root, progress=False)
@@ -77,7 +77,7 @@ def indexed_ws(tmp_path_factory, workspace_factory):
 
 
 def test_retrieve_returns_passages_with_sources(indexed_ws) -> None:
-    from agent import Context
+    from kgagent.agent import Context
 
     graph = build_agent(indexed_ws, checkpointer="memory")
     assert ask(graph, "who directed Gorillas in the Mist?", thread_id="q").passages == []  # template: not read

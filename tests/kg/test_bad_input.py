@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg import InputError, load_kg
+from kgagent.kg import InputError, load_kg
 
 GOOD_TSV = "a\tr\tb\n"
 MB = 1 << 20

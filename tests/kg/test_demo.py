@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import kg.demo.generate as gen
-from kg import InputError, KnowledgeGraph
-from kg.demo import (
+import kgagent.kg.demo.generate as gen
+from kgagent.kg import InputError, KnowledgeGraph
+from kgagent.kg.demo import (
     demo_aliases_path,
     demo_descriptions_path,
     demo_dir,
@@ -150,7 +150,7 @@ def test_question_answers_equal_what_the_kg_returns(demo_kg, questions):
 
 
 def test_answers_match_the_standard_loader_when_present(questions):
-    loaders = pytest.importorskip("kg.loaders", reason="kg.loaders not written yet")
+    loaders = pytest.importorskip("kgagent.kg.loaders", reason="kg.loaders not written yet")
     kg, _ = loaders.load_kg(demo_kg_path(), aliases=demo_aliases_path(),
                             descriptions=demo_descriptions_path())
     assert kg.num_triples == load_demo_kg().num_triples

@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from kg import ConfigError, InputError, KnowledgeGraph, Workspace, WorkspaceError
-from kg.embeddings import FILES, KGEConfig, KGEmbeddings, id_hash, train_embeddings
+from kgagent.kg import ConfigError, InputError, KnowledgeGraph, Workspace, WorkspaceError
+from kgagent.kg.embeddings import FILES, KGEConfig, KGEmbeddings, id_hash, train_embeddings
 
 # Small, fast settings: 8 dims, a handful of epochs, validation every 2 epochs.
 FAST = {"dim": 8, "epochs": 6, "frequency": 2, "batch_size": 32, "eval_batch_size": 16}
@@ -61,7 +61,7 @@ def test_training_learns_and_reports_metrics(complex_run, ring_kg) -> None:
 
 
 def test_split_keeps_every_held_out_entity_and_relation_in_train(ring_kg) -> None:
-    from kg.embeddings import _split
+    from kgagent.kg.embeddings import _split
 
     train, valid, test = _split(ring_kg, KGEConfig(**FAST))
     tr = train.mapped_triples.numpy()
@@ -242,7 +242,7 @@ def test_failed_training_leaves_previous_embeddings_intact(complex_run, ring_kg,
 
 # -------------------------------------------------------------------------------------------------- CLI
 def test_cli_train_and_eval_kge(tmp_path, capsys) -> None:
-    from agent.cli import main
+    from kgagent.agent.cli import main
 
     ws = tmp_path / "ws"
     KnowledgeGraph.from_triples(ring_triples()).save(ws / "kg")

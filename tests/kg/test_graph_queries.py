@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from kg import KgAgentError, KnowledgeGraph, Step
+from kgagent.kg import KgAgentError, KnowledgeGraph, Step
 
 # triple ids of the tiny KG (see tests/conftest.py), in file order
 ALIEN_DIRECTED, RUNNER_DIRECTED, ALIEN_STARRED, ALIENS_STARRED = 0, 1, 2, 3

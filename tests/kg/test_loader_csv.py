@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg import InputError, load_kg
+from kgagent.kg import InputError, load_kg
 
 
 def test_quoted_fields_keep_commas_and_quotes(write_file):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kg import InputError, load_kg
-from kg.errors import ConfigError
+from kgagent.kg import InputError, load_kg
+from kgagent.kg.errors import ConfigError
 
 
 def test_objects_numbers_blank_lines_and_extra_keys(write_file):

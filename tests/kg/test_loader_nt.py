@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import rdflib
 
-from kg import load_kg
+from kgagent.kg import load_kg
 
 EX = "http://example.org/"
 

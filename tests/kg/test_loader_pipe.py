@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg import InputError, load_kg
+from kgagent.kg import InputError, load_kg
 
 METAQA_LINES = (
     "Kismet|directed_by|William Dieterle\n"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kg import LOADERS, InputError, KnowledgeGraph, load_kg
-from kg.loaders import EXTENSIONS, ParsedKG, resolve_format
+from kgagent.kg import LOADERS, InputError, KnowledgeGraph, load_kg
+from kgagent.kg.loaders import EXTENSIONS, ParsedKG, resolve_format
 
 HERE = Path(__file__).parent
 # registered name -> the test module that covers it (aliases of one loader share a module)

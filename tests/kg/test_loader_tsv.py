@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kg import InputError, load_kg
-from kg.errors import ConfigError
+from kgagent.kg import InputError, load_kg
+from kgagent.kg.errors import ConfigError
 
 
 def test_loads_triples_with_ids_in_first_seen_order(write_kg, tiny_triples):

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from kg import load_kg
+from kgagent.kg import load_kg
 
 EX = "http://example.org/"
 

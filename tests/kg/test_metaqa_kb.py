@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from kg import KnowledgeGraph, load_kg
+from kgagent.kg import KnowledgeGraph, load_kg
 
 FREQUENCIES = {"starred_actors": 33_718, "has_tags": 28_719, "written_by": 19_127, "release_year": 16_715,
                "directed_by": 15_957, "has_genre": 15_485, "in_language": 3_428, "has_imdb_rating": 314,

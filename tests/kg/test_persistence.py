@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kg import InputError, KnowledgeGraph, WorkspaceError, load_kg
+from kgagent.kg import InputError, KnowledgeGraph, WorkspaceError, load_kg
 
 
 def _assert_same(a: KnowledgeGraph, b: KnowledgeGraph) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kg import KnowledgeGraph
-from kg.rules import SAME_NAME, RuleConfig, RuleSet, mine_rules
+from kgagent.kg import KnowledgeGraph
+from kgagent.kg.rules import SAME_NAME, RuleConfig, RuleSet, mine_rules
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from kg import load_kg
+from kgagent.kg import load_kg
 
 EX = "http://example.org/"
 
@@ -33,7 +33,7 @@ def test_rdf_entities_match_by_label_and_merge(write_file, movie_ttl):
 
 def test_unknown_entities_are_skipped_with_a_warning(write_kg, write_file, tiny_triples, caplog):
     aliases = write_file("aliases.tsv", "Alien\tA\nNobody\tN\n")
-    with caplog.at_level(logging.WARNING, logger="kg.loaders"):
+    with caplog.at_level(logging.WARNING, logger="kgagent.kg.loaders"):
         kg, report = load_kg(write_kg("tsv", tiny_triples), aliases=aliases)
     assert report.aliases == 1 and not any("N" in v for v in kg.aliases.values())
     assert "aliases.tsv: 1 aliases name no entity" in caplog.text and "line 2, 'Nobody'" in caplog.text

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kg import KnowledgeGraph, Workspace
+from kgagent.kg import KnowledgeGraph, Workspace
 
 LINK_TRIPLES = (
     ("Alien", "directed_by", "Ridley Scott"),
@@ -93,7 +93,7 @@ def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_encoder(tiny_encoder_dir: Path):
-    from retrieval import TextEncoder
+    from kgagent.retrieval import TextEncoder
 
     return TextEncoder(tiny_encoder_dir, batch_size=4)
 
@@ -103,7 +103,7 @@ def built_ws(
     tmp_path_factory: pytest.TempPathFactory, link_kg: KnowledgeGraph, tiny_encoder, tiny_encoder_dir
 ):
     """A workspace with kg/ and index/ built with the tiny encoder, plus one user document."""
-    from retrieval import IndexConfig, build_index
+    from kgagent.retrieval import IndexConfig, build_index
 
     root = tmp_path_factory.mktemp("ws")
     docs = root.parent / f"{root.name}-docs"

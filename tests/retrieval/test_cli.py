@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from kg import KnowledgeGraph, Workspace
+from kgagent.agent.cli import main
+from kgagent.kg import KnowledgeGraph, Workspace
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kg.errors import ConfigError
-from retrieval import TextEncoder
-from retrieval.encoder import default_encoder_path
+from kgagent.kg.errors import ConfigError
+from kgagent.retrieval import TextEncoder
+from kgagent.retrieval.encoder import default_encoder_path
 
 TEXTS = [
     "who directed alien",

@@ -9,9 +9,9 @@ import faiss
 import numpy as np
 import pytest
 
-from kg.errors import InputError, KgAgentError, WorkspaceError
-from retrieval import INDEX_KINDS, IndexConfig, VectorIndex
-from retrieval.index import choose_kind, faiss_gpus
+from kgagent.kg.errors import InputError, KgAgentError, WorkspaceError
+from kgagent.retrieval import INDEX_KINDS, IndexConfig, VectorIndex
+from kgagent.retrieval.index import choose_kind, faiss_gpus
 
 DIM = 16
 PARAMS = {
@@ -121,7 +121,7 @@ def test_cpu_path_without_faiss_gpus(caplog: pytest.LogCaptureFixture) -> None:
     # faiss-cpu has no StandardGpuResources: no GPUs, auto picks HNSW, and the index stays on the CPU
     assert faiss_gpus() == 0
     assert choose_kind(10**6, IndexConfig())[0] == "hnsw"
-    with caplog.at_level("INFO", logger="retrieval.index"):
+    with caplog.at_level("INFO", logger="kgagent.retrieval.index"):
         ix = VectorIndex.build(clustered(50, DIM), [{}] * 50)
     assert "searches on cpu: FAISS sees no GPU" in caplog.text
     ix.search(clustered(1, DIM), 1)
@@ -188,7 +188,7 @@ def test_corrupt_files_are_input_errors(tmp_path: Path) -> None:
         VectorIndex.load(d)
 
     # a damaged file whose checksum was also updated: FAISS itself refuses it
-    from kg.workspace import sha256_file
+    from kgagent.kg.workspace import sha256_file
 
     (d / "index.faiss").write_bytes(b"garbage" * 10)
     meta = json.loads((d / "index.json").read_text())

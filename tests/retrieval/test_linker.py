@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from kg import KnowledgeGraph
-from retrieval import EntityLinker, LinkerConfig, Mention
+from kgagent.kg import KnowledgeGraph
+from kgagent.retrieval import EntityLinker, LinkerConfig, Mention
 
 
 @pytest.fixture(scope="module")

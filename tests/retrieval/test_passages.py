@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from kg import KnowledgeGraph
-from kg.errors import InputError
-from retrieval import PASSAGE_BUILDERS, IndexConfig, build_passages, verbalize
-from retrieval.passages import chunk_documents, chunk_text, relation_phrase
+from kgagent.kg import KnowledgeGraph
+from kgagent.kg.errors import InputError
+from kgagent.retrieval import PASSAGE_BUILDERS, IndexConfig, build_passages, verbalize
+from kgagent.retrieval.passages import chunk_documents, chunk_text, relation_phrase
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kg import KnowledgeGraph, Workspace
-from kg.errors import InputError, WorkspaceError
-from retrieval import IndexConfig, Retriever, build_index, open_linker, open_retriever
+from kgagent.kg import KnowledgeGraph, Workspace
+from kgagent.kg.errors import InputError, WorkspaceError
+from kgagent.retrieval import IndexConfig, Retriever, build_index, open_linker, open_retriever
 
 
 def test_build_writes_both_indexes_and_records_the_step(built_ws: Workspace, link_kg: KnowledgeGraph) -> None:

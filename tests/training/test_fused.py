@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kg.errors import ConfigError
-from training.fused import EncoderConfig, FusedEncoder
-from training.trainer import Batches, TrainConfig, seed_everything, train_loop
+from kgagent.kg.errors import ConfigError
+from kgagent.training.fused import EncoderConfig, FusedEncoder
+from kgagent.training.trainer import Batches, TrainConfig, seed_everything, train_loop
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from kg import KnowledgeGraph
-from kg.errors import ConfigError, InputError
-from training.intents import (
+from kgagent.kg import KnowledgeGraph
+from kgagent.kg.errors import ConfigError, InputError
+from kgagent.training.intents import (
     IntentConfig,
     IntentData,
     IntentModel,
@@ -134,7 +134,7 @@ def test_oos_by_threshold(trained: tuple[IntentModel, Path]) -> None:
 
 
 def test_oos_scores() -> None:
-    from training.intents import OOS_SCORES
+    from kgagent.training.intents import OOS_SCORES
 
     logits = np.array([[4.0, 0.0, 0.0], [1.0, 1.0, 5.0], [0.0, 0.1, 0.0]])
     # energy: log-sum-exp of the in-scope logits (class 2 is the OOS class here)
@@ -190,7 +190,7 @@ def test_metric_meanings() -> None:
 # ----------------------------------------------------------------- fusion
 @pytest.mark.parametrize("fusion", ["tokens", "pooled", "both"])
 def test_fused_intents_use_linked_entities(tiny_bert: str, tmp_path: Path, fusion: str) -> None:
-    from retrieval.linker import EntityLinker
+    from kgagent.retrieval.linker import EntityLinker
 
     kg = KnowledgeGraph.from_triples([("Alien", "directed_by", "Ridley Scott"),
                                       ("Alien", "starred_actors", "Sigourney Weaver")])
@@ -275,7 +275,7 @@ def test_evaluate_reports_latency(trained: tuple[IntentModel, Path]) -> None:
 # ----------------------------------------------------------------- command line
 def test_cli_train_and_eval_intents(tiny_bert: str, tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from agent.cli import main
+    from kgagent.agent.cli import main
 
     ws = tmp_path / "ws"
     ws.mkdir()

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kg import InputError, KnowledgeGraph
-from training.qa_data import NameIndex, gold_ids, mask_mention, parse_question, read_qa_file
-from training.qa_paths import PathIndex, label_paths
+from kgagent.kg import InputError, KnowledgeGraph
+from kgagent.training.qa_data import NameIndex, gold_ids, mask_mention, parse_question, read_qa_file
+from kgagent.training.qa_paths import PathIndex, label_paths
 
 # ----------------------------------------------------------------- a toy movie KG with MetaQA-like questions
 N_FILMS = 24
@@ -174,7 +174,7 @@ def build_qa_bert(directory: Path, hidden: int = 32) -> Path:
 
 def train_tiny_kge(kg: KnowledgeGraph, out: Path) -> Path:
     """A real (PyKEEN) ComplEx on the toy KG, seconds on the CPU."""
-    from kg.embeddings import KGEConfig, train_embeddings
+    from kgagent.kg.embeddings import KGEConfig, train_embeddings
 
     train_embeddings(kg, config=KGEConfig(model="ComplEx", dim=16, epochs=100, seed=0, split=(0.9, 0.05, 0.05),
                                                early_stopping=False),
@@ -190,7 +190,7 @@ def write_questions(kg: KnowledgeGraph, path: Path) -> Path:
 @pytest.fixture(scope="module")
 def toy_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace over the toy KG with one directed_by edge removed: kg/, kge/, kgagent.toml, questions.txt."""
-    from kg import Workspace
+    from kgagent.kg import Workspace
 
     root = tmp_path_factory.mktemp("qa-ws")
     ws = Workspace(root)
@@ -210,9 +210,9 @@ def toy_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def trained(toy_ws: Path) -> tuple:
     """(model, metrics) of a real training run on the toy questions, saved into WS/models/qa."""
-    from kg import Workspace
-    from training.qa import QAConfig, fit_qa, load_scorer
-    from training.qa_data import read_qa_file
+    from kgagent.kg import Workspace
+    from kgagent.training.qa import QAConfig, fit_qa, load_scorer
+    from kgagent.training.qa_data import read_qa_file
 
     ws = Workspace(toy_ws)
     kg = KnowledgeGraph.load(ws.kg_dir)
@@ -227,8 +227,8 @@ def test_scorer_matches_the_kge(toy_ws: Path) -> None:
     inverse relations)."""
     import torch
 
-    from kg.embeddings import KGEmbeddings
-    from training.qa import load_scorer
+    from kgagent.kg.embeddings import KGEmbeddings
+    from kgagent.training.qa import load_scorer
 
     kge = KGEmbeddings.load(toy_ws / "kge")
     scorer = load_scorer(kge, KnowledgeGraph.load(toy_ws / "kg"))
@@ -241,7 +241,7 @@ def test_scorer_matches_the_kge(toy_ws: Path) -> None:
 
 
 def test_training_learns_the_toy_task(trained: tuple, toy_ws: Path) -> None:
-    from training.qa import evaluate_qa
+    from kgagent.training.qa import evaluate_qa
 
     model, metrics = trained
     assert metrics["val_path_accuracy"] >= 0.9, metrics
@@ -264,7 +264,7 @@ def test_training_learns_the_toy_task(trained: tuple, toy_ws: Path) -> None:
 
 
 def test_save_load_gives_identical_predictions(trained: tuple, toy_ws: Path) -> None:
-    from training.qa import QAModel
+    from kgagent.training.qa import QAModel
 
     model, _ = trained
     questions = [line.split("\t")[0] for line in toy_questions(model.kg)][::5]
@@ -280,7 +280,7 @@ def test_save_load_gives_identical_predictions(trained: tuple, toy_ws: Path) -> 
 
 
 def test_rules_infer_a_removed_edge(trained: tuple, toy_ws: Path) -> None:
-    from training.qa import QAModel
+    from kgagent.training.qa import QAModel
 
     model, metrics = trained
     assert model.rules is not None and metrics["rules"] == len(model.rules) > 0
@@ -315,7 +315,7 @@ def test_kge_fallback_answers_a_removed_edge(trained: tuple) -> None:
 
 # ----------------------------------------------------------------- the command line
 def test_cli_train_and_eval_qa(toy_ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agent.cli import main
+    from kgagent.agent.cli import main
 
     ws = tmp_path / "ws"
     shutil.copytree(toy_ws, ws, ignore=shutil.ignore_patterns("models", ".cache"))

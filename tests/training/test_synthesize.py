@@ -6,10 +6,10 @@ from collections import Counter
 
 import pytest
 
-from kg import KnowledgeGraph
-from training.qa_data import read_qa_file
-from training.qa_paths import PathIndex
-from training.synthesize import RelationWords, SynthesisConfig, synthesize_questions, write_qa_file
+from kgagent.kg import KnowledgeGraph
+from kgagent.training.qa_data import read_qa_file
+from kgagent.training.qa_paths import PathIndex
+from kgagent.training.synthesize import RelationWords, SynthesisConfig, synthesize_questions, write_qa_file
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_each_sampled_path_is_asked_of_several_topics(movie_kg: KnowledgeGraph) 
 
 
 def test_mentioned_words_counts_relation_words_in_the_question() -> None:
-    from training.synthesize import mentioned_words
+    from kgagent.training.synthesize import mentioned_words
 
     q = "what do the accessories for the successor of the X cost"
     # the 3-hop reading names "successor"; the 2-hop one that skips it names nothing

@@ -33,9 +33,9 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo workspace: ``$KGAGENT_TEST_DEMO_WS`` (copied, so tests never write into it), else the demo KG."""
-    from agent.build import load_step
-    from kg import demo
-    from ui.demo import write_ui_section
+    from kgagent.agent.build import load_step
+    from kgagent.kg import demo
+    from kgagent.ui.demo import write_ui_section
 
     target = tmp_path_factory.mktemp("ui") / "demo-ws"
     given = os.environ.get("KGAGENT_TEST_DEMO_WS")
@@ -51,7 +51,7 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def agent_graph(demo_ws: Path):
     """The real agent graph over the demo workspace, with in-memory conversation memory."""
-    from agent import build_agent
+    from kgagent.agent import build_agent
 
     return build_agent(demo_ws, checkpointer="memory")
 
@@ -59,9 +59,9 @@ def agent_graph(demo_ws: Path):
 @pytest.fixture(scope="session")
 def server(demo_ws: Path, agent_graph) -> Iterator[str]:
     """The app on the demo workspace, served on a free 127.0.0.1 port in this process; yields its URL."""
-    from ui import create_app, launch
-    from ui.config import UIConfig
-    from ui.demo import DESCRIPTION, TITLE, demo_examples
+    from kgagent.ui import create_app, launch
+    from kgagent.ui.config import UIConfig
+    from kgagent.ui.demo import DESCRIPTION, TITLE, demo_examples
 
     config = UIConfig(title=TITLE, description=DESCRIPTION, examples=[[e.text, e.note] for e in demo_examples()],
                       upload_root=str(demo_ws.parent / "uploads"))

@@ -61,9 +61,9 @@ def slow_graph():
     from langgraph.checkpoint.memory import InMemorySaver
     from langgraph.graph import END, START, StateGraph
 
-    from agent.generators.base import Generator, ResponseRequest
-    from agent.generators.streaming import generate_message
-    from agent.state import State
+    from kgagent.agent.generators.base import Generator, ResponseRequest
+    from kgagent.agent.generators.streaming import generate_message
+    from kgagent.agent.state import State
 
     class Words(Generator):
         streaming = True
@@ -94,7 +94,7 @@ def slow_graph():
 def test_reply_streams_in_as_it_is_generated(demo_ws):
     from gradio_client import Client
 
-    from ui import create_app, launch
+    from kgagent.ui import create_app, launch
 
     app = launch(create_app(slow_graph(), demo_ws), port=free_port(), block=False, quiet=True)
     try:
@@ -116,7 +116,7 @@ def test_reply_streams_in_as_it_is_generated(demo_ws):
 def test_kgagent_chat_serves_the_app(demo_ws, tmp_path):
     port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "chat", str(demo_ws), "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "kgagent.agent.cli", "chat", str(demo_ws), "--port", str(port),
                              "--memory"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline, page = time.time() + 90, ""
@@ -134,7 +134,7 @@ def test_kgagent_chat_serves_the_app(demo_ws, tmp_path):
 
 
 def test_kgagent_chat_rejects_a_bad_auth_spec(demo_ws):
-    from agent.cli import main
+    from kgagent.agent.cli import main
 
     assert main(["chat", str(demo_ws), "--auth", "no-password", "--memory"]) == 2
 
@@ -160,9 +160,9 @@ def test_uploaded_kg_is_built_and_the_chat_switches_to_it(tmp_path, demo_ws):
     """The knowledge tab's build through the API: a small valid KG, tiny build settings, then a question on it."""
     from gradio_client import Client, handle_file
 
-    from agent import build_agent
-    from ui import create_app, launch
-    from ui.config import UIConfig
+    from kgagent.agent import build_agent
+    from kgagent.ui import create_app, launch
+    from kgagent.ui.config import UIConfig
 
     kg_file = tmp_path / "films.tsv"
     kg_file.write_text("head\trelation\ttail\n" + "".join(

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from kg.errors import ConfigError, InputError
-from ui.config import UIConfig
-from ui.examples import Example, from_question_files, hops, toml_section, workspace_examples
-from ui.launch import parse_auth
-from ui.session import FeedbackLog, GraphPool, Session
+from kgagent.kg.errors import ConfigError, InputError
+from kgagent.ui.config import UIConfig
+from kgagent.ui.examples import Example, from_question_files, hops, toml_section, workspace_examples
+from kgagent.ui.launch import parse_auth
+from kgagent.ui.session import FeedbackLog, GraphPool, Session
 
 
 def test_sessions_get_their_own_threads():
@@ -27,7 +27,7 @@ def test_sessions_get_their_own_threads():
 
 
 def test_graph_pool_builds_once_per_workspace_and_reload_reopens_its_models(tmp_path, demo_ws):
-    from agent.workspace import open_workspace
+    from kgagent.agent.workspace import open_workspace
 
     built = []
     pool = GraphPool(lambda ws: built.append(ws) or object())
@@ -95,8 +95,8 @@ def test_examples_come_a_few_per_hop_count(tmp_path):
     ("releaseYear", "What is the release year of Kite 5?"), ("compatible_with", "What is Kite 5 compatible with?"),
     ("is_a", "What kind of thing is Kite 5?")])
 def test_questions_made_from_relation_names_read_as_english(relation, question):
-    from agent.generators.template import relation_words
-    from ui.examples import relation_question
+    from kgagent.agent.generators.template import relation_words
+    from kgagent.ui.examples import relation_question
 
     assert relation_question(relation_words(relation), "Kite 5") == question
 
@@ -112,8 +112,8 @@ def test_examples_section_round_trips_through_toml(tmp_path):
 def test_workspace_examples_prefer_settings_then_question_files_then_the_kg(demo_ws, tmp_path):
     import shutil
 
-    from kg import Workspace
-    from kg.demo import demo_questions_path
+    from kgagent.kg import Workspace
+    from kgagent.kg.demo import demo_questions_path
 
     ws = tmp_path / "ws"
     shutil.copytree(demo_ws / "kg", ws / "kg")
@@ -128,7 +128,7 @@ def test_workspace_examples_prefer_settings_then_question_files_then_the_kg(demo
 
 
 def test_demo_ui_section_is_written_once_and_keeps_other_settings(tmp_path):
-    from ui.demo import SHOWCASE, TITLE, is_complete, write_ui_section
+    from kgagent.ui.demo import SHOWCASE, TITLE, is_complete, write_ui_section
 
     ws = tmp_path / "ws"
     ws.mkdir()
@@ -144,7 +144,7 @@ def test_demo_ui_section_is_written_once_and_keeps_other_settings(tmp_path):
 
 
 def test_demo_training_settings_are_added_unless_the_user_has_some(tmp_path):
-    from ui.demo import write_training_settings
+    from kgagent.ui.demo import write_training_settings
 
     fresh = tmp_path / "fresh"  # the folder does not exist yet before a first build
     write_training_settings(fresh)
@@ -169,7 +169,7 @@ def test_import_ui_does_not_import_gradio():
 def test_loss_history_from_results_files_or_trainer_logs(tmp_path):
     import logging
 
-    from ui.training import find_losses, logged_losses, losses_of
+    from kgagent.ui.training import find_losses, logged_losses, losses_of
 
     assert find_losses({"metrics": {"losses": [3, 2.5, 2]}}) == [3.0, 2.5, 2.0]
     assert find_losses({"history": [{"step": 10, "train_loss": 0.9}, {"step": 20, "train_loss": 0.4}]}) == [0.9, 0.4]
@@ -178,17 +178,18 @@ def test_loss_history_from_results_files_or_trainer_logs(tmp_path):
     (tmp_path / "kge" / "metrics.json").write_text('{"mrr": 0.4, "losses": [1.0, 0.5]}')
     assert losses_of("KG embeddings", {"mrr": 0.4}, tmp_path, []) == [1.0, 0.5]
     with logged_losses() as logged:  # what training.trainer logs after each evaluation
-        logging.getLogger("training.trainer").info("%s step %d: train loss %.4f, val %.4f", "intents", 8, 0.75, 0.9)
-        logging.getLogger("training.trainer").info("%s step %d: train loss %.4f, val %.4f", "intents", 16, 0.5, 0.95)
+        trainer_log = logging.getLogger("kgagent.training.trainer")
+        trainer_log.info("%s step %d: train loss %.4f, val %.4f", "intents", 8, 0.75, 0.9)
+        trainer_log.info("%s step %d: train loss %.4f, val %.4f", "intents", 16, 0.5, 0.95)
     assert logged == [0.75, 0.5]
     assert losses_of("Intents", {"accuracy": 0.9}, tmp_path, logged) == [0.75, 0.5]
-    assert logging.getLogger("training").level == logging.NOTSET  # left as it was
+    assert logging.getLogger("kgagent.training").level == logging.NOTSET  # left as it was
 
 
 def test_kge_training_gives_the_tab_one_loss_per_epoch(tmp_path):
     """The training tab's KGE run (the same step as `kgagent train kge`) hands back its loss curve."""
-    from kg import KnowledgeGraph
-    from ui.training import TrainInputs, run_training
+    from kgagent.kg import KnowledgeGraph
+    from kgagent.ui.training import TrainInputs, run_training
 
     ws = tmp_path / "ws"
     n = 16
@@ -202,8 +203,8 @@ def test_kge_training_gives_the_tab_one_loss_per_epoch(tmp_path):
 def test_demo_workspace_is_reused_once_complete(tmp_path, demo_ws):
     import shutil
 
-    from kg import Workspace
-    from ui.demo import BUILD_STEPS, ensure_demo_workspace, is_complete
+    from kgagent.kg import Workspace
+    from kgagent.ui.demo import BUILD_STEPS, ensure_demo_workspace, is_complete
 
     ws = tmp_path / "demo"
     shutil.copytree(demo_ws / "kg", ws / "kg")

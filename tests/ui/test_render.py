@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from ui.plots import degree_histogram, loss_curves, relation_bars
-from ui.render import evidence_html, path_html, subgraph_svg
-from ui.translate import TurnView
+from kgagent.ui.plots import degree_histogram, loss_curves, relation_bars
+from kgagent.ui.render import evidence_html, path_html, subgraph_svg
+from kgagent.ui.translate import TurnView
 
 TRIPLES = [
     {"triple": 0, "head": "Nova phone", "relation": "compatible_with", "tail": "30W Charger"},

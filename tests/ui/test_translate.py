@@ -7,8 +7,8 @@ import uuid
 
 from langchain_core.messages import AIMessage, AIMessageChunk
 
-from ui.render import evidence_html
-from ui.translate import ChatTranslator
+from kgagent.ui.render import evidence_html
+from kgagent.ui.translate import ChatTranslator
 
 
 def turn(graph, text: str, thread: str) -> ChatTranslator:
