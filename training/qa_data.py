@@ -35,6 +35,7 @@ class QAExample:
     source: str = ""  # "file:line" or "synthesized"
     qtype: str = ""  # question type (MetaQA's *_qtype.txt, or the template family of a synthesized question)
     hops: int | None = None  # gold hop count when known (from the question type or the synthesized path)
+    family: str = ""  # a synthesized question's grammar family (training.grammar.FAMILIES)
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """Training questions synthesized from the graph, so a KG without any labelled questions still gets a QA model.
 
 Random walks of 1..3 steps (either direction) from a topic entity are executed exactly on the graph; each walk
-becomes a question by verbalizing its relation names with varied templates, and its reached set is the gold.
-Each sampled path is asked of a few topics (``per_path``), so the path classifier sees every path several times.
+becomes a question in the words of :mod:`kgagent.training.grammar` (relations named by the schema that
+:mod:`kgagent.kg.schema` reads off the graph), and its reached set is the gold. Each sampled path is asked of a
+few topics (``per_path``), so the path classifier sees every path several times. Asked for no fixed number,
+sampling goes on until new walks stop finding new paths: the count scales with the graph's distinct paths.
 
 >>> from kgagent.kg import KnowledgeGraph
 >>> kg = KnowledgeGraph.from_triples([("Alien", "directed_by", "Ridley Scott"), ("Alien", "has_genre", "Horror")])
@@ -14,7 +16,7 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,11 +25,10 @@ import numpy as np
 from kgagent.kg.errors import ConfigError
 from kgagent.kg.graph import INVERSE, KnowledgeGraph
 from kgagent.kg.io import atomic_write_text
+from kgagent.kg.schema import Schema, induce_schema, relation_name
+from kgagent.training.grammar import ask
 from kgagent.training.qa_data import QAExample, parse_question
 from kgagent.training.qa_paths import PathIndex, RelPath
-
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_LEADING = ("has", "have", "is", "was", "in", "of", "hasa", "isa")
 
 
 @dataclass
@@ -39,9 +40,16 @@ class SynthesisConfig:
         "help": "relative share of 1-, 2-, 3-hop questions (truncated to max_hops)"})
     max_answers: int = field(default=25, metadata={"help": "walks reaching more entities are too vague; skipped"})
     literal_topics: bool = field(default=False, metadata={"help": "allow literal values (numbers, dates) as topics"})
-    per_path: int = field(default=4, metadata={
+    per_path: int = field(default=6, metadata={
         "help": "questions asked about each sampled relation path, from different topics: the path classifier "
                 "needs several examples of a path (walks alone give most paths a single question)"})
+    max_questions: int = field(default=20_000, metadata={
+        "help": "the most questions sampled when no number is asked for (sampling stops earlier once walks stop "
+                "finding new paths)"})
+    stale_after: int = field(default=2_000, metadata={
+        "help": "with no number asked for: stop after this many walks in a row found no new path"})
+    families: tuple[str, ...] | None = field(default=None, metadata={
+        "help": "only these grammar families (training.grammar.FAMILIES); None: all"})
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -54,27 +62,12 @@ class SynthesisConfig:
                              f"not {self.hop_weights!r}")
         if not isinstance(self.max_answers, int) or self.max_answers < 1:
             raise ValueError(f"max_answers must be a positive integer, not {self.max_answers!r}")
-        if not isinstance(self.per_path, int) or self.per_path < 1:
-            raise ValueError(f"per_path must be a positive integer, not {self.per_path!r}")
-
-
-# ----------------------------------------------------------------- verbalizing relation names
-@dataclass(frozen=True)
-class RelationWords:
-    """Surface forms of a relation name: ``has_genre`` -> phrase "has genre", noun "genre"; ``directed_by`` is
-    passive ("X was directed by Y")."""
-
-    phrase: str  # all words: "has genre", "directed by", "release year"
-    noun: str  # without a leading has/is/in: "genre", "directed by", "release year"
-    passive: bool  # ends in "by": "X directed by Y" reads as a passive verb
-
-    @classmethod
-    def of(cls, name: str) -> RelationWords:
-        words = _CAMEL.sub(" ", name.rsplit("/", 1)[-1].rsplit("#", 1)[-1]).replace("_", " ").replace("-", " ")
-        parts = [w.lower() for w in words.split() if w]
-        phrase = " ".join(parts) or name
-        core = parts[1:] if len(parts) > 1 and parts[0] in _LEADING else parts
-        return cls(phrase=phrase, noun=" ".join(core) or phrase, passive=len(parts) > 1 and parts[-1] == "by")
+        for name in ("per_path", "max_questions", "stale_after"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, not {v!r}")
+        if self.families is not None:
+            self.families = tuple(self.families)
 
 
 def mentioned_words(path: RelPath, text: str) -> int:
@@ -85,58 +78,17 @@ def mentioned_words(path: RelPath, text: str) -> int:
     from kgagent.retrieval.text import FUNCTION_WORDS
 
     words = {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in FUNCTION_WORDS}
-    rel = {w for step in path for w in RelationWords.of(step.removesuffix(INVERSE)).phrase.split()
-           if w not in FUNCTION_WORDS}
+    rel = {w for step in path for w in relation_name(step.removesuffix(INVERSE)).words if w not in FUNCTION_WORDS}
     stems = {w[:5] for w in rel if len(w) >= 5}
     return sum(w in rel or (len(w) >= 5 and w[:5] in stems) for w in words)
 
 
-# A template turns (relation words, the noun phrase asked about) into text. Forward: what is the r of NP;
-# inverse: what has NP as its r. Noun-phrase templates build the middle of multi-hop questions.
-Phrase = Callable[[RelationWords, str], str]
-FORWARD_QUESTIONS: dict[str, tuple[Phrase, ...]] = {
-    "passive": (lambda w, x: f"who is {x} {w.phrase}", lambda w, x: f"{x} was {w.phrase} whom",
-                lambda w, x: f"what is {x} {w.phrase}", lambda w, x: f"by whom is {x} {w.phrase.removesuffix(' by')}"),
-    "noun": (lambda w, x: f"what is the {w.noun} of {x}", lambda w, x: f"what {w.noun} does {x} have",
-             lambda w, x: f"which {w.noun} is {x}'s", lambda w, x: f"{x} has which {w.noun}",
-             lambda w, x: f"tell me the {w.noun} of {x}", lambda w, x: f"the {w.noun} of {x} is what"),
-}
-INVERSE_QUESTIONS: dict[str, tuple[Phrase, ...]] = {
-    "passive": (lambda w, x: f"what was {w.phrase} {x}", lambda w, x: f"which ones are {w.phrase} {x}",
-                lambda w, x: f"name the things {w.phrase} {x}", lambda w, x: f"what is {w.phrase} {x}"),
-    "noun": (lambda w, x: f"what has {x} as its {w.noun}", lambda w, x: f"which things have the {w.noun} {x}",
-             lambda w, x: f"what has {w.noun} {x}", lambda w, x: f"name something whose {w.noun} is {x}",
-             lambda w, x: f"{x} is the {w.noun} of what"),
-}
-FORWARD_PHRASES: dict[str, tuple[Phrase, ...]] = {
-    "passive": (lambda w, x: f"the ones {x} was {w.phrase}", lambda w, x: f"whoever {x} was {w.phrase}"),
-    "noun": (lambda w, x: f"the {w.noun} of {x}", lambda w, x: f"{x}'s {w.noun}"),
-}
-INVERSE_PHRASES: dict[str, tuple[Phrase, ...]] = {
-    "passive": (lambda w, x: f"the things {w.phrase} {x}", lambda w, x: f"those {w.phrase} {x}"),
-    "noun": (lambda w, x: f"the things whose {w.noun} is {x}", lambda w, x: f"things with {w.noun} {x}"),
-}
-
-
-def verbalize(path: RelPath, topic_name: str, rng: np.random.Generator) -> str:
-    """A question asking for the end of ``path`` from ``[topic_name]`` (the topic stays in brackets)."""
-    np_ = f"[{topic_name}]"
-    for i, step in enumerate(path):
-        inverse = step.endswith(INVERSE)
-        words = RelationWords.of(step.removesuffix(INVERSE))
-        kind = "passive" if words.passive else "noun"
-        last = i == len(path) - 1
-        table = (INVERSE_QUESTIONS if inverse else FORWARD_QUESTIONS) if last else \
-            (INVERSE_PHRASES if inverse else FORWARD_PHRASES)
-        options = table[kind]
-        np_ = options[int(rng.integers(len(options)))](words, np_)
-    return np_
-
-
 # ----------------------------------------------------------------- sampling walks
-def synthesize_questions(kg: KnowledgeGraph, n: int, *, config: SynthesisConfig | None = None,
-                         index: PathIndex | None = None, progress: bool = False) -> list[QAExample]:
-    """``n`` distinct questions from random walks on ``kg`` (fewer when the graph has fewer distinct walks).
+def synthesize_questions(kg: KnowledgeGraph, n: int | None = None, *, config: SynthesisConfig | None = None,
+                         index: PathIndex | None = None, schema: Schema | None = None,
+                         progress: bool = False) -> list[QAExample]:
+    """``n`` distinct questions from random walks on ``kg`` (fewer when the graph has fewer distinct walks);
+    ``n=None``: as many as the graph's distinct paths call for (see :class:`SynthesisConfig`).
 
     Each step of a walk is drawn uniformly among the relation directions leaving the current entity (not among
     its edges), so rare relations are asked about too. ``qtype`` is the relation path joined by ``/``.
@@ -144,11 +96,14 @@ def synthesize_questions(kg: KnowledgeGraph, n: int, *, config: SynthesisConfig 
     from tqdm.auto import tqdm
 
     config = config or SynthesisConfig()
+    auto = n is None
+    n = config.max_questions if n is None else n
     if n < 0:
         raise ConfigError(f"synthesize: the number of questions must be >= 0, not {n}")
     if n == 0 or kg.num_triples == 0:
         return []
     index = index or PathIndex(kg)
+    schema = schema or induce_schema(kg)
     rng = np.random.default_rng(config.seed)
     weights = np.asarray(config.hop_weights[: config.max_hops])
     weights = weights / weights.sum()
@@ -161,10 +116,12 @@ def synthesize_questions(kg: KnowledgeGraph, n: int, *, config: SynthesisConfig 
         return []
     sources = _step_sources(kg, index, has_edges)
     seen: set[tuple[int, RelPath]] = set()
+    paths: set[RelPath] = set()
     out: list[QAExample] = []
-    attempts, budget = 0, 50 * n + 1000
+    attempts, budget, last_new = 0, 50 * n + 1000, 0
+    ask_ = lambda topic, path: _ask(kg, index, schema, topic, path, config, rng, seen)  # noqa: E731
     with tqdm(total=n, desc="synthesizing questions", unit="q", disable=not progress) as bar:
-        while len(out) < n and attempts < budget:
+        while len(out) < n and attempts < budget and not (auto and attempts - last_new > config.stale_after):
             # draw the hop count first, then retry walks of that length: dead ends and vague walks are more
             # common for long paths, and sampling lengths per walk would under-represent them
             hops = int(rng.choice(len(weights), p=weights)) + 1
@@ -172,16 +129,19 @@ def synthesize_questions(kg: KnowledgeGraph, n: int, *, config: SynthesisConfig 
                 attempts += 1
                 topic = int(starts[rng.integers(len(starts))])
                 path = _walk(index, topic, hops, rng)
-                example = None if path is None else _ask(kg, index, topic, path, config, rng, seen)
+                example = None if path is None else ask_(topic, path)
                 if example is None:
                     continue
+                if path not in paths:
+                    paths.add(path)
+                    last_new = attempts
                 found = [example]
                 # the same path from other topics that have its first step
                 cands = sources[path[0]]
                 for other in rng.choice(cands, min(len(cands), 10 * config.per_path), replace=False):
                     if len(found) >= min(config.per_path, n - len(out)):
                         break
-                    more = _ask(kg, index, int(other), path, config, rng, seen)
+                    more = ask_(int(other), path)
                     if more is not None:
                         found.append(more)
                 out += found
@@ -202,7 +162,7 @@ def _step_sources(kg: KnowledgeGraph, index: PathIndex, allowed: np.ndarray) -> 
     return out
 
 
-def _ask(kg: KnowledgeGraph, index: PathIndex, topic: int, path: RelPath, config: SynthesisConfig,
+def _ask(kg: KnowledgeGraph, index: PathIndex, schema: Schema, topic: int, path: RelPath, config: SynthesisConfig,
          rng: np.random.Generator, seen: set[tuple[int, RelPath]]) -> QAExample | None:
     """The question asking ``path`` of ``topic``, or None (duplicate, bracket in the name, no or too many
     answers)."""
@@ -212,10 +172,11 @@ def _ask(kg: KnowledgeGraph, index: PathIndex, topic: int, path: RelPath, config
     answers = index.execute([topic], path)
     if not 1 <= len(answers) <= config.max_answers:
         return None
-    text, mention, _ = parse_question(verbalize(path, kg.labels[topic], rng))
+    text, family = ask(path, f"[{kg.labels[topic]}]", schema, rng, config.families)
+    text, mention, _ = parse_question(text)
     return QAExample(question=text, topics=(topic,), answers=tuple(int(a) for a in answers), mention=mention,
                      answer_names=tuple(kg.labels[int(a)] for a in answers), source="synthesized",
-                     qtype="/".join(path), hops=len(path))
+                     qtype="/".join(path), hops=len(path), family=family)
 
 
 def _walk(index: PathIndex, topic: int, hops: int, rng: np.random.Generator) -> RelPath | None:

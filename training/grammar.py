@@ -1,0 +1,220 @@
+"""A small English grammar that asks about relation paths: the wording of synthesized training questions.
+
+A path's steps are read with :mod:`kgagent.kg.schema` (what each relation is called, its grammatical kind, the
+class and question word of its answers) and composed inside out: every step but the last becomes a noun phrase
+around the one before ("the films directed by X", "X's director", "the ones who wrote X", "the films that share
+actors with X"), the last becomes a question, an imperative or a bare phrase ("who directed …", "list the
+genres of …", "…'s languages"). Each form belongs to a *family*; training can hold a family out to measure how
+well a model carries over to wordings it never saw. Surface noise (lower case, no punctuation, "please") is
+added on top.
+
+>>> import numpy as np
+>>> from kgagent.kg.schema import Schema, StepType, relation_name
+>>> schema = Schema(names={"directed_by": relation_name("directed_by")},
+...                 steps={"directed_by": StepType("who", ()), "directed_by^-1": StepType("what", ())})
+>>> text, family = ask(("directed_by",), "[Alien]", schema, np.random.default_rng(0))
+>>> "[Alien]" in text and "direct" in text
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from kgagent.kg.graph import INVERSE
+from kgagent.kg.schema import RelationName, Schema, StepType
+
+GENERIC = ("things", "ones", "items", "entries")  # answers whose class has no name in the graph
+FAMILIES = ("a", "b")  # two disjoint sets of forms: train on one, validate on the other when asked to
+_IRREGULAR = {"written": ("wrote", "write"), "sung": ("sang", "sing"), "drawn": ("drew", "draw"),
+              "taken": ("took", "take"), "given": ("gave", "give"), "made": ("made", "make"),
+              "done": ("did", "do"), "known": ("knew", "know"), "seen": ("saw", "see"), "begun": ("began", "begin"),
+              "chosen": ("chose", "choose"), "spoken": ("spoke", "speak"), "driven": ("drove", "drive"),
+              "grown": ("grew", "grow"), "thrown": ("threw", "throw"), "shown": ("showed", "show"),
+              "born": ("bore", "bear"), "led": ("led", "lead"), "held": ("held", "hold"), "built": ("built", "build"),
+              "won": ("won", "win"), "founded": ("founded", "found"), "starred": ("starred", "star"),
+              "played": ("played", "play"), "owned": ("owned", "own"), "sold": ("sold", "sell"),
+              "bought": ("bought", "buy"), "paid": ("paid", "pay"), "told": ("told", "tell"), "run": ("ran", "run")}
+
+
+def _verb_forms(participle: str) -> tuple[str, str]:
+    """(simple past, base) of a past participle: directed -> (directed, direct); written -> (wrote, write)."""
+    if participle in _IRREGULAR:
+        return _IRREGULAR[participle]
+    base = participle
+    if participle.endswith("ied"):
+        base = participle[:-3] + "y"
+    elif participle.endswith("ed"):
+        base = participle[:-2]
+        if len(base) > 2 and base[-1] == base[-2] and base[-1] not in "lsz":
+            base = base[:-1]  # starred -> star, planned -> plan
+        elif base.endswith(("at", "ut", "iz", "id", "ov", "ur", "ag", "os", "ib", "ev", "as", "lv", "rv")) \
+                or (len(base) > 2 and base[-1] == "c"):
+            base += "e"  # created -> create, produced -> produce, used -> use
+    return participle, base
+
+
+def _agent(base: str) -> str:
+    """Who does it: direct -> director, write -> writer, create -> creator, produce -> producer."""
+    if base.endswith("ate"):
+        return base[:-1] + "or"
+    if base.endswith(("ct", "it")):
+        return base + "or"
+    return base + ("r" if base.endswith("e") else "er")
+
+
+def _plural(noun: str) -> str:
+    if not noun or noun.endswith("s"):
+        return noun
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    if noun.endswith(("sh", "ch", "x", "z")):
+        return noun + "es"
+    return noun + "s"
+
+
+class _Words:
+    """The words one step of a path is said with."""
+
+    def __init__(self, name: RelationName, answers: StepType, forward: bool, rng: np.random.Generator) -> None:
+        self.name = name
+        self.noun = name.noun
+        self.phrase = name.phrase
+        self.verb = name.verb
+        core = [w for w in name.words if w not in ("has", "have", "is", "was", "are", "by")] or list(name.words)
+        self.participle = " ".join(core)
+        past, base = _verb_forms(core[0])
+        self.past = " ".join([past, *core[1:]])
+        self.base = " ".join([base, *core[1:]])
+        if name.kind == "passive":  # directed_by: the director, the directors
+            self.noun = _agent(base.split()[0])
+        self.wh = answers.qword
+        # the class of what this step reaches: named by the graph, or by the relation itself read forward
+        # ("the directors", "the genres"), else a generic noun
+        own = (self.noun,) if forward and name.kind in ("passive", "noun") else ()
+        reached = answers.nouns or own
+        self.things = _plural(reached[0] if reached and (own or rng.random() < 0.7)
+                              else GENERIC[int(rng.integers(len(GENERIC)))])
+
+
+
+# A form: (family, text with {x} for the inner phrase and fields of _Words). Forward reads the relation
+# head -> tail, inverse tail -> head; the tables are keyed by the relation's kind.
+Form = tuple[str, str]
+QUESTIONS: dict[tuple[str, bool], tuple[Form, ...]] = {
+    ("noun", True): (("a", "what is the {noun} of {x}"), ("b", "what {noun} does {x} have"),
+                     ("a", "what is {x}'s {noun}"), ("b", "{x} has what {noun}"), ("a", "which {noun} is {x}'s"),
+                     ("b", "tell me the {noun} of {x}"), ("a", "list the {things} of {x}"),
+                     ("b", "what are the {things} of {x}"), ("a", "{x}'s {noun}"), ("b", "{noun} of {x}"),
+                     ("a", "{wh} is the {noun} of {x}"), ("b", "give me {x}'s {noun}")),
+    ("noun", False): (("a", "what has {noun} {x}"), ("b", "which {things} have {x} as their {noun}"),
+                      ("a", "name {things} whose {noun} is {x}"), ("b", "{things} with {noun} {x}"),
+                      ("a", "what {things} have the {noun} {x}"), ("b", "{x} is the {noun} of what"),
+                      ("a", "list {things} with {x} as {noun}"), ("b", "which {things} has {x} as {noun}")),
+    ("passive", True): (("a", "{wh} {past} {x}"), ("b", "by whom was {x} {participle}"),
+                        ("a", "{x} was {participle} by {wh}"), ("b", "who is {x} {participle} by"),
+                        ("a", "{wh} {past} {x}"), ("b", "tell me who {past} {x}"),
+                        ("a", "name the person who {past} {x}"), ("b", "{x} {participle} by"),
+                        ("a", "who was {x} {participle} by")),
+    ("passive", False): (("a", "what did {x} {base}"), ("b", "which {things} were {participle} by {x}"),
+                         ("a", "{things} {participle} by {x}"), ("b", "what has {x} {participle}"),
+                         ("a", "list the {things} {x} {past}"), ("b", "what {things} did {x} {base}"),
+                         ("a", "name {things} {participle} by {x}"), ("b", "{x} {past} which {things}")),
+    ("of", True): (("a", "{x} is the {noun} of what"), ("b", "what is {x} the {noun} of"),
+                   ("a", "{x} is {noun} of which {things}"), ("b", "of what is {x} the {noun}"),
+                   ("a", "name the {things} {x} is the {noun} of")),
+    ("of", False): (("a", "what is the {noun} of {x}"), ("b", "{x}'s {noun}"), ("a", "which {noun} does {x} have"),
+                    ("b", "{wh} is {x}'s {noun}"), ("a", "list the {noun} of {x}"), ("b", "the {noun} of {x}")),
+    ("verb", True): (("a", "what does {x} {verb}"), ("b", "{x} {phrase} what"), ("a", "which {things} does {x} {verb}"),
+                     ("b", "list what {x} {phrase}"), ("a", "name the {things} that {x} {phrase}"),
+                     ("b", "what {things} does {x} {verb}")),
+    ("verb", False): (("a", "what {phrase} {x}"), ("b", "which {things} {phrase} {x}"), ("a", "{wh} {phrase} {x}"),
+                      ("b", "list the {things} that {phrase} {x}"), ("a", "name what {phrase} {x}"),
+                      ("b", "{things} that {phrase} {x}")),
+}
+PHRASES: dict[tuple[str, bool], tuple[Form, ...]] = {
+    ("noun", True): (("a", "the {noun} of {x}"), ("b", "{x}'s {noun}"), ("a", "the {things} of {x}")),
+    ("noun", False): (("a", "the {things} whose {noun} is {x}"), ("b", "{things} with {noun} {x}"),
+                      ("a", "the {things} that have {x} as {noun}")),
+    ("passive", True): (("a", "the one who {past} {x}"), ("b", "whoever {past} {x}"),
+                        ("a", "the {things} of {x}"), ("b", "the person who {past} {x}")),
+    ("passive", False): (("a", "the {things} {participle} by {x}"), ("b", "{things} that {x} {past}"),
+                         ("a", "the {things} {x} {past}")),
+    ("of", True): (("a", "the {things} {x} is the {noun} of"), ("b", "what {x} is the {noun} of")),
+    ("of", False): (("a", "the {noun} of {x}"), ("b", "{x}'s {noun}")),
+    ("verb", True): (("a", "the {things} {x} {phrase}"), ("b", "what {x} {phrase}")),
+    ("verb", False): (("a", "the {things} that {phrase} {x}"), ("b", "{things} which {phrase} {x}")),
+}
+# two steps there and back through one relation: the things that share a director with X
+SHARE: tuple[Form, ...] = (("a", "the {things} that share {noun} with {x}"),
+                           ("b", "{things} with the same {noun} as {x}"),
+                           ("a", "other {things} with {x}'s {noun}"), ("b", "the {things} sharing {noun} with {x}"))
+SHARE_QUESTIONS: tuple[Form, ...] = (("a", "which {things} share {noun} with {x}"),
+                                     ("b", "what has the same {noun} as {x}"),
+                                     ("a", "{things} that share the {noun} of {x}"),
+                                     ("b", "name {things} with the same {noun} as {x}"))
+LEADS = ("", "", "", "please ", "can you tell me ", "i want to know ", "do you know ")
+
+
+def _choose(forms: Sequence[Form], families: Sequence[str] | None, rng: np.random.Generator,
+            simple: bool = True) -> Form:
+    """A random form of the allowed families; a possessive ("{x}'s") only after a bare name."""
+    pool = [f for f in forms if (families is None or f[0] in families) and (simple or "{x}'s" not in f[1])]
+    pool = pool or [f for f in forms if simple or "{x}'s" not in f[1]] or list(forms)
+    return pool[int(rng.integers(len(pool)))]
+
+
+def _fill(form: str, w: _Words, x: str) -> str:
+    return form.format(x=x, noun=w.noun, things=w.things, wh=w.wh, phrase=w.phrase, verb=w.verb,
+                       participle=w.participle, past=w.past, base=w.base)
+
+
+def ask(path: Sequence[str], topic: str, schema: Schema, rng: np.random.Generator,
+        families: Sequence[str] | None = None) -> tuple[str, str]:
+    """A question asking for the end of ``path`` from ``topic`` (kept as written, e.g. ``"[Alien]"``), and the
+    family of its outermost form. ``families`` restricts the forms to those families."""
+    np_, family = topic, "a"
+    i = 0
+    while i < len(path):
+        step = path[i]
+        last = i == len(path) - 1
+        # X r y, y r^-1 z: z shares y with X (read forward only: backwards it is "co-" something, not sharing)
+        share = i + 1 < len(path) and path[i + 1] == _flip(step) and not step.endswith(INVERSE) \
+            and rng.random() < 0.6
+        w = _words(step if not share else path[i + 1], schema, rng)
+        if share:
+            table = SHARE_QUESTIONS if i + 1 == len(path) - 1 else SHARE
+            family, form = _choose(table, families, rng, simple=i == 0)
+            np_ = _fill(form, w, np_)
+            i += 2
+            continue
+        forward = not step.endswith(INVERSE)
+        table = QUESTIONS if last else PHRASES
+        family, form = _choose(table[(w.name.kind, forward)], families, rng, simple=i == 0)
+        np_ = _fill(form, w, np_)
+        i += 1
+    return _surface(np_, rng), family
+
+
+def _flip(step: str) -> str:
+    return step.removesuffix(INVERSE) if step.endswith(INVERSE) else step + INVERSE
+
+
+def _words(step: str, schema: Schema, rng: np.random.Generator) -> _Words:
+    rel = step.removesuffix(INVERSE)
+    return _Words(schema.names[rel], schema.steps.get(step, StepType("what", ())), not step.endswith(INVERSE), rng)
+
+
+def _surface(text: str, rng: np.random.Generator) -> str:
+    """Ways people type: a lead-in, a question mark or none, lower case (the topic's case is kept)."""
+    text = " ".join(text.split())
+    lead = LEADS[int(rng.integers(len(LEADS)))]
+    if lead and not text.startswith(("list", "name", "tell", "give")):
+        text = lead + text
+    if rng.random() < 0.5:
+        text += "?"
+    if rng.random() < 0.5 and text[:1] != "[":
+        text = text[0].upper() + text[1:]
+    return text
