@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 
 from kgagent.kg import KnowledgeGraph
+from kgagent.kg.schema import relation_name
 from kgagent.training.qa_data import read_qa_file
 from kgagent.training.qa_paths import PathIndex
-from kgagent.kg.schema import relation_name
 from kgagent.training.synthesize import SynthesisConfig, synthesize_questions, write_qa_file
 
 
