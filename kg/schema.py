@@ -182,6 +182,14 @@ class Schema:
     type_relations: tuple[str, ...] = ()
     classes: dict[int, str] = field(default_factory=dict)  # entity -> its class name (explicit types only)
     comparisons: int = 0  # relation pairs compared in the twin search (bounded by ``max_pairs``)
+    variants: dict[str, list[RelationName]] = field(default_factory=dict)  # relation -> a lexicon's phrasings
+
+    def say(self, relation: str, rng: np.random.Generator) -> RelationName:
+        """How to say ``relation`` this time: its own name, or (half the time) one of the lexicon's phrasings."""
+        more = self.variants.get(relation)
+        if more and rng.random() < 0.5:
+            return more[int(rng.integers(len(more)))]
+        return self.names[relation]
 
     def canonical(self, step: str) -> str:
         """A step with stored inverse twins folded: ``child_of^-1`` -> ``parent_of`` when they are twins."""
@@ -193,8 +201,12 @@ class Schema:
         return step
 
 
-def induce_schema(kg: KnowledgeGraph, *, max_pairs: int = 20_000, twin_overlap: float = 0.9) -> Schema:
+def induce_schema(kg: KnowledgeGraph, *, lexicon: dict[str, list[str]] | None = None, max_pairs: int = 20_000,
+                  twin_overlap: float = 0.9) -> Schema:
     """The schema of ``kg``: names of every relation, twins, class names and answer types per step.
+
+    ``lexicon``: a few phrasings per relation from someone who knows the domain (``{"directed_by": ["director",
+    "filmmaker"]}``); each is read like a relation name, so "director" is a noun and "made by" a passive.
 
     Twin detection compares relations with similar triple counts only (sorted by count, neighbours within 10%),
     at most ``max_pairs`` comparisons: linear in practice, bounded always.
@@ -216,8 +228,9 @@ def induce_schema(kg: KnowledgeGraph, *, max_pairs: int = 20_000, twin_overlap: 
             ends = rows[:, 2 if forward else 0]
             starts = rows[:, 0 if forward else 2]
             steps[r if forward else r + INVERSE] = _step_type(kg, names[r], forward, ends, starts, classes)
+    variants = {r: [relation_name(p) for p in phrases] for r, phrases in (lexicon or {}).items() if r in names}
     return Schema(names=names, twins=twins, steps=steps, type_relations=type_rels, classes=classes,
-                  comparisons=comparisons)
+                  comparisons=comparisons, variants=variants)
 
 
 def _twins(kg: KnowledgeGraph, names: dict[str, RelationName], by_rel: list[np.ndarray], max_pairs: int,

@@ -204,7 +204,7 @@ def _flip(step: str) -> str:
 
 def _words(step: str, schema: Schema, rng: np.random.Generator) -> _Words:
     rel = step.removesuffix(INVERSE)
-    return _Words(schema.names[rel], schema.steps.get(step, StepType("what", ())), not step.endswith(INVERSE), rng)
+    return _Words(schema.say(rel, rng), schema.steps.get(step, StepType("what", ())), not step.endswith(INVERSE), rng)
 
 
 def _surface(text: str, rng: np.random.Generator) -> str:
