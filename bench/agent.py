@@ -94,14 +94,14 @@ def sample_split(data: Path, work: Path, per_hop: int | None, seed: int) -> dict
 
 def qa_alone(ws: Any, examples: list[Any]) -> dict[str, Any]:
     """The QA model by itself on the same questions: topic given (brackets) and topic linked."""
-    from kgagent.training.qa import _bracketed, _hit
+    from kgagent.training.qa import bracketed, is_hit
 
     out: dict[str, Any] = {}
     for mode in ("gold_topic", "linked"):
-        qs = [_bracketed(ex) if mode == "gold_topic" else ex.question for ex in examples]
+        qs = [bracketed(ex) if mode == "gold_topic" else ex.question for ex in examples]
         tops = [ex.topics if mode == "gold_topic" else None for ex in examples]
         res = ws.qa.answer_many(qs, tops, batch_size=64)
-        out[f"hits_at_1_{mode}"] = round(float(np.mean([_hit(r, ex, ws.kg) for r, ex in zip(res, examples,
+        out[f"hits_at_1_{mode}"] = round(float(np.mean([is_hit(r, ex, ws.kg) for r, ex in zip(res, examples,
                                                                                           strict=True)])), 4)
     return out
 
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch  # noqa: F401
     import transformers  # noqa: F401
 
-    import training.qa  # noqa: F401
+    import kgagent.training.qa  # noqa: F401
     from kgagent import retrieval  # noqa: F401
     from kgagent.agent import build_agent, open_workspace
     from kgagent.agent.evaluate import evaluate_agent

@@ -143,11 +143,14 @@ def evaluate(model: Any, split: dict[str, dict[str, Path]], *, link: bool, limit
 
 def run(name: str, spec: dict[str, Any], args: argparse.Namespace, split: dict[str, dict[str, Path]],
         kb_roots: dict[str, Path]) -> dict[str, Any]:
+    from kgagent.kg import KnowledgeGraph
+    from kgagent.kg.config import make_config
     from kgagent.training.qa import QAConfig, QAModel, train_qa
+    from kgagent.training.qa_data import read_qa_files
 
     root = run_workspace(args.work, name, kb_roots[spec["kb"]])
     qa_kwargs = {**args.qa, **spec["qa"]}
-    config = QAConfig(**qa_kwargs)
+    config = make_config(QAConfig, qa_kwargs, where="--qa")
     files = [split[h]["train"] for h in split] if spec["data"] == "metaqa" else []
     synth = args.synthesize if spec["data"] == "synth" else 0
     result: dict[str, Any] = {"kb": spec["kb"], "train_data": spec["data"], "qa_config": qa_kwargs,
@@ -155,8 +158,10 @@ def run(name: str, spec: dict[str, Any], args: argparse.Namespace, split: dict[s
     if not args.eval_only:
         log(f"run {name}: training ({len(files)} files, {synth} synthesized, {qa_kwargs})")
         t0 = time.perf_counter()
-        metrics = train_qa(root, files, synthesize=synth, config=config, cache_dir=args.work / "cache",
-                           progress=True)
+        kg = KnowledgeGraph.load(root / "kg")
+        metrics = train_qa(kg, read_qa_files(files, kg) if files else [], kge=root / "kge", config=config,
+                           out_dir=root / "models" / "qa", synthesize=synth, cache_dir=args.work / "cache",
+                           progress=True).metrics
         result["train_seconds"] = round(time.perf_counter() - t0, 1)
         result["train_metrics"] = metrics
         result["load_avg_after_train"] = load_avg()

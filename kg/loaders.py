@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote
 
+from kgagent.kg.config import make_config
 from kgagent.kg.errors import ConfigError, InputError
 from kgagent.kg.graph import KnowledgeGraph
-from kgagent.kg.workspace import make_config
 
 log = logging.getLogger(__name__)
 

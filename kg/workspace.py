@@ -7,11 +7,12 @@ import json
 import platform
 import time
 import tomllib
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kgagent.kg.config import make_config
 from kgagent.kg.errors import ConfigError, WorkspaceError
 from kgagent.kg.io import atomic_write_json
 
@@ -86,18 +87,6 @@ class Workspace:
                 raise ConfigError(f"{self.config_path}: {e}") from e
         return make_config(cls, {**values, **{k: v for k, v in overrides.items() if v is not None}},
                            where=f"{self.config_path} [{section}]")
-
-
-def make_config(cls: type[T], values: dict[str, Any], *, where: str = "config") -> T:
-    """Build dataclass ``cls`` from ``values``, naming any unknown field."""
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    try:
-        return cls(**values)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{where}: {e}") from e
 
 
 def package_versions() -> dict[str, str]:

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from kgagent.kg import KnowledgeGraph, Workspace
+from kgagent.kg.config import make_config
 from kgagent.kg.errors import InputError, WorkspaceError
 from kgagent.kg.io import atomic_dir
-from kgagent.kg.workspace import make_config
 from kgagent.retrieval.config import IndexConfig
 from kgagent.retrieval.encoder import TextEncoder, default_encoder_path
 from kgagent.retrieval.index import Hit, VectorIndex

@@ -1,6 +1,6 @@
 """The training layer: the KG-fused encoder, its heads (intents, QA) and the shared training loop.
 
-Names load lazily (torch and transformers import on first use), so ``import training`` stays fast.
+Names load lazily (torch and transformers import on first use), so ``import kgagent.training`` stays fast.
 
 >>> from kgagent.training import IntentModel  # doctest: +SKIP
 >>> IntentModel.load("ws/models/intents").predict(["what's my balance?"])[0].intent  # doctest: +SKIP
@@ -33,6 +33,8 @@ _EXPORTS = {
     "QAMetrics": "kgagent.training.qa",
     "QAModel": "kgagent.training.qa",
     "QAResult": "kgagent.training.qa",
+    "QATrainResult": "kgagent.training.qa",
+    "Fallback": "kgagent.training.qa",
     "evaluate_qa": "kgagent.training.qa",
     "fit_qa": "kgagent.training.qa",
     "train_qa": "kgagent.training.qa",

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from torch import nn
 
+from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import ConfigError, WorkspaceError
 from kgagent.kg.io import atomic_dir
 
@@ -51,21 +52,18 @@ class EncoderConfig:
     lora_dropout: float = 0.1
     lora_targets: tuple[str, ...] = field(default=("query", "value"), metadata={
         "help": "names of the linear modules that get LoRA adapters (BERT: query, key, value, dense)"})
-    fusion: Literal["none", "tokens", "pooled", "both"] = field(default="tokens", metadata={
-        "help": "where entity vectors enter: input token embeddings, the pooled output, both, or none"})
+    fusion: Literal["auto", "none", "tokens", "pooled", "both"] = field(default="tokens", metadata={
+        "help": "where entity vectors enter: input token embeddings, the pooled output, both, or none; auto: "
+                "tokens when entity vectors (a KGE) are there, else none"})
     max_length: int = field(default=64, metadata={"help": "tokens per text; longer texts are truncated"})
 
     def __post_init__(self) -> None:
         if self.finetune not in FINETUNE_MODES:
             raise ValueError(f"finetune must be one of {FINETUNE_MODES}, not {self.finetune!r}")
-        if self.fusion not in FUSION_MODES:
-            raise ValueError(f"fusion must be one of {FUSION_MODES}, not {self.fusion!r}")
-        for name in ("lora_r", "lora_alpha", "max_length"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, not {value!r}")
-        if not 0.0 <= self.lora_dropout < 1.0:
-            raise ValueError(f"lora_dropout must be in [0, 1), not {self.lora_dropout!r}")
+        if self.fusion not in ("auto", *FUSION_MODES):
+            raise ValueError(f"fusion must be one of {('auto', *FUSION_MODES)}, not {self.fusion!r}")
+        check_ints(self, "lora_r", "lora_alpha", "max_length")
+        check_range(self, "lora_dropout", high=1.0, high_open=True)
         if isinstance(self.lora_targets, str):
             self.lora_targets = (self.lora_targets,)
         self.lora_targets = tuple(self.lora_targets)
@@ -73,6 +71,12 @@ class EncoderConfig:
             raise ValueError(f"lora_targets must be a non-empty list of names, not {self.lora_targets!r}")
         if self.base_model is not None and not isinstance(self.base_model, str):
             self.base_model = str(self.base_model)
+
+    def resolve(self, has_vectors: bool) -> EncoderConfig:
+        """This config with ``fusion="auto"`` made ``tokens`` (entity vectors given) or ``none``."""
+        if self.fusion != "auto":
+            return self
+        return replace(self, fusion="tokens" if has_vectors else "none")
 
     @property
     def model_path(self) -> str:
@@ -97,6 +101,8 @@ class FusedEncoder(nn.Module):
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
 
+        if config.fusion == "auto":  # resolved by the caller, who knows whether a KGE is there
+            raise ValueError("EncoderConfig.fusion 'auto': call config.resolve(has_vectors) first")
         self.config = config
         if config.fusion != "none" and entity_vectors is None and d_kge is None:
             raise ConfigError(f"fusion: {config.fusion!r} needs entity vectors (a trained KGE); "

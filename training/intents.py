@@ -25,6 +25,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from kgagent.kg.config import check_ints
 from kgagent.kg.errors import ConfigError, InputError, WorkspaceError
 
 log = logging.getLogger(__name__)
@@ -277,6 +278,7 @@ class IntentConfig:
             raise ValueError(f"fusion must be auto, none, tokens, pooled or both, not {self.fusion!r}")
         self.encoder_config("none")
         self.train_config()
+        check_ints(self, "epochs")
         if not isinstance(self.min_steps, int) or isinstance(self.min_steps, bool) or self.min_steps < 0:
             raise ValueError(f"min_steps must be an integer >= 0, not {self.min_steps!r}")
         if not 0.0 <= self.val_fraction < 1.0:

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from kgagent.kg.config import check_ints, check_range
+
 log = logging.getLogger(__name__)
 Batch = Mapping[str, Any]  # keyword arguments of the loss computation; tensors go to the device
 
@@ -35,8 +37,9 @@ class TrainConfig:
     0.1
     """
 
-    epochs: int = field(default=5, metadata={"help": "maximum passes over the training batches"})
-    lr: float = field(default=5e-4, metadata={"help": "peak learning rate (after warm-up)"})
+    epochs: int = field(default=5, metadata={"help": "maximum passes over the training batches; 0: no training"})
+    lr: float | None = field(default=5e-4, metadata={
+        "help": "peak learning rate (after warm-up); None: the caller's default (intents: one per fine-tuning mode)"})
     weight_decay: float = 0.01
     warmup_ratio: float = field(default=0.1, metadata={"help": "fraction of all steps spent warming up"})
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping; 0 disables it"})
@@ -50,21 +53,11 @@ class TrainConfig:
     amp: bool = field(default=True, metadata={"help": "bfloat16 autocast on CUDA (ignored on the CPU)"})
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, not {value!r}")
-        for name in ("patience", "eval_every"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, not {value!r}")
-        if not (isinstance(self.lr, int | float) and self.lr > 0):
-            raise ValueError(f"lr must be positive, not {self.lr!r}")
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ValueError(f"warmup_ratio must be in [0, 1), not {self.warmup_ratio!r}")
-        for name in ("weight_decay", "max_grad_norm", "min_delta"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, not {getattr(self, name)!r}")
+        check_ints(self, "batch_size")
+        check_ints(self, "epochs", "patience", "eval_every", minimum=0)
+        check_range(self, "lr", low_open=True, optional=True)
+        check_range(self, "warmup_ratio", high=1.0, high_open=True)
+        check_range(self, "weight_decay", "max_grad_norm", "min_delta")
 
     def resolve_device(self) -> torch.device:
         return torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -81,12 +74,19 @@ class TrainResult:
     seconds: float
     stopped_early: bool
     history: list[dict[str, float]] = field(default_factory=list)  # one row per validation
+    losses: list[float] = field(default_factory=list)  # the training loss of every step
 
     def as_dict(self) -> dict[str, Any]:
+        """Everything, the loss of every step and the validation history included (JSON-ready)."""
         return {"best_val_score": self.best_score, "best_step": self.best_step, "steps": self.steps,
                 "epochs": round(self.epochs, 3), "train_seconds": round(self.seconds, 2),
                 "stopped_early": self.stopped_early,
-                "seconds_per_step": round(self.seconds / max(self.steps, 1), 4)}
+                "seconds_per_step": round(self.seconds / max(self.steps, 1), 4),
+                "history": [dict(row) for row in self.history], "losses": [round(x, 5) for x in self.losses]}
+
+
+# Called after every optimizer step with the loop's ``desc``, the step number (from 1) and the step's loss.
+StepCallback = Callable[[str, int, float], None]
 
 
 def seed_everything(seed: int) -> None:
@@ -153,16 +153,18 @@ def to_device(batch: Batch, device: torch.device) -> dict[str, Any]:
 def train_loop(model: nn.Module, train_batches: Batches | Iterable[Batch],
                val_fn: Callable[[nn.Module], float] | None, config: TrainConfig, *,
                loss_fn: Callable[[nn.Module, Batch], torch.Tensor] = default_loss,
-               desc: str = "training", progress: bool = True) -> TrainResult:
+               desc: str = "training", progress: bool = True, on_step: StepCallback | None = None) -> TrainResult:
     """Train ``model`` in place and leave it holding the weights of its best validation score.
 
     ``train_batches`` is a ``Batches`` (reshuffled each epoch) or any sized iterable of batches, re-iterated
     each epoch. ``val_fn(model) -> float`` (higher is better) runs with the model in eval mode under no_grad;
     without it the last weights are kept. Seed the run (``seed_everything``) before building the model so its
-    initialization is reproducible too.
+    initialization is reproducible too. ``on_step`` sees every step's loss as it comes (live loss curves).
     """
     from tqdm.auto import tqdm
 
+    if config.lr is None:
+        raise ValueError("TrainConfig.lr is None: the caller sets its default learning rate")
     device = config.resolve_device()
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -187,6 +189,7 @@ def train_loop(model: nn.Module, train_batches: Batches | Iterable[Batch],
     best_score, best_step, best_state = -math.inf, 0, None
     bad_evals, step, stopped = 0, 0, False
     history: list[dict[str, float]] = []
+    losses: list[float] = []
     running = 0.0
     last_val = "-"  # shown on the progress bar
     t0 = time.perf_counter()
@@ -226,6 +229,9 @@ def train_loop(model: nn.Module, train_batches: Batches | Iterable[Batch],
                 scheduler.step()
                 step += 1
                 value = float(loss.detach())
+                losses.append(value)
+                if on_step is not None:
+                    on_step(desc, step, value)
                 epoch_sum, epoch_n = epoch_sum + value, epoch_n + 1
                 running = value if step == 1 else 0.95 * running + 0.05 * value
                 bar.set_postfix(loss=f"{running:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", val=last_val,
@@ -250,4 +256,4 @@ def train_loop(model: nn.Module, train_batches: Batches | Iterable[Batch],
     seconds = time.perf_counter() - t0
     return TrainResult(best_score=best_score if val_fn is not None else math.nan, best_step=best_step,
                        steps=step, epochs=step / steps_per_epoch, seconds=seconds, stopped_early=stopped,
-                       history=history)
+                       history=history, losses=losses)

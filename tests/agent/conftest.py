@@ -240,6 +240,7 @@ def qa_examples(kg) -> list:
 @pytest.fixture(scope="session")
 def trained_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The movie workspace with a real (tiny, briefly trained) intent model and QA model in ``models/``."""
+    from kgagent.kg.config import make_config
     from kgagent.training.intents import IntentConfig, IntentData, IntentSplit, train_intents
     from kgagent.training.qa import QAConfig, fit_qa
 
@@ -252,8 +253,8 @@ def trained_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                val_fraction=0.0),
                   out_dir=root / "models" / "intents", progress=False)
     kg = build_movie_kg()
-    model, _ = fit_qa(kg, qa_examples(kg), scorer=None, progress=False,
-                      config=QAConfig(base_model=bert, finetune="full", fusion="none", answer_scorer=False,
-                                      epochs=2, batch_size=16, eval_every=0))
+    config = make_config(QAConfig, {"base_model": bert, "finetune": "full", "fusion": "none", "answer_scorer": False,
+                                    "epochs": 2, "batch_size": 16, "eval_every": 0})  # flat, as [qa] is written
+    model, _ = fit_qa(kg, qa_examples(kg), scorer=None, progress=False, config=config)
     model.save(root / "models" / "qa")
     return root

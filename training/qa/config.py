@@ -1,0 +1,117 @@
+"""``QAConfig``: the QA model's settings (``[qa]`` of ``kgagent.toml``), and the fallback modes it chooses from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from kgagent.kg.config import check_ints, check_range
+from kgagent.training.fused import EncoderConfig
+from kgagent.training.trainer import TrainConfig
+
+
+class Fallback(StrEnum):
+    """What answers where the exact relation paths miss edges."""
+
+    NONE = "none"  # exact graph paths only
+    SOFT = "soft"  # soft traversal: path rules, then the KGE, predict a hop's missing edges
+    SCORER = "scorer"  # the KGE-space answer scorer ranks every entity of the answer type
+    BOTH = "both"  # soft traversal and the scorer
+
+    @property
+    def soft(self) -> bool:
+        return self in (Fallback.SOFT, Fallback.BOTH)
+
+    @property
+    def scorer(self) -> bool:
+        return self in (Fallback.SCORER, Fallback.BOTH)
+
+
+FALLBACKS = tuple(Fallback)
+
+
+def _qa_encoder() -> EncoderConfig:
+    return EncoderConfig(finetune="lora", fusion="tokens", max_length=48)
+
+
+def _qa_training() -> TrainConfig:
+    # the path head with the encoder: one epoch, validated every 100 steps (early stopping)
+    return TrainConfig(epochs=1, lr=1e-3, batch_size=32, eval_every=100, patience=2)
+
+
+@dataclass
+class QAConfig:
+    """Settings of the QA model and its training; ``[qa]`` of ``kgagent.toml`` fills them.
+
+    ``encoder`` (an ``EncoderConfig``: base model, LoRA, fusion, length) and ``train`` (a ``TrainConfig``: the
+    path head trained with the encoder; its ``seed`` seeds every step) are sub-configs; in TOML their fields may
+    be written flat in ``[qa]`` or in ``[qa.encoder]`` / ``[qa.train]`` (see ``kg.config.make_config``).
+
+    >>> QAConfig().encoder.max_length, QAConfig().train.eval_every
+    (48, 100)
+    """
+
+    encoder: EncoderConfig = field(default_factory=_qa_encoder, metadata={
+        "help": "the encoder; fusion: how the topic's KGE vector enters it (see training.fused)"})
+    train: TrainConfig = field(default_factory=_qa_training, metadata={
+        "help": "the path head trained with the encoder (epochs 0: skip)"})
+    placeholder: str | None = field(default=None, metadata={
+        "help": "text that replaces the topic mention; None: the tokenizer's mask token"})
+    max_hops: int = field(default=3, metadata={"help": "longest relation path considered (1-3)"})
+    synthesize: int | None = field(default=None, metadata={
+        "help": "questions generated from the graph for training; None: 2000 when the question files hold fewer "
+                "than 1000 questions, else 0"})
+    authored_repeat: int = field(default=4, metadata={
+        "help": "when synthesized questions are mixed in, each question from a file counts this many times in "
+                "path training: they are few, and phrased the way users ask"})
+    # path head training: first on frozen features (cheap), then with the encoder (LoRA) and fusion (``train``)
+    head_warmup_epochs: int = field(default=15, metadata={
+        "help": "epochs of the path head alone on frozen question features; 0: skip"})
+    max_train_questions: int = field(default=0, metadata={
+        "help": "train the path head on a seeded sample of this many questions; 0: all"})
+    val_fraction: float = field(default=0.1, metadata={"help": "held-out share for early stopping and calibration"})
+    max_val_questions: int = 600
+    # answer scorer (EmbedKGQA-style) training on frozen question features
+    answer_scorer: bool = field(default=True, metadata={"help": "train the KGE-space answer scorer"})
+    answer_hidden: int = 512
+    answer_epochs: int = 8
+    answer_lr: float = 2e-3
+    answer_batch_size: int = 128
+    max_answer_questions: int = field(default=0, metadata={
+        "help": "train the scorer on a seeded sample of this many questions; 0: all"})
+    # inference
+    fallback: Literal["auto", "none", "soft", "scorer", "both"] = field(default="auto", metadata={
+        "help": "what answers when exact paths miss edges: KGE soft traversal, the scorer, both; auto: the best "
+                "on the held-out split"})
+    scorer_weight: float | None = field(default=None, metadata={
+        "help": "weight of the scorer beside exact/soft path answers; None: tuned on the held-out split"})
+    soft_top_k: int = field(default=3, metadata={"help": "predicted tails per entity lacking a hop's edges"})
+    rules: bool = field(default=True, metadata={
+        "help": "mine path rules from the graph (kg.rules) and let them infer a hop's missing edges before the KGE"})
+    max_paths: int = field(default=3, metadata={"help": "relation paths executed per question (most likely first)"})
+    top_answers: int = 10
+
+    def __post_init__(self) -> None:
+        if self.fallback != "auto" and self.fallback not in FALLBACKS:
+            raise ValueError(f"fallback must be one of auto, {', '.join(FALLBACKS)}; not {self.fallback!r}")
+        if not isinstance(self.max_hops, int) or not 1 <= self.max_hops <= 3:
+            raise ValueError(f"max_hops must be 1, 2 or 3, not {self.max_hops!r}")
+        check_ints(self, "authored_repeat", "answer_epochs", "answer_batch_size", "answer_hidden", "soft_top_k",
+                   "max_paths", "top_answers", "max_val_questions")
+        check_ints(self, "max_train_questions", "max_answer_questions", "head_warmup_epochs", minimum=0)
+        check_ints(self, "synthesize", minimum=0, optional=True)
+        check_range(self, "val_fraction", high=0.5, low_open=True, high_open=True)
+        check_range(self, "answer_lr", low_open=True)
+        check_range(self, "scorer_weight", optional=True)
+        if self.train.lr is None:
+            raise ValueError("train.lr must be set for QA")
+
+    @property
+    def seed(self) -> int:
+        """The seed of every step (data split, sampling, initialization): ``train.seed``."""
+        return self.train.seed
+
+    def fallbacks(self) -> tuple[Fallback, ...]:
+        """The fallback modes to choose among on the held-out split."""
+        return FALLBACKS if self.fallback == "auto" else (Fallback(self.fallback),)

@@ -1,0 +1,372 @@
+"""``fit_qa``: train a :class:`QAModel` on questions with known topics and answers, in small steps.
+
+1. weak path labels (every relation path from the topic to a gold answer), cached on disk;
+2. the path head alone on frozen question features (cheap), then with the encoder (LoRA) and fusion;
+3. the EmbedKGQA-style answer scorer on frozen features;
+4. on the held-out split: the fallback mode and scorer weight chosen, the confidence calibrated.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kgagent.kg.errors import ConfigError, InputError
+from kgagent.kg.graph import KnowledgeGraph
+from kgagent.training.qa.config import QAConfig
+from kgagent.training.qa.model import Prepared, QAModel, fusion_vectors
+from kgagent.training.qa.ranking import Encoded
+from kgagent.training.qa.results import bracketed, ece, is_hit
+from kgagent.training.qa_data import QAExample
+from kgagent.training.qa_paths import PathIndex, RelPath, label_paths
+from kgagent.training.trainer import StepCallback
+
+if TYPE_CHECKING:
+    from kgagent.training.qa_kge import KGEScorer
+    from kgagent.training.trainer import TrainResult
+
+log = logging.getLogger(__name__)
+
+
+def split_indices(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (train, validation) index arrays; validation gets at least one item when n >= 2."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = min(max(1, round(fraction * n)), n - 1) if n >= 2 else 0
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def cached_path_labels(kg: KnowledgeGraph, examples: Sequence[QAExample], max_hops: int, index: PathIndex,
+                       cache_dir: Path | None, progress: bool) -> list[tuple[RelPath, ...]]:
+    """Weak path labels of ``examples``, cached on disk by a hash of the KG and the questions."""
+    import hashlib
+
+    key = hashlib.sha256()
+    key.update(kg.triples.tobytes())
+    key.update(str(max_hops).encode())
+    for ex in examples:
+        key.update(f"{ex.topics}{ex.answers}\n".encode())
+    path = cache_dir / f"labels-{key.hexdigest()[:24]}.json" if cache_dir is not None else None
+    if path is not None and path.is_file():
+        return [tuple(tuple(p) for p in ps) for ps in json.loads(path.read_text(encoding="utf-8"))]
+    labels = label_paths(kg, [(ex.topics, ex.answers) for ex in examples], max_hops=max_hops, index=index,
+                         progress=progress)
+    out = [lab.paths for lab in labels]
+    if path is not None:
+        from kgagent.kg.io import atomic_write_text
+
+        atomic_write_text(path, json.dumps([[list(p) for p in ps] for ps in out]))
+    return out
+
+
+def question_features(net: Any, prepared: Sequence[Prepared], progress: bool, batch_size: int = 128) -> Any:
+    """Pooled question features ``(n, hidden)`` under no_grad (the encoder is frozen from here on)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    net.eval()
+    out = []
+    with torch.inference_mode():
+        for s in tqdm(range(0, len(prepared), batch_size), desc="qa: question features", unit="batch",
+                      disable=not progress):
+            chunk = prepared[s: s + batch_size]
+            batch = net.encoder.tokenize([c[0] for c in chunk],
+                                         [[(c[1][0], c[1][1], c[2][0])] if c[1] is not None else [] for c in chunk])
+            batch = {k: v.to(net.encoder.device) for k, v in batch.items()}
+            out.append(net.features(**batch).float().cpu())
+    return torch.cat(out).clone()  # a normal tensor (inference tensors cannot be saved for backward)
+
+
+@dataclass
+class PathData:
+    """The path head's training data: questions, their weak labels, the split, the path vocabulary."""
+
+    examples: list[QAExample]
+    labels: list[tuple[RelPath, ...]]
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    labelled: list[int]  # training questions with at least one path
+    vocab: list[RelPath]  # every labelled path, shortest first
+    prepared: list[Prepared] | None = None  # masked texts, once the model exists
+    sample: np.ndarray | None = None  # training rows (indices into examples; authored ones repeated)
+    val_labelled: list[int] | None = None
+
+    @property
+    def path_ids(self) -> dict[RelPath, int]:
+        return {p: j for j, p in enumerate(self.vocab)}
+
+    def targets(self, rows: Sequence[int]) -> Any:
+        """Soft path targets ``(len(rows), n_paths)`` of ``sample`` rows: the tied best paths of each question."""
+        import torch
+
+        from kgagent.training.synthesize import mentioned_words
+
+        assert self.prepared is not None and self.sample is not None
+        ids = self.path_ids
+        targets = torch.zeros(len(rows), len(self.vocab))
+        for row, i in enumerate(rows):
+            q = int(self.sample[i])
+            ties = self.labels[q]
+            # among paths reaching the same answers, those naming more of the question's relation words win;
+            # then an Occam prior: a tied path one hop longer than the shortest counts half
+            named = [mentioned_words(p, self.prepared[q][0]) for p in ties]
+            ties = [p for p, m in zip(ties, named, strict=True) if m == max(named)]
+            shortest = min(len(p) for p in ties)
+            for p in ties:
+                targets[row, ids[p]] = 0.5 ** (len(p) - shortest)
+        return targets
+
+
+def label_questions(kg: KnowledgeGraph, examples: list[QAExample], config: QAConfig, cache_dir: Path | None,
+                    progress: bool) -> PathData:
+    """Weak labels, the seeded split and the path vocabulary; a clear error when no question has a path."""
+    labels = cached_path_labels(kg, examples, config.max_hops, PathIndex(kg), cache_dir, progress)
+    train_idx, val_idx = split_indices(len(examples), config.val_fraction, config.seed)
+    labelled = [i for i in train_idx if labels[i]]
+    if not labelled:
+        raise InputError("no training question has a relation path (of up to "
+                         f"{config.max_hops} hops) from its topic to a gold answer in this KG", field="data")
+    vocab = sorted({p for i in labelled for p in labels[i]}, key=lambda p: (len(p), p))
+    return PathData(examples, labels, train_idx, val_idx, labelled, vocab)
+
+
+def build_model(kg: KnowledgeGraph, scorer: KGEScorer | None, vocab: Sequence[RelPath], config: QAConfig,
+                progress: bool) -> QAModel:
+    """An untrained model: the fused encoder, its heads and (``config.rules``) path rules mined from ``kg``."""
+    from kgagent.training.fused import FusedEncoder
+    from kgagent.training.qa_net import QANet
+
+    has_vectors = config.encoder.fusion != "none"
+    encoder = FusedEncoder(config.encoder, entity_vectors=fusion_vectors(scorer) if has_vectors else None)
+    rel_dim = scorer.rel_dim if scorer is not None and config.answer_scorer else None
+    net = QANet(encoder, len(vocab), rel_dim, config.answer_hidden)
+    rules = None
+    if config.rules:
+        from kgagent.kg.rules import mine_rules
+
+        rules = mine_rules(kg, progress=progress)
+        log.info("mined %d path rules", len(rules))
+    return QAModel(net, kg, scorer, vocab, config, rules=rules)
+
+
+def choose_sample(data: PathData, config: QAConfig, rng: np.random.Generator) -> np.ndarray:
+    """Training rows of the path head: a seeded sample (``max_train_questions``), authored questions repeated
+    ``authored_repeat`` times beside synthesized ones."""
+    sample = np.asarray(data.labelled)
+    if config.max_train_questions and len(sample) > config.max_train_questions:
+        sample = np.sort(rng.choice(sample, config.max_train_questions, replace=False))
+    authored = [i for i in sample if data.examples[i].source != "synthesized"]
+    if config.authored_repeat > 1 and 0 < len(authored) < len(sample):
+        sample = np.concatenate([sample, *[authored] * (config.authored_repeat - 1)])
+    return sample
+
+
+def train_head_warmup(model: QAModel, data: PathData, config: QAConfig, progress: bool,
+                      on_step: StepCallback | None) -> TrainResult:
+    """The path head alone on frozen features (LoRA starts as the identity, so these are the encoder's own
+    features): template-like questions separate well here, and the head then starts good."""
+    from kgagent.training.qa_net import path_loss
+    from kgagent.training.trainer import Batches, TrainConfig, train_loop
+
+    assert data.prepared is not None and data.sample is not None and data.val_labelled is not None
+    net, val_lab, vocab = model.net, data.val_labelled, data.vocab
+    feats0 = question_features(net, [data.prepared[i] for i in data.sample], progress)  # (n_sample, hidden)
+    targets0 = data.targets(range(len(data.sample)))
+    val0 = question_features(net, [data.prepared[i] for i in val_lab], progress) if val_lab else None
+
+    def head_accuracy(head: Any) -> float:
+        assert val0 is not None
+        pred = head(val0).argmax(-1).tolist()
+        return float(np.mean([vocab[p] in data.labels[i] for p, i in zip(pred, val_lab, strict=True)]))
+
+    batches = Batches(len(data.sample), 64, lambda idx: {"features": feats0[list(idx)],
+                                                         "targets": targets0[list(idx)]}, seed=config.seed)
+    return train_loop(net.path_head, batches, head_accuracy if val_lab else None,
+                      TrainConfig(epochs=config.head_warmup_epochs, lr=3e-3, batch_size=64,
+                                  patience=config.train.patience + 1, eval_every=0, seed=config.seed),
+                      loss_fn=lambda m, b: path_loss(m(b["features"]), b["targets"]),
+                      desc="qa: path head (frozen features)", progress=progress, on_step=on_step)
+
+
+def train_path_head(model: QAModel, data: PathData, config: QAConfig, progress: bool,
+                    on_step: StepCallback | None) -> TrainResult:
+    """Encoder (LoRA) + fusion + path head together: the marginal likelihood of the tied best paths."""
+    from kgagent.training.trainer import Batches, train_loop
+
+    prepared, sample, val_lab = data.prepared, data.sample, data.val_labelled
+    assert prepared is not None and sample is not None and val_lab is not None
+    encoder = model.net.encoder
+
+    def collate(idx: Sequence[int]) -> dict[str, Any]:
+        chunk = [prepared[sample[i]] for i in idx]
+        batch = encoder.tokenize([c[0] for c in chunk],
+                                 [[(c[1][0], c[1][1], c[2][0])] if c[1] is not None else [] for c in chunk])
+        return {**batch, "path_targets": data.targets(idx)}
+
+    def path_accuracy(_: Any) -> float:
+        enc = model.encode([prepared[i] for i in val_lab])
+        return float(np.mean([data.vocab[int(e.path_probs.argmax())] in data.labels[i]
+                              for e, i in zip(enc, val_lab, strict=True)]))
+
+    tc = config.train
+    batches = Batches(len(sample), tc.batch_size, collate, seed=config.seed,
+                      length_of=lambda i: len(prepared[sample[i]][0]))
+    return train_loop(model.net, batches, path_accuracy if val_lab else None, tc, desc="qa: path head + encoder",
+                      progress=progress, on_step=on_step)
+
+
+def train_answer_scorer(model: QAModel, data: PathData, config: QAConfig, rng: np.random.Generator,
+                        progress: bool, on_step: StepCallback | None) -> TrainResult:
+    """The EmbedKGQA-style scorer on frozen question features (cheap: no encoder passes)."""
+    import torch
+
+    from kgagent.training.qa_net import AnswerHead
+    from kgagent.training.trainer import Batches, TrainConfig, train_loop
+
+    examples, prepared, net = data.examples, data.prepared, model.net
+    assert model.scorer is not None and prepared is not None
+    train_ans = [int(i) for i in data.train_idx if examples[i].answers]
+    if config.max_answer_questions and len(train_ans) > config.max_answer_questions:
+        train_ans = sorted(rng.choice(train_ans, config.max_answer_questions, replace=False).tolist())
+    val_ans = [int(i) for i in data.val_idx if examples[i].answers][: config.max_val_questions]
+    # features only where needed: (n, hidden), zero rows elsewhere
+    need = sorted(set(train_ans) | set(val_ans))
+    feats = torch.zeros(len(examples), net.encoder.hidden_size)
+    if need:
+        feats[need] = question_features(net, [prepared[i] for i in need], progress)
+    gold = torch.full((len(examples), 64), -1, dtype=torch.long)  # (n, 64) answer ids, -1 padded
+    for i, ex in enumerate(examples):
+        a = np.asarray(ex.answers, dtype=np.int64)
+        a = a[~np.isin(a, ex.topics)]
+        if len(a) > 64:
+            a = rng.choice(a, 64, replace=False)
+        gold[i, : len(a)] = torch.as_tensor(a)
+    topics_t = torch.as_tensor([ex.topics[0] for ex in examples])
+    head = AnswerHead(net.rel_head, model.scorer)
+
+    def scorer_hits(m: Any) -> float:
+        s = m.scores(feats[val_ans], topics_t[val_ans]).argmax(-1)
+        return float(np.mean([int(s[j]) in examples[i].answers for j, i in enumerate(val_ans)]))
+
+    batches = Batches(len(train_ans), config.answer_batch_size,
+                      lambda idx: {"features": feats[[train_ans[i] for i in idx]],
+                                   "topics": topics_t[[train_ans[i] for i in idx]],
+                                   "answers": gold[[train_ans[i] for i in idx]]}, seed=config.seed)
+    tc = TrainConfig(epochs=config.answer_epochs, lr=config.answer_lr, batch_size=config.answer_batch_size,
+                     patience=config.train.patience, seed=config.seed, max_grad_norm=5.0)
+    return train_loop(head, batches, scorer_hits if val_ans else None, tc, desc="qa: answer scorer",
+                      progress=progress, on_step=on_step)
+
+
+def select_fallback(model: QAModel, encoded: Sequence[Encoded], examples: Sequence[QAExample]) -> dict[str, Any]:
+    """Hits@1 on the held-out split for each fallback and scorer weight; keeps the best (simplest on ties)."""
+    cfg = model.config
+    modes = cfg.fallbacks()
+    if model.scorer is None:  # without a KGE only path rules can fill a missing edge
+        modes = tuple(m for m in modes if not m.scorer and (not m.soft or model.rules is not None))
+    weights = (cfg.scorer_weight,) if cfg.scorer_weight is not None else (0.05, 0.2, 0.5, 1.0)
+    table: list[dict[str, Any]] = []
+    for mode in modes:
+        for w in (weights if mode.scorer else (0.0,)):
+            hits = [is_hit(model.ranker.rank(e, mode, w), ex, model.kg) for e, ex in zip(encoded, examples,
+                                                                                         strict=True)]
+            table.append({"fallback": str(mode), "scorer_weight": w, "hits_at_1": float(np.mean(hits))})
+    best = max(table, key=lambda r: r["hits_at_1"] - 1e-9 * table.index(r))
+    model.selected = {"fallback": best["fallback"], "scorer_weight": best["scorer_weight"]}
+    return {"table": table, "best": best}
+
+
+def calibrate(model: QAModel, encoded: Sequence[Encoded], examples: Sequence[QAExample]
+              ) -> tuple[dict[str, Any], float]:
+    """Logistic regression of "the top answer is right" on features of the top answer (held-out split); sets
+    ``model.calibration`` and returns it with the expected calibration error there."""
+    fb, w = model.selected["fallback"], model.selected["scorer_weight"]
+    rows, correct = [], []
+    for e, ex in zip(encoded, examples, strict=True):
+        r = model.ranker.rank(e, fb, w)
+        rows.append(r.features)
+        correct.append(is_hit(r, ex, model.kg))
+    x, y = np.asarray(rows), np.asarray(correct, dtype=float)
+    if len(set(y)) < 2:  # all right (or all wrong): a constant is the calibrated answer
+        p = float(np.clip(y.mean(), 0.02, 0.98)) if len(y) else 0.5
+        cal = {"coef": [0.0] * x.shape[1], "intercept": math.log(p / (1 - p))}
+    else:
+        from sklearn.linear_model import LogisticRegression
+
+        lr = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
+        cal = {"coef": lr.coef_[0].tolist(), "intercept": float(lr.intercept_[0])}
+    model.calibration = cal
+    conf = np.array([model.ranker.confidence(row) for row in rows])
+    return cal, round(ece(conf, y), 4)
+
+
+def resolve_fusion(config: QAConfig, scorer: KGEScorer | None) -> QAConfig:
+    """``config`` with ``fusion="auto"`` resolved; fusion without a KGE is a ``ConfigError``."""
+    config = replace(config, encoder=config.encoder.resolve(scorer is not None))
+    if scorer is None and config.encoder.fusion != "none":
+        raise ConfigError("qa: fusion needs a trained KGE; train one (`kgagent train kge`) or set fusion = \"none\"")
+    return config
+
+
+def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScorer | None,
+           config: QAConfig | None = None, cache_dir: str | Path | None = None, progress: bool = True,
+           on_step: StepCallback | None = None) -> tuple[QAModel, dict[str, Any]]:
+    """Train a :class:`QAModel` on ``examples`` over ``kg`` (with the KGE ``scorer``, or none); returns the model
+    and its training metrics (each phase's ``losses`` included). ``on_step(desc, step, loss)`` sees every
+    training step. ``train_qa`` is the front door around this (question synthesis, saving)."""
+    from kgagent.training.trainer import seed_everything
+
+    t_start = time.perf_counter()
+    examples = [ex for ex in examples if ex.topics]
+    if len(examples) < 2:
+        raise InputError("QA training needs at least 2 questions with a known topic entity", field="data")
+    config = resolve_fusion(config or QAConfig(), scorer)
+    seed_everything(config.seed)
+    data = label_questions(kg, examples, config, Path(cache_dir) if cache_dir else None, progress)
+    model = build_model(kg, scorer, data.vocab, config, progress)
+    data.prepared = [model.prepare(bracketed(ex), ex.topics) for ex in examples]
+    rng = np.random.default_rng(config.seed)  # one stream: the path sample, then the scorer's sample and answers
+    data.sample = choose_sample(data, config, rng)
+    data.val_labelled = [i for i in data.val_idx if data.labels[i]][: config.max_val_questions]
+
+    warmup = train_head_warmup(model, data, config, progress, on_step) if config.head_warmup_epochs else None
+    path = train_path_head(model, data, config, progress, on_step) if config.train.epochs else None
+    metrics: dict[str, Any] = {
+        "questions": len(examples), "train_questions": len(data.train_idx), "val_questions": len(data.val_idx),
+        "labelled": len(data.labelled), "paths": len(data.vocab), "path_training_examples": len(data.sample),
+        "path_head_warmup": warmup.as_dict() if warmup is not None else None,
+        "path_head": path.as_dict() if path is not None else None,
+        "val_path_accuracy": path.best_score if path is not None
+        else (warmup.best_score if warmup is not None else None)}
+    if model.net.rel_head is not None:
+        answer = train_answer_scorer(model, data, config, rng, progress, on_step)
+        metrics["answer_scorer"] = answer.as_dict()
+        metrics["val_scorer_hits_at_1"] = answer.best_score
+    model.net.eval()
+
+    # choose the fallback on the held-out split, then calibrate the confidence there
+    val_ex = [examples[i] for i in data.val_idx][: config.max_val_questions]
+    if val_ex:
+        encoded = model.encode([data.prepared[i] for i in data.val_idx[: len(val_ex)]])
+        metrics["selection"] = select_fallback(model, encoded, val_ex)
+        model.calibration, metrics["val_ece"] = calibrate(model, encoded, val_ex)
+        metrics["val_hits_at_1"] = metrics["selection"]["best"]["hits_at_1"]
+    metrics["fallback"] = model.selected
+    metrics["rules"] = len(model.rules) if model.rules is not None else 0
+    metrics["fit_seconds"] = round(time.perf_counter() - t_start, 2)
+    # the model describes itself without the per-step curves (they stay in the returned metrics)
+    model.info = {"metrics": {k: _without_curves(v) for k, v in metrics.items() if k != "selection"}}
+    return model, metrics
+
+
+def _without_curves(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in ("losses", "history")}
+    return value

@@ -1,0 +1,263 @@
+"""``QAModel``: a trained QA model bound to its KG and KGE; it answers questions, saves and loads itself.
+
+>>> model = QAModel.load("ws/models/qa")  # doctest: +SKIP
+>>> r = model.answer("who directed [Alien]")  # doctest: +SKIP
+>>> r.answers[0].label, r.relation_path  # doctest: +SKIP
+('Ridley Scott', ('directed_by',))
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kgagent.kg.config import make_config
+from kgagent.kg.errors import InputError, WorkspaceError
+from kgagent.kg.graph import KnowledgeGraph
+from kgagent.kg.io import atomic_dir
+from kgagent.kg.workspace import Workspace
+from kgagent.training.qa.config import QAConfig
+from kgagent.training.qa.ranking import Encoded, Ranker
+from kgagent.training.qa.results import Answer, QAResult
+from kgagent.training.qa_data import NameIndex, mask_mention, parse_question
+from kgagent.training.qa_paths import RelPath
+
+if TYPE_CHECKING:
+    from kgagent.kg.rules import RuleSet
+    from kgagent.training.qa_kge import KGEScorer
+
+_FORMAT = 1
+Prepared = tuple[str, tuple[int, int] | None, tuple[int, ...]]  # (masked text, placeholder span, topic ids)
+
+
+class QAModel:
+    """A trained QA model bound to its KG and KGE. Build with :func:`train_qa` / :func:`fit_qa`, or load.
+
+    ``net`` is a ``qa_net.QANet`` (encoder, path head, relation head); ranking is the ``ranker``'s.
+    """
+
+    def __init__(self, net: Any, kg: KnowledgeGraph, scorer: KGEScorer | None, paths: Sequence[RelPath],
+                 config: QAConfig, *, calibration: dict[str, Any] | None = None,
+                 selected: dict[str, Any] | None = None, info: dict[str, Any] | None = None,
+                 rules: RuleSet | None = None) -> None:
+        self.net = net
+        self.kg = kg
+        self.config = config
+        self.ranker = Ranker(kg, paths, config, scorer=scorer, rules=rules, calibration=calibration)
+        self.selected = selected or {"fallback": "none" if config.fallback == "auto" else config.fallback,
+                                     "scorer_weight": config.scorer_weight or 0.0}
+        self.info = info or {}
+        self._names = NameIndex(kg)
+        self._linker: Any = None
+        tok = net.encoder.tokenizer
+        self.placeholder = config.placeholder or tok.mask_token or "something"
+
+    # the ranker's parts, shared
+    scorer = property(lambda self: self.ranker.scorer)
+    paths = property(lambda self: self.ranker.paths)
+    index = property(lambda self: self.ranker.index)
+
+    @property
+    def rules(self) -> RuleSet | None:
+        """Path rules that infer a hop's missing edges (before the KGE); None: none."""
+        return self.ranker.rules
+
+    @rules.setter
+    def rules(self, value: RuleSet | None) -> None:
+        self.ranker.rules = value
+
+    @property
+    def calibration(self) -> dict[str, Any]:
+        """The logistic fit behind ``QAResult.confidence`` (empty: the raw score)."""
+        return self.ranker.calibration
+
+    @calibration.setter
+    def calibration(self, value: dict[str, Any]) -> None:
+        self.ranker.calibration = value
+
+    def follow(self, topics: Sequence[int], relation_path: Sequence[str], *, soft: bool = True) -> list[Answer]:
+        """Execute ``relation_path`` from ``topics`` (see :meth:`Ranker.follow`)."""
+        return self.ranker.follow(topics, relation_path, soft=soft)
+
+    # ----------------------------------------------------------------- inputs
+    def prepare(self, question: str, topic: int | Sequence[int] | None) -> Prepared:
+        """(masked text, placeholder span, topic ids) of a question; the given ``topic``, else the bracketed
+        ``[name]``, else the entity linker finds the topic."""
+        text, mention, name = parse_question(question)
+        if topic is not None:
+            topics = (int(topic),) if isinstance(topic, int | np.integer) else tuple(int(t) for t in topic)
+            if mention is None and topics:
+                mention = self._find_mention(text, topics[0])
+        elif name is not None:
+            topics = tuple(self._names.lookup(name))
+        else:
+            topics, mention = self._link(text)
+        masked, span = mask_mention(text, mention, self.placeholder)
+        return masked, span, topics
+
+    def _find_mention(self, text: str, entity: int) -> tuple[int, int] | None:
+        """Where a name of ``entity`` occurs in ``text`` (case-insensitive, longest name first)."""
+        low = text.casefold()
+        for n in sorted(self.kg.names(entity), key=len, reverse=True):
+            m = re.search(rf"(?<!\w){re.escape(n.casefold())}(?!\w)", low)
+            if m:
+                return m.start(), m.end()
+        return None
+
+    @property
+    def linker(self) -> Any:
+        """The entity linker for questions without brackets or topic (an ``EntityLinker`` over the KG unless
+        :meth:`set_linker` gave one; built on first use)."""
+        if self._linker is None:
+            from kgagent.retrieval.linker import EntityLinker
+
+            self._linker = EntityLinker(self.kg)
+        return self._linker
+
+    def _link(self, text: str) -> tuple[tuple[int, ...], tuple[int, int] | None]:
+        mentions = self.linker.link(text, always=True)
+        if not mentions:
+            return (), None
+        best = max(mentions, key=lambda m: m.score)
+        return (int(best.entity),), (best.start, best.end)
+
+    def set_linker(self, linker: Any) -> None:
+        """Use ``linker`` (a ``retrieval.EntityLinker``) for questions without brackets or topic."""
+        self._linker = linker
+
+    # ----------------------------------------------------------------- encoding
+    def encode(self, prepared: Sequence[Prepared],
+                batch_size: int = 64) -> list[Encoded]:
+        import torch
+
+        out: list[Encoded] = []
+        device = self.net.encoder.device
+        with torch.inference_mode():
+            for s in range(0, len(prepared), batch_size):
+                chunk = prepared[s: s + batch_size]
+                mentions = [[(sp[0], sp[1], t[0])] if sp is not None and t else [] for _, sp, t in chunk]
+                batch = self.net.encoder.tokenize([c[0] for c in chunk], mentions)
+                batch = {k: v.to(device) for k, v in batch.items()}
+                feats = self.net.features(**batch)  # (b, hidden)
+                probs = self.net.path_head(feats).softmax(-1).float().cpu().numpy()  # (b, n_paths)
+                rel = None
+                if self.scorer is not None and self.net.rel_head is not None:
+                    rel = self.scorer.relation_from_real(self.net.rel_head(feats).float())  # (b, d_r)
+                for i, (_, _, topics) in enumerate(chunk):
+                    out.append(Encoded(topics, probs[i], rel[i] if rel is not None else None))
+        return out
+
+    # ----------------------------------------------------------------- front door
+    def answer(self, question: str, topic: int | Sequence[int] | None = None) -> QAResult:
+        """Answer one question. ``topic``: entity id(s); else the bracketed ``[name]``, else the entity linker."""
+        return self.answer_many([question], [topic])[0]
+
+    def answer_many(self, questions: Sequence[str], topics: Sequence[int | Sequence[int] | None] | None = None,
+                    *, batch_size: int = 64, progress: bool = False) -> list[QAResult]:
+        """Answer several questions, encoding them in batches."""
+        from tqdm.auto import tqdm
+
+        topics = list(topics) if topics is not None else [None] * len(questions)
+        if len(topics) != len(questions):
+            raise InputError(f"{len(questions)} questions but {len(topics)} topics", field="topics")
+        prepared = [self.prepare(q, t) for q, t in zip(questions, topics, strict=True)]
+        out: list[QAResult] = []
+        fb, w = self.selected["fallback"], float(self.selected["scorer_weight"])
+        for s in tqdm(range(0, len(prepared), batch_size), desc="answering", unit="batch", disable=not progress):
+            out += [self.ranker.rank(e, fb, w) for e in self.encode(prepared[s: s + batch_size], batch_size)]
+        return out
+
+    # ----------------------------------------------------------------- persistence
+    def save(self, directory: str | Path) -> None:
+        """Write encoder (save_pretrained), heads (safetensors) and ``qa_config.json`` atomically."""
+        from safetensors.torch import save_file
+
+        with atomic_dir(directory) as tmp:
+            self.net.encoder.save_pretrained(tmp / "encoder")
+            save_file(self.net.heads_state(), str(tmp / "heads.safetensors"))
+            if self.rules is not None:
+                self.rules.save(tmp / "rules.json")
+            meta = {"format": _FORMAT, "config": asdict(self.config), "paths": [list(p) for p in self.paths],
+                    "calibration": self.calibration, "selected": self.selected, "info": self.info,
+                    "rel_dim": self.net.rel_head[-1].out_features if self.net.rel_head is not None else None,
+                    "num_entities": self.kg.num_entities, "relations": list(self.kg.relations)}
+            (tmp / "qa_config.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path, *, kg: KnowledgeGraph | None = None, kge: Any = None,
+             merge: bool = True, device: str | None = None) -> QAModel:
+        """Load a saved model; ``kg`` and ``kge`` default to the workspace two folders up (``WS/models/qa``).
+
+        ``merge`` folds the LoRA weights into the encoder for faster inference (the loaded model then cannot be
+        trained further).
+        """
+        import torch
+        from safetensors.torch import load_file
+
+        from kgagent.training.fused import FusedEncoder
+        from kgagent.training.qa_net import QANet
+
+        directory = Path(directory)
+        meta_path = directory / "qa_config.json"
+        if not meta_path.is_file():
+            raise WorkspaceError(f"{directory}: no QA model here (no qa_config.json); run `kgagent train qa` first")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        config = make_config(QAConfig, meta["config"], where=str(meta_path))
+        root = Workspace(directory.parent.parent)
+        if kg is None:
+            kg = KnowledgeGraph.load(root.require("kg"))
+        if kg.num_entities != meta["num_entities"] or list(kg.relations) != meta["relations"]:
+            raise WorkspaceError(f"{directory}: the QA model was trained on another KG "
+                                 f"({meta['num_entities']} entities); retrain it with `kgagent train qa`")
+        scorer = None
+        if meta.get("rel_dim") or config.encoder.fusion != "none":
+            kge = kge if kge is not None else root.require("kge")
+            scorer = load_scorer(kge, kg)
+        vectors = fusion_vectors(scorer) if config.encoder.fusion != "none" else None
+        encoder = FusedEncoder.from_pretrained(directory / "encoder", entity_vectors=vectors)
+        net = QANet(encoder, len(meta["paths"]), meta.get("rel_dim"), config.answer_hidden)
+        net.load_state_dict(load_file(str(directory / "heads.safetensors")), strict=False)
+        if merge and config.encoder.finetune == "lora":
+            encoder.merge_adapter()
+        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        net.to(dev).eval()
+        if scorer is not None:
+            scorer.to(dev)
+        rules = None
+        if (directory / "rules.json").is_file():
+            from kgagent.kg.rules import RuleSet
+
+            rules = RuleSet.load(directory / "rules.json", kg)
+        return cls(net, kg, scorer, [tuple(p) for p in meta["paths"]], config,
+                   calibration=meta.get("calibration"), selected=meta.get("selected"),
+                   info=meta.get("info"), rules=rules)
+
+
+def load_scorer(kge: Any, kg: KnowledgeGraph | None = None) -> KGEScorer:
+    """A :class:`~training.qa_kge.KGEScorer` from a ``kg.embeddings.KGEmbeddings`` or its folder; with ``kg``,
+    checks that the embeddings were trained on its ids."""
+    from kgagent.kg.embeddings import KGEmbeddings
+    from kgagent.training.qa_kge import scorer_from_embeddings
+
+    if not isinstance(kge, KGEmbeddings):
+        kge = KGEmbeddings.load(kge)
+    if kg is not None:
+        kge.check(kg)
+    return scorer_from_embeddings(kge)
+
+
+
+def fusion_vectors(scorer: KGEScorer | None) -> Any:
+    """Entity vectors fed to the encoder's fusion: real numbers (complex: real then imaginary parts)."""
+    import torch
+
+    if scorer is None:
+        return None
+    e = scorer.entity
+    return torch.cat([e.real, e.imag], -1).float() if torch.is_complex(e) else e.float()

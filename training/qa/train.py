@@ -1,0 +1,77 @@
+"""``train_qa``: the QA step's front door: a KG, questions and a KGE in, a trained model (saved to ``out_dir``)
+and its metrics and loss curves out. Reading ``kgagent.toml`` and the manifest is the build layer's business
+(``agent.build``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kgagent.kg.errors import InputError
+from kgagent.kg.graph import KnowledgeGraph
+from kgagent.training.qa.config import QAConfig
+from kgagent.training.qa.fit import fit_qa
+from kgagent.training.qa.model import QAModel, load_scorer
+from kgagent.training.qa_data import QAExample
+from kgagent.training.trainer import StepCallback
+
+if TYPE_CHECKING:
+    from kgagent.training.synthesize import SynthesisConfig
+
+# training phases of fit_qa whose metrics carry a loss curve
+PHASES = ("path_head_warmup", "path_head", "answer_scorer")
+
+
+@dataclass
+class QATrainResult:
+    """The trained model and its training metrics (validation scores, the fallback chosen, each phase's
+    ``losses`` and validation ``history``)."""
+
+    model: QAModel
+    metrics: dict[str, Any]
+
+    @property
+    def losses(self) -> dict[str, list[float]]:
+        """The training loss of every step, per phase that ran."""
+        return {p: list(self.metrics[p]["losses"]) for p in PHASES if self.metrics.get(p)}
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.metrics)
+
+
+def default_synthesis(n_questions: int) -> int:
+    """How many questions to synthesize when the config leaves it open: 2000 beside fewer than 1000 questions."""
+    return 2000 if n_questions < 1000 else 0
+
+
+def train_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, kge: Any, config: QAConfig | None = None,
+             out_dir: str | Path | None = None, synthesize: int | None = None,
+             synthesis: SynthesisConfig | None = None, cache_dir: str | Path | None = None, progress: bool = True,
+             on_step: StepCallback | None = None) -> QATrainResult:
+    """Train the QA model of ``kg`` on ``examples`` plus ``synthesize`` questions generated from the graph (a KG
+    without questions trains on synthesized ones only); saves it to ``out_dir`` when given.
+
+    ``kge`` is a ``kg.embeddings.KGEmbeddings`` or its folder. ``synthesize=None`` takes ``config.synthesize``,
+    else :func:`default_synthesis`. Path labels are cached in ``cache_dir``. ``on_step(phase, step, loss)`` sees
+    every training step.
+    """
+    from kgagent.training.synthesize import SynthesisConfig, synthesize_questions
+
+    config = config or QAConfig()
+    examples = list(examples)
+    if synthesize is None:
+        synthesize = config.synthesize if config.synthesize is not None else default_synthesis(len(examples))
+    if not examples and synthesize <= 0:
+        raise InputError("give question files (--data) and/or a number of questions to synthesize (--synthesize)",
+                         field="data")
+    synth = synthesize_questions(kg, synthesize, config=synthesis or SynthesisConfig(),
+                                 progress=progress) if synthesize > 0 else []
+    scorer = load_scorer(kge, kg)
+    model, metrics = fit_qa(kg, [*examples, *synth], scorer=scorer, config=config, cache_dir=cache_dir,
+                            progress=progress, on_step=on_step)
+    metrics["synthesized"] = len(synth)
+    if out_dir is not None:
+        model.save(out_dir)
+    return QATrainResult(model, metrics)
