@@ -98,15 +98,18 @@ def intents_step(workspace: Path, data: Path, **overrides: Any) -> dict[str, Any
     return summary
 
 
-def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = None,
+def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = None, *, feedback: bool = False,
             **overrides: Any) -> dict[str, Any]:
     """Train the QA model on ``questions`` (MetaQA format) plus ``synthesize`` questions generated from the graph
     into ``WS/models/qa``; returns its validation metrics and ``losses`` (per training phase).
 
     ``overrides`` (None skipped) win over ``[qa]`` of ``kgagent.toml``. ``synthesize=None`` takes ``[qa]
-    synthesize``, else 2000 when the files hold fewer than 1000 questions (none at all included), so a KG without
-    labelled questions still gets a QA model.
+    synthesize``, else, when the files hold fewer than 1000 questions (none at all included), as many as the
+    graph's relation paths call for, so a KG without labelled questions still gets a QA model. ``[lexicon]``
+    phrasings enter the synthesized questions; ``feedback`` adds the liked and corrected answers of
+    ``WS/feedback.jsonl`` as labelled questions.
     """
+    from kgagent.training.feedback import read_feedback
     from kgagent.training.qa import QAConfig, train_qa
     from kgagent.training.qa_data import read_qa_files
     from kgagent.training.synthesize import SynthesisConfig
@@ -115,14 +118,16 @@ def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = Non
     kg = KnowledgeGraph.load(ws.require("kg"))
     config = ws.config("qa", QAConfig, **overrides)
     examples = read_qa_files(questions, kg) if questions else []
-    result = train_qa(kg, examples, kge=ws.require("kge"), config=config, out_dir=ws.models_dir / "qa",
-                      synthesize=synthesize, synthesis=ws.config("synthesis", SynthesisConfig),
+    confirmed = read_feedback(ws.root / "feedback.jsonl", kg) if feedback else []
+    result = train_qa(kg, [*examples, *confirmed], kge=ws.require("kge"), config=config,
+                      out_dir=ws.models_dir / "qa", synthesize=synthesize,
+                      synthesis=ws.config("synthesis", SynthesisConfig), lexicon=ws.lexicon() or None,
                       cache_dir=ws.root / ".cache" / "qa")
-    metrics = {**result.metrics, "question_files": [str(p) for p in questions]}
+    metrics = {**result.metrics, "question_files": [str(p) for p in questions], "feedback": len(confirmed)}
     ws.record("qa", config=config, metrics={k: v for k, v in metrics.items() if k != "selection"},
               artifacts=sorted(p for p in (ws.models_dir / "qa").rglob("*") if p.is_file()))
-    keep = ("questions", "synthesized", "paths", "val_path_accuracy", "val_scorer_hits_at_1", "val_hits_at_1",
-            "val_ece", "fallback", "fit_seconds")
+    keep = ("questions", "synthesized", "feedback", "paths", "val_path_accuracy", "val_scorer_hits_at_1",
+            "val_hits_at_1", "val_ece", "fallback", "fit_seconds")
     return {**{k: metrics[k] for k in keep if k in metrics}, "losses": result.losses}
 
 

@@ -217,8 +217,10 @@ def train_qa_cmd(
     workspace: WS,
     data: QAFiles = None,
     synthesize: Annotated[int | None, typer.Option(
-        "--synthesize", help="Also train on N questions generated from the graph (default: [qa] synthesize, else "
-        "2000 when the files hold fewer than 1000 questions).")] = None,
+        "--synthesize", help="Also train on N questions generated from the graph (default: [qa] synthesize, else, "
+        "when the files hold fewer than 1000 questions, as many as the graph's relation paths call for).")] = None,
+    feedback: Annotated[bool, typer.Option(
+        "--feedback", help="Also train on the liked (and corrected) answers in WS/feedback.jsonl.")] = False,
     base_model: Annotated[str | None, typer.Option(
         "--base-model", help="Encoder: transformers name or local folder (default: [qa] or MiniLM).")] = None,
     fusion: Annotated[str | None, typer.Option(help="none, tokens, pooled or both.")] = None,
@@ -229,8 +231,8 @@ def train_qa_cmd(
     """Train the multi-hop QA model (relation paths + KGE answer scorer) into WS/models/qa/."""
     from kgagent.agent.build import qa_step
 
-    result = qa_step(workspace, list(data or []), synthesize, base_model=base_model, fusion=fusion, epochs=epochs,
-                     max_train_questions=max_train_questions)
+    result = qa_step(workspace, list(data or []), synthesize, feedback=feedback, base_model=base_model,
+                     fusion=fusion, epochs=epochs, max_train_questions=max_train_questions)
     emit(result, None, title=f"trained qa for {workspace} (validation metrics)")
 
 

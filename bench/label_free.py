@@ -11,8 +11,8 @@ Variants (each a QA model in WORK/label_free/<name>, on the full KB and its KGE 
             answered by the grammar model; a user likes the right answers (and ignores the wrong ones); the
             model is retrained with the liked ones (``read_feedback``, as ``kgagent train qa WS --feedback``)
 Scored on the whole dev splits (given topic; ``--link``: also linked) and on the seeded 20% test split of
-bench/metaqa.py; for the grammar model also on the same questions lower-cased without punctuation, and with one
-typo in a relation word. Abstention: see bench/abstain.py.
+bench/metaqa.py; for the grammar model (``--robustness``) also on the test split lower-cased without punctuation,
+and with one typo in a relation word. Abstention: see bench/abstain.py.
 """
 
 from __future__ import annotations
@@ -98,11 +98,17 @@ def train(root: Path, qa: dict[str, Any], *, lexicon: dict[str, list[str]] | Non
           feedback: Path | None = None, cache: Path) -> dict[str, Any]:
     import resource
 
+    from kgagent.kg import KnowledgeGraph
+    from kgagent.kg.config import make_config
+    from kgagent.training.feedback import read_feedback
     from kgagent.training.qa import QAConfig, train_qa
 
     t0 = time.perf_counter()
-    metrics = train_qa(root, [], synthesize=None, config=QAConfig(**qa), lexicon=lexicon, feedback=feedback,
-                       cache_dir=cache, progress=True)
+    kg = KnowledgeGraph.load(root / "kg")
+    confirmed = read_feedback(feedback, kg) if feedback is not None else []
+    result = train_qa(kg, confirmed, kge=root / "kge", config=make_config(QAConfig, qa, where="--qa"),
+                      out_dir=root / "models" / "qa", lexicon=lexicon, cache_dir=cache, progress=True)
+    metrics = {**result.metrics, "feedback": len(confirmed)}
     return {"train_seconds": round(time.perf_counter() - t0, 1), "paths": metrics.get("paths"),
             "synthesized": metrics.get("synthesized"), "feedback": metrics.get("feedback", 0),
             "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
@@ -183,13 +189,13 @@ def main(argv: list[str] | None = None) -> None:
             rng = np.random.default_rng(args.seed)
             tmp = args.work / "label_free_variants"
             tmp.mkdir(parents=True, exist_ok=True)
-            low = {h: rewrite_file(f, tmp / f"{h}_lower.txt", lower_no_punct) for h, f in dev.items()}
+            low = {h: rewrite_file(f, tmp / f"{h}_lower.txt", lower_no_punct) for h, f in test.items()}
             typo = {h: rewrite_file(f, tmp / f"{h}_typo.txt", lambda q, r=rng: typo_in_relation_word(q, r))
-                    for h, f in dev.items()}
+                    for h, f in test.items()}
             log(f"{name}: lower case, no punctuation")
-            entry["dev_lower"] = evaluate_files(model, low)
+            entry["test_lower"] = evaluate_files(model, low)
             log(f"{name}: one typo in a relation word")
-            entry["dev_typo"] = evaluate_files(model, typo)
+            entry["test_typo"] = evaluate_files(model, typo)
         entry["load_avg_after"] = load_avg()
         results.setdefault("variants", {})[name] = {**results.get("variants", {}).get(name, {}), **entry}
         args.out.parent.mkdir(parents=True, exist_ok=True)

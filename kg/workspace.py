@@ -77,14 +77,31 @@ class Workspace:
         atomic_write_json(self.manifest_path, m)
 
     # ----------------------------------------------------------------- config (one TOML, one section per step)
+    def section(self, section: str) -> dict[str, Any]:
+        """The table ``[section]`` of ``kgagent.toml`` as it is written (empty when absent)."""
+        if not self.config_path.exists():
+            return {}
+        try:
+            values = tomllib.loads(self.config_path.read_text(encoding="utf-8")).get(section, {})
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{self.config_path}: {e}") from e
+        if not isinstance(values, dict):
+            raise ConfigError(f"{self.config_path}: {section} must be a [{section}] table")
+        return values
+
+    def lexicon(self) -> dict[str, list[str]]:
+        """``[lexicon]``: a few phrasings per relation (``directed_by = ["director", "filmmaker"]``)."""
+        out: dict[str, list[str]] = {}
+        for relation, phrases in self.section("lexicon").items():
+            phrases = [phrases] if isinstance(phrases, str) else phrases
+            if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
+                raise ConfigError(f"{self.config_path} [lexicon]: {relation} must be a list of phrases")
+            out[relation] = [p.strip() for p in phrases]
+        return out
+
     def config(self, section: str, cls: type[T], **overrides: Any) -> T:
         """The dataclass ``cls`` filled from ``[section]`` of ``kgagent.toml``, then ``overrides`` (None skipped)."""
-        values: dict[str, Any] = {}
-        if self.config_path.exists():
-            try:
-                values = tomllib.loads(self.config_path.read_text(encoding="utf-8")).get(section, {})
-            except tomllib.TOMLDecodeError as e:
-                raise ConfigError(f"{self.config_path}: {e}") from e
+        values = self.section(section)
         return make_config(cls, {**values, **{k: v for k, v in overrides.items() if v is not None}},
                            where=f"{self.config_path} [{section}]")
 

@@ -60,8 +60,8 @@ class QAConfig:
         "help": "text that replaces the topic mention; None: the tokenizer's mask token"})
     max_hops: int = field(default=3, metadata={"help": "longest relation path considered (1-3)"})
     synthesize: int | None = field(default=None, metadata={
-        "help": "questions generated from the graph for training; None: 2000 when the question files hold fewer "
-                "than 1000 questions, else 0"})
+        "help": "questions generated from the graph for training; None: when the question files hold fewer than "
+                "1000 questions, as many as the graph's distinct relation paths call for ([synthesis]), else 0"})
     authored_repeat: int = field(default=4, metadata={
         "help": "when synthesized questions are mixed in, each question from a file counts this many times in "
                 "path training: they are few, and phrased the way users ask"})
@@ -91,6 +91,22 @@ class QAConfig:
         "help": "mine path rules from the graph (kg.rules) and let them infer a hop's missing edges before the KGE"})
     max_paths: int = field(default=3, metadata={"help": "relation paths executed per question (most likely first)"})
     top_answers: int = 10
+    # phrasings never seen in training: a general sentence encoder's similarity to each path's questions
+    path_similarity: float = field(default=0.5, metadata={
+        "help": "weight of the similarity between the question and each path's training questions (a pretrained "
+                "sentence encoder) beside the path head; 0: the head alone"})
+    similarity_temperature: float = field(default=0.05, metadata={"help": "temperature of that similarity"})
+    similarity_encoder: str | None = field(default=None, metadata={
+        "help": "the sentence encoder of the path similarity; None: the bundled all-MiniLM-L6-v2"})
+    prototype_questions: int = field(default=24, metadata={
+        "help": "training questions per path averaged into its prototype vector"})
+    # knowing when the graph has no answer
+    walk_prior: bool = field(default=True, metadata={
+        "help": "without a fallback, consider only relation paths the graph can walk from the topic"})
+    abstain_ratio: float | None = field(default=None, metadata={
+        "help": "when the most likely path cannot be walked from the topic, answer with a walkable one only if "
+                "its probability is at least this share of the top one's, else say the graph lacks it; None: "
+                "chosen on the held-out split"})
 
     def __post_init__(self) -> None:
         if self.fallback != "auto" and self.fallback not in FALLBACKS:
@@ -98,12 +114,15 @@ class QAConfig:
         if not isinstance(self.max_hops, int) or not 1 <= self.max_hops <= 3:
             raise ValueError(f"max_hops must be 1, 2 or 3, not {self.max_hops!r}")
         check_ints(self, "authored_repeat", "answer_epochs", "answer_batch_size", "answer_hidden", "soft_top_k",
-                   "max_paths", "top_answers", "max_val_questions")
+                   "max_paths", "top_answers", "max_val_questions", "prototype_questions")
         check_ints(self, "max_train_questions", "max_answer_questions", "head_warmup_epochs", minimum=0)
         check_ints(self, "synthesize", minimum=0, optional=True)
         check_range(self, "val_fraction", high=0.5, low_open=True, high_open=True)
         check_range(self, "answer_lr", low_open=True)
         check_range(self, "scorer_weight", optional=True)
+        check_range(self, "path_similarity", high=1.0)
+        check_range(self, "similarity_temperature", low_open=True)
+        check_range(self, "abstain_ratio", high=1.0, optional=True)
         if self.train.lr is None:
             raise ValueError("train.lr must be set for QA")
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from kgagent.kg.errors import ConfigError, InputError
 from kgagent.kg.graph import KnowledgeGraph
-from kgagent.training.qa.config import QAConfig
+from kgagent.training.qa.config import Fallback, QAConfig
 from kgagent.training.qa.model import Prepared, QAModel, fusion_vectors
 from kgagent.training.qa.ranking import Encoded
 from kgagent.training.qa.results import bracketed, ece, is_hit
@@ -30,6 +30,7 @@ from kgagent.training.qa_paths import PathIndex, RelPath, label_paths
 from kgagent.training.trainer import StepCallback
 
 if TYPE_CHECKING:
+    from kgagent.training.path_scorer import PathScorer
     from kgagent.training.qa_kge import KGEScorer
     from kgagent.training.trainer import TrainResult
 
@@ -265,6 +266,56 @@ def train_answer_scorer(model: QAModel, data: PathData, config: QAConfig, rng: n
                       progress=progress, on_step=on_step)
 
 
+def best_label(data: PathData, i: int) -> RelPath | None:
+    """The path a question most likely asks: of its tied labels, the one naming most of its words, then the
+    shortest (as :meth:`PathData.targets` weighs them)."""
+    from kgagent.training.synthesize import mentioned_words
+
+    ties = data.labels[i]
+    if not ties:
+        return None
+    text = data.prepared[i][0] if data.prepared is not None else data.examples[i].question
+    return max(ties, key=lambda p: (mentioned_words(p, text), -len(p)))
+
+
+def fit_path_scorer(model: QAModel, data: PathData, config: QAConfig, progress: bool) -> PathScorer:
+    """Prototypes of every path from up to ``prototype_questions`` of its training questions (topic masked)."""
+    from kgagent.retrieval.encoder import TextEncoder
+    from kgagent.training.path_scorer import PathScorer
+
+    assert data.prepared is not None
+    rng = np.random.default_rng(config.seed)
+    by_path: dict[RelPath, list[int]] = {}
+    for i in rng.permutation(data.labelled):
+        path = best_label(data, int(i))
+        if path is not None and len(by_path.setdefault(path, [])) < config.prototype_questions:
+            by_path[path].append(int(i))
+    rows = [(p, i) for p, idx in by_path.items() for i in idx]
+    return PathScorer.fit(TextEncoder(config.similarity_encoder), [data.prepared[i][0] for _, i in rows],
+                          [p for p, _ in rows], data.vocab, progress=progress)
+
+
+def select_abstention(model: QAModel, data: PathData, encoded: Sequence[Encoded], rows: Sequence[int],
+                      grid: Sequence[float] = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)) -> dict[str, Any]:
+    """The abstention ratio that best serves both kinds of held-out question: answered right when the graph has
+    the asked path, no answer when it lacks it (the same question with its path's first step made unwalkable).
+    Sets ``model.ranker.abstain_ratio``; returns the table."""
+    fb, w = model.selected["fallback"], model.selected["scorer_weight"]
+    blockable = [(e, r) for e, r in zip(encoded, rows, strict=True)
+                 if data.labels[r] and len({p[0] for p in data.labels[r]}) == 1]
+    table = []
+    for ratio in grid:
+        hits = np.mean([is_hit(model.ranker.rank(e, fb, w, ratio=ratio), data.examples[r], model.kg)
+                        for e, r in zip(encoded, rows, strict=True)])
+        abstained = np.mean([model.ranker.rank(e, fb, w, ratio=ratio, blocked=data.labels[r][0][0]).missing
+                             for e, r in blockable]) if blockable else 0.0
+        table.append({"ratio": ratio, "hits_at_1": float(hits), "abstained": float(abstained)})
+    best = max(table, key=lambda x: x["hits_at_1"] + x["abstained"] - 1e-9 * table.index(x))
+    model.ranker.abstain_ratio = best["ratio"]
+    model.selected["abstain_ratio"] = best["ratio"]
+    return {"table": table, "best": best}
+
+
 def select_fallback(model: QAModel, encoded: Sequence[Encoded], examples: Sequence[QAExample]) -> dict[str, Any]:
     """Hits@1 on the held-out split for each fallback and scorer weight; keeps the best (simplest on ties)."""
     cfg = model.config
@@ -350,19 +401,25 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
         metrics["answer_scorer"] = answer.as_dict()
         metrics["val_scorer_hits_at_1"] = answer.best_score
     model.net.eval()
+    if config.path_similarity > 0:
+        model.path_scorer = fit_path_scorer(model, data, config, progress)
 
     # choose the fallback on the held-out split, then calibrate the confidence there
     val_ex = [examples[i] for i in data.val_idx][: config.max_val_questions]
     if val_ex:
         encoded = model.encode([data.prepared[i] for i in data.val_idx[: len(val_ex)]])
         metrics["selection"] = select_fallback(model, encoded, val_ex)
+        if config.walk_prior and config.abstain_ratio is None and not Fallback(model.selected["fallback"]).soft \
+                and not Fallback(model.selected["fallback"]).scorer:
+            metrics["abstention"] = select_abstention(model, data, encoded, data.val_idx[: len(val_ex)])
         model.calibration, metrics["val_ece"] = calibrate(model, encoded, val_ex)
         metrics["val_hits_at_1"] = metrics["selection"]["best"]["hits_at_1"]
     metrics["fallback"] = model.selected
     metrics["rules"] = len(model.rules) if model.rules is not None else 0
     metrics["fit_seconds"] = round(time.perf_counter() - t_start, 2)
     # the model describes itself without the per-step curves (they stay in the returned metrics)
-    model.info = {"metrics": {k: _without_curves(v) for k, v in metrics.items() if k != "selection"}}
+    model.info = {"metrics": {k: _without_curves(v) for k, v in metrics.items()
+                              if k not in ("selection", "abstention")}}
     return model, metrics
 
 

@@ -30,6 +30,7 @@ from kgagent.training.qa_paths import RelPath
 
 if TYPE_CHECKING:
     from kgagent.kg.rules import RuleSet
+    from kgagent.training.path_scorer import PathScorer
     from kgagent.training.qa_kge import KGEScorer
 
 _FORMAT = 1
@@ -45,13 +46,15 @@ class QAModel:
     def __init__(self, net: Any, kg: KnowledgeGraph, scorer: KGEScorer | None, paths: Sequence[RelPath],
                  config: QAConfig, *, calibration: dict[str, Any] | None = None,
                  selected: dict[str, Any] | None = None, info: dict[str, Any] | None = None,
-                 rules: RuleSet | None = None) -> None:
+                 rules: RuleSet | None = None, path_scorer: PathScorer | None = None) -> None:
         self.net = net
+        self.path_scorer = path_scorer  # zero-shot similarity to each path's questions (None: the head alone)
         self.kg = kg
         self.config = config
         self.ranker = Ranker(kg, paths, config, scorer=scorer, rules=rules, calibration=calibration)
         self.selected = selected or {"fallback": "none" if config.fallback == "auto" else config.fallback,
                                      "scorer_weight": config.scorer_weight or 0.0}
+        self.ranker.abstain_ratio = float(self.selected.get("abstain_ratio", 0.0))
         self.info = info or {}
         self._names = NameIndex(kg)
         self._linker: Any = None
@@ -132,9 +135,12 @@ class QAModel:
         self._linker = linker
 
     # ----------------------------------------------------------------- encoding
-    def encode(self, prepared: Sequence[Prepared],
-                batch_size: int = 64) -> list[Encoded]:
+    def encode(self, prepared: Sequence[Prepared], batch_size: int = 64) -> list[Encoded]:
+        """Path probabilities (the head's, mixed with the path similarity when there is a path scorer) and the
+        answer scorer's relation vector of each prepared question."""
         import torch
+
+        from kgagent.training.path_scorer import combine
 
         out: list[Encoded] = []
         device = self.net.encoder.device
@@ -146,6 +152,10 @@ class QAModel:
                 batch = {k: v.to(device) for k, v in batch.items()}
                 feats = self.net.features(**batch)  # (b, hidden)
                 probs = self.net.path_head(feats).softmax(-1).float().cpu().numpy()  # (b, n_paths)
+                if self.path_scorer is not None and self.config.path_similarity > 0:
+                    sim = self.path_scorer.similarity([c[0] for c in chunk])  # (b, n_paths)
+                    probs = combine(probs, sim, weight=self.config.path_similarity,
+                                    temperature=self.config.similarity_temperature)
                 rel = None
                 if self.scorer is not None and self.net.rel_head is not None:
                     rel = self.scorer.relation_from_real(self.net.rel_head(feats).float())  # (b, d_r)
@@ -183,6 +193,8 @@ class QAModel:
             save_file(self.net.heads_state(), str(tmp / "heads.safetensors"))
             if self.rules is not None:
                 self.rules.save(tmp / "rules.json")
+            if self.path_scorer is not None:
+                self.path_scorer.save(tmp)
             meta = {"format": _FORMAT, "config": asdict(self.config), "paths": [list(p) for p in self.paths],
                     "calibration": self.calibration, "selected": self.selected, "info": self.info,
                     "rel_dim": self.net.rel_head[-1].out_features if self.net.rel_head is not None else None,
@@ -234,9 +246,12 @@ class QAModel:
             from kgagent.kg.rules import RuleSet
 
             rules = RuleSet.load(directory / "rules.json", kg)
+        from kgagent.training.path_scorer import PathScorer
+
+        path_scorer = PathScorer.load(directory, len(meta["paths"]))
         return cls(net, kg, scorer, [tuple(p) for p in meta["paths"]], config,
                    calibration=meta.get("calibration"), selected=meta.get("selected"),
-                   info=meta.get("info"), rules=rules)
+                   info=meta.get("info"), rules=rules, path_scorer=path_scorer)
 
 
 def load_scorer(kge: Any, kg: KnowledgeGraph | None = None) -> KGEScorer:

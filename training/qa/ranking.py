@@ -37,6 +37,9 @@ class Encoded:
         return self.cache[key]
 
 
+_WALK_CANDIDATES = 20  # most likely paths tried for a walk from the topic before the question counts as unanswerable
+
+
 class Ranker:
     """Ranks the answers of encoded questions over ``kg`` with the KGE ``scorer`` and path ``rules`` (either may
     be None); ``calibration`` (a logistic fit, see ``qa.fit``) turns ranking features into a confidence."""
@@ -51,6 +54,7 @@ class Ranker:
         self.rules = rules
         self.calibration = calibration or {}
         self.index = PathIndex(kg)
+        self.abstain_ratio = 0.0  # chosen on the held-out split at training (``config.abstain_ratio`` wins)
 
     def scorer_probs(self, enc: Encoded, last_step: str) -> np.ndarray:
         """EmbedKGQA-style: softmax of ``f(topic, r_q, e)`` over entities of the answer type ``(n_e,)``."""
@@ -142,20 +146,55 @@ class Ranker:
                     for i in order if int(ids[i]) not in reached][: self.config.top_answers]
         return out
 
-    def rank(self, enc: Encoded, fallback: Fallback | str, scorer_weight: float) -> QAResult:
+    def choose(self, enc: Encoded, fallback: Fallback, *, ratio: float | None = None,
+               blocked: str | None = None) -> tuple[list[tuple[RelPath, float]], RelPath | None]:
+        """The relation paths to execute with their probabilities, most likely first; and the asked path when the
+        graph lacks it (nothing is chosen then).
+
+        With a fallback (the graph may miss edges) the most likely paths are taken as they are. Without one, the
+        graph is the truth: only paths it can walk from the topics count, so "which films did X direct" is not
+        read backwards as "who directed X" for a director. When the most likely path cannot be walked and no
+        walkable one reaches ``ratio`` (default ``config.abstain_ratio``, else the one chosen on the held-out
+        split) of its probability, the question asks for something this topic lacks. ``blocked``: treat paths
+        starting with that step as unwalkable (how abstention is measured on the held-out split)."""
+        probs, cfg = enc.path_probs, self.config
+        order = np.argsort(-probs, kind="stable")
+        chosen: list[tuple[RelPath, float]] = []
+        mass = 0.0
+        if fallback.soft or fallback.scorer or not cfg.walk_prior:
+            for i in order[: cfg.max_paths]:
+                chosen.append((self.paths[i], float(probs[i])))
+                mass += float(probs[i])
+                if mass >= 0.99:
+                    break
+            return chosen, None
+        for i in order[: _WALK_CANDIDATES]:
+            path = self.paths[i]
+            if path[0] == blocked or not enc.memo(("walks", int(i)), lambda path=path: bool(
+                    len(self.index.execute(enc.topics, path)))):
+                continue
+            chosen.append((path, float(probs[i])))
+            mass += float(probs[i])
+            if len(chosen) >= cfg.max_paths or mass >= 0.99:
+                break
+        top = float(probs[order[0]])
+        ratio = ratio if ratio is not None else (cfg.abstain_ratio if cfg.abstain_ratio is not None
+                                                 else self.abstain_ratio)
+        if not chosen or chosen[0][1] < ratio * top:
+            return [], self.paths[order[0]]
+        return chosen, None
+
+    def rank(self, enc: Encoded, fallback: Fallback | str, scorer_weight: float, *, ratio: float | None = None,
+             blocked: str | None = None) -> QAResult:
         """Combine exact paths, soft traversal and the scorer into ranked answers (uncalibrated confidence)."""
         fallback = Fallback(fallback)
         n = self.kg.num_entities
         if not enc.topics:
             return QAResult([], (), 0.0)
-        order = np.argsort(-enc.path_probs, kind="stable")
-        chosen: list[tuple[RelPath, float]] = []
-        mass = 0.0
-        for i in order[: self.config.max_paths]:
-            chosen.append((self.paths[i], float(enc.path_probs[i])))
-            mass += float(enc.path_probs[i])
-            if mass >= 0.99:
-                break
+        chosen, missing = self.choose(enc, fallback, ratio=ratio, blocked=blocked)
+        if missing is not None:
+            p = float(enc.path_probs.max())
+            return QAResult([], missing, 0.0, tuple(enc.topics), p, [0.0, 0.0, 0.0, p], missing=True)
         score = np.zeros(n)
         exact = np.zeros(n)
         evidence: dict[int, list[Path_]] = {}

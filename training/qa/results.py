@@ -32,6 +32,9 @@ class QAResult:
     topics: tuple[int, ...] = ()
     path_probability: float = 0.0
     features: list[float] = field(default_factory=list, repr=False)  # what the confidence is computed from
+    # the question asks for ``relation_path``, which the graph cannot walk from these topics: no answer is given
+    # rather than another relation's (see ``Ranker.choose``)
+    missing: bool = False
 
 
 @dataclass

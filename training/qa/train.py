@@ -41,33 +41,43 @@ class QATrainResult:
         return dict(self.metrics)
 
 
+AUTO = -1  # synthesize as many questions as the graph's distinct relation paths call for
+
+
 def default_synthesis(n_questions: int) -> int:
-    """How many questions to synthesize when the config leaves it open: 2000 beside fewer than 1000 questions."""
-    return 2000 if n_questions < 1000 else 0
+    """How many questions to synthesize when the config leaves it open: beside fewer than 1000 questions, as
+    many as the graph's paths call for (:data:`AUTO`); else none."""
+    return AUTO if n_questions < 1000 else 0
 
 
 def train_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, kge: Any, config: QAConfig | None = None,
              out_dir: str | Path | None = None, synthesize: int | None = None,
-             synthesis: SynthesisConfig | None = None, cache_dir: str | Path | None = None, progress: bool = True,
+             synthesis: SynthesisConfig | None = None, lexicon: dict[str, list[str]] | None = None,
+             cache_dir: str | Path | None = None, progress: bool = True,
              on_step: StepCallback | None = None) -> QATrainResult:
     """Train the QA model of ``kg`` on ``examples`` plus ``synthesize`` questions generated from the graph (a KG
     without questions trains on synthesized ones only); saves it to ``out_dir`` when given.
 
     ``kge`` is a ``kg.embeddings.KGEmbeddings`` or its folder. ``synthesize=None`` takes ``config.synthesize``,
-    else :func:`default_synthesis`. Path labels are cached in ``cache_dir``. ``on_step(phase, step, loss)`` sees
-    every training step.
+    else :func:`default_synthesis`; :data:`AUTO` scales with the graph. ``lexicon``: a few phrasings per
+    relation that synthesized questions use beside the relation's own name (``kg.schema``). Path labels are
+    cached in ``cache_dir``. ``on_step(phase, step, loss)`` sees every training step.
     """
+    from kgagent.kg.schema import induce_schema
     from kgagent.training.synthesize import SynthesisConfig, synthesize_questions
 
     config = config or QAConfig()
     examples = list(examples)
     if synthesize is None:
         synthesize = config.synthesize if config.synthesize is not None else default_synthesis(len(examples))
-    if not examples and synthesize <= 0:
+    if not examples and synthesize == 0:
         raise InputError("give question files (--data) and/or a number of questions to synthesize (--synthesize)",
                          field="data")
-    synth = synthesize_questions(kg, synthesize, config=synthesis or SynthesisConfig(),
-                                 progress=progress) if synthesize > 0 else []
+    unknown = sorted(set(lexicon or {}) - set(kg.relations))
+    if unknown:
+        raise InputError(f"no relation named {unknown[0]!r} in the graph", field="lexicon")
+    synth = synthesize_questions(kg, None if synthesize == AUTO else synthesize, config=synthesis or SynthesisConfig(),
+                                 schema=induce_schema(kg, lexicon=lexicon), progress=progress) if synthesize else []
     scorer = load_scorer(kge, kg)
     model, metrics = fit_qa(kg, [*examples, *synth], scorer=scorer, config=config, cache_dir=cache_dir,
                             progress=progress, on_step=on_step)
