@@ -1,0 +1,110 @@
+"""Label-free QA parts: the path similarity to each path's questions, the walk prior, abstention, the lexicon."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kgagent.kg import InputError, KnowledgeGraph
+from kgagent.kg.schema import induce_schema
+from kgagent.training.qa.config import Fallback, QAConfig
+from kgagent.training.qa.ranking import Encoded, Ranker
+from kgagent.training.qa_data import mask_mention
+from kgagent.training.synthesize import SynthesisConfig, synthesize_questions
+
+
+@pytest.fixture(scope="module")
+def people() -> KnowledgeGraph:
+    triples = []
+    for i in range(30):
+        triples += [(f"Person {i}", "spouse", f"Person {(i + 7) % 30}"),
+                    (f"Person {i}", "nationality", f"Country {i % 5}"),
+                    (f"Person {i}", "birth_place", f"City {i % 9}"), (f"Person {i}", "employer", f"Company {i % 4}")]
+    triples.append(("Person 30", "birth_place", "City 1"))  # knows no spouse, nationality or employer
+    return KnowledgeGraph.from_triples(triples)
+
+
+@pytest.fixture(scope="module")
+def scorer(people: KnowledgeGraph):
+    from kgagent.retrieval.encoder import TextEncoder
+    from kgagent.training.path_scorer import PathScorer
+
+    qs = synthesize_questions(people, 400, config=SynthesisConfig(max_hops=1, seed=0))
+    paths = sorted({tuple(q.qtype.split("/")) for q in qs})
+    texts = [mask_mention(q.question, q.mention, "[MASK]")[0] for q in qs]
+    return PathScorer.fit(TextEncoder(), texts, [tuple(q.qtype.split("/")) for q in qs], paths), paths
+
+
+@pytest.mark.parametrize(("question", "relation"), [
+    ("who is [MASK]'s wife", "spouse"),  # words the synthesized questions never use
+    ("who is [MASK] married to", "spouse"),
+    ("what nation is [MASK] from", "nationality"),
+    ("which company does [MASK] work for", "employer"),
+    ("where was [MASK] born", "birth_place"),
+])
+def test_unseen_wordings_find_their_relation(scorer, question: str, relation: str) -> None:
+    ps, paths = scorer
+    best = paths[int(ps.similarity([question])[0].argmax())]
+    assert best[0].removesuffix("^-1") == relation
+
+
+def test_prototypes_round_trip(scorer, tmp_path) -> None:
+    from kgagent.training.path_scorer import PathScorer
+
+    ps, paths = scorer
+    ps.save(tmp_path)
+    back = PathScorer.load(tmp_path, len(paths), encoder=ps.encoder)
+    np.testing.assert_array_equal(back.prototypes, ps.prototypes)
+    assert PathScorer.load(tmp_path / "nothing", len(paths)) is None
+    from kgagent.kg.errors import WorkspaceError
+
+    with pytest.raises(WorkspaceError, match="prototypes"):
+        PathScorer.load(tmp_path, len(paths) + 1)
+
+
+def _encoded(ranker: Ranker, topic: int, probs: dict[tuple[str, ...], float]) -> Encoded:
+    p = np.full(len(ranker.paths), 1e-6)
+    for path, v in probs.items():
+        p[ranker.paths.index(path)] = v
+    return Encoded((topic,), p / p.sum(), None)
+
+
+def test_the_walk_prior_reads_a_path_the_right_way_round(people: KnowledgeGraph) -> None:
+    paths = [("nationality",), ("nationality^-1",), ("spouse",), ("employer",)]
+    ranker = Ranker(people, paths, QAConfig())
+    person = people.entity_id("Person 3")
+    # the head prefers the inverse reading, which a person cannot walk: the forward one answers
+    r = ranker.rank(_encoded(ranker, person, {("nationality^-1",): 0.7, ("nationality",): 0.25}), "none", 0.0)
+    assert r.relation_path == ("nationality",) and r.answers[0].label == "Country 3" and not r.missing
+    # with a fallback the graph may lack edges: the most likely path is kept as it is
+    chosen, missing = ranker.choose(_encoded(ranker, person, {("nationality^-1",): 0.7}), Fallback.SOFT)
+    assert chosen[0][0] == ("nationality^-1",) and missing is None
+
+
+def test_abstains_when_the_topic_lacks_the_asked_relation(people: KnowledgeGraph) -> None:
+    paths = [("nationality",), ("birth_place",), ("spouse",)]
+    ranker = Ranker(people, paths, QAConfig())
+    lonely = people.entity_id("Person 30")
+    enc = _encoded(ranker, lonely, {("nationality",): 0.9, ("birth_place",): 0.05})
+    ranker.abstain_ratio = 0.2
+    r = ranker.rank(enc, "none", 0.0)
+    assert r.missing and r.answers == [] and r.relation_path == ("nationality",)  # not the birth place instead
+    assert ranker.rank(enc, "none", 0.0, ratio=0.01).answers[0].label == "City 1"  # a looser ratio answers
+    # "blocked" pretends the asked step is missing: how abstention is measured on the held-out split
+    person = people.entity_id("Person 4")
+    assert ranker.rank(_encoded(ranker, person, {("nationality",): 0.9}), "none", 0.0, blocked="nationality").missing
+
+
+def test_the_lexicon_enters_synthesized_questions(people: KnowledgeGraph) -> None:
+    schema = induce_schema(people, lexicon={"spouse": ["husband or wife", "married to"]})
+    qs = synthesize_questions(people, 300, config=SynthesisConfig(max_hops=1, seed=1), schema=schema)
+    spouse = [q.question for q in qs if q.qtype.startswith("spouse")]
+    assert any("husband or wife" in q or "married to" in q for q in spouse)
+    assert any("spouse" in q for q in spouse)  # the relation's own name stays
+
+
+def test_a_lexicon_naming_no_relation_is_an_error(people: KnowledgeGraph) -> None:
+    from kgagent.training.qa import train_qa
+
+    with pytest.raises(InputError, match="lexicon"):
+        train_qa(people, [], kge=None, synthesize=10, lexicon={"spuose": ["wife"]})
