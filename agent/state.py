@@ -91,7 +91,8 @@ class State(InputState, total=False):
     relation_path: list[str]
     confidence: float
     unsure: bool
-    problem: str  # why there is no answer: "", "no_entity", "no_answer", "low_confidence"
+    problem: str  # why there is no answer: "", "no_entity", "no_answer", "missing" (the graph lacks the asked
+    # relation for this topic), "low_confidence"
     focus: list[EntityRef]  # salient entities of earlier turns, most recent first
 
 

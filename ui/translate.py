@@ -97,6 +97,7 @@ STEP_LINES: dict[str, Callable[[Any, dict], str | None]] = {
     "answers": lambda v, u: (f"{len(v)} answer{'s' * (len(v) != 1)}"
                              + (f", confidence {u['confidence']:.0%}" if "confidence" in u else "")) if v else None,
     "problem": lambda v, u: {"no_entity": "no entity found in the question", "no_answer": "no answer in the graph",
+                             "missing": "the graph lacks what was asked for this entity",
                              "low_confidence": "low confidence: not guessing"}.get(v),
 }
 

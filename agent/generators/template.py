@@ -153,7 +153,12 @@ class TemplateGenerator(Generator):
         if request.problem == "no_entity" or not request.topic:
             return ("I couldn't tell which entity your question is about. Could you name it (a title, a person, "
                     "a place ...)?")
-        if request.problem == "no_answer":
+        if request.problem == "missing" and request.relation_path:
+            from kgagent.kg.schema import relation_name
+
+            asked = ", then ".join(relation_name(r.removesuffix("^-1")).phrase for r in request.relation_path)
+            return f"The knowledge graph has no {asked} for {about}, so I can't answer that from it."
+        if request.problem in ("no_answer", "missing"):
             return f"I couldn't find that for {about} in the knowledge graph."
         if request.unsure or request.problem == "low_confidence":
             return (f"I'm not sure about that. I found no confident answer about {about} in the knowledge graph "

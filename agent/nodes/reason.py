@@ -68,7 +68,9 @@ def reason(state: State, runtime: Runtime[Context]) -> dict:
     answers = [_answer_ref(ws, a) for a in found[: ctx.max_answers]]
     evidence = _evidence(ws, answers)
     unsure = not answers or confidence < ctx.answer_threshold
-    problem = "" if not unsure else ("no_answer" if not answers else "low_confidence")
+    # the graph lacks what was asked for this topic: say so rather than answer another relation's question
+    problem = "" if not unsure else ("missing" if getattr(result, "missing", False) else
+                                     "no_answer" if not answers else "low_confidence")
     remembered = [EntityRef(id=a["id"], label=a["label"], score=a["score"], mention="", source="memory")
                   for a in answers[:1]] if not unsure else []
     return {**update, "question": question, "entities": topic, "answers": answers, "answer_count": len(found),
