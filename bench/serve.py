@@ -1,0 +1,295 @@
+"""``kgagent serve`` under load, through the official ``openai`` client, on 127.0.0.1 only.
+
+    .venv/bin/python bench/serve.py --workspace .cache/demo-ws --clients 50 --seconds 60 \\
+        --postgres postgresql://postgres@127.0.0.1:55432/postgres --out bench/results/serve.json
+
+1. ``load``: N clients (asyncio tasks of ``AsyncOpenAI``, one conversation thread each) send the workspace's
+   questions to one server for T seconds, then stop: errors, turns/s, p50/p99 latency, the server's RSS.
+2. ``replicas``: the same against two servers sharing one PostgreSQL database (client i talks to server i % 2);
+   needs ``--postgres``.
+3. ``overhead``: p50 of ``POST /v1/answer`` (one client, one request at a time) minus p50 of an in-process
+   ``graph.invoke`` on the same questions.
+4. ``quantize``: fp32 and ``--quantize int8`` in separate processes: load time, RSS, per-turn latency and Hits@1
+   of the whole agent on questions synthesized with a seed other than the build's (those it trained on removed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("PYSTOW_HOME", str(ROOT / ".cache" / "pystow"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+HOST = "127.0.0.1"  # the load never leaves this machine
+
+
+def log(msg: str) -> None:
+    print(f"[serve bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def pct(values: list[float], q: float) -> float:
+    return round(float(np.percentile(np.asarray(values), q)), 2) if values else float("nan")
+
+
+def proc_mib(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def questions(path: Path | None = None) -> list[str]:
+    """The questions of a MetaQA-format file (default: the demo's), brackets removed (the agent links names)."""
+    from kgagent.kg.demo import demo_questions_path
+
+    lines = (path or demo_questions_path()).read_text(encoding="utf-8").splitlines()
+    return [line.split("\t")[0].replace("[", "").replace("]", "") for line in lines if line.strip()]
+
+
+@contextmanager
+def server(workspace: Path, memory: str, *extra: str) -> Iterator[tuple[str, int]]:
+    """``kgagent serve`` in its own process; yields (URL, pid) once /readyz says ready."""
+    import httpx
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "kgagent", "serve", str(workspace), "--host", HOST, "--port", str(port),
+           "--no-ui", "--memory", memory, *extra]
+    env = {k: v for k, v in os.environ.items() if k != "KGAGENT_API_KEYS"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://{HOST}:{port}"
+    t0 = time.perf_counter()
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"kgagent serve exited {proc.returncode}: {proc.stderr.read()[-800:]}")
+            if time.perf_counter() - t0 > 300:
+                raise RuntimeError("kgagent serve was not ready in 300 s")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.25)
+        log(f"server on {url} ready in {time.perf_counter() - t0:.1f} s (pid {proc.pid})")
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def _client(i: int, base_url: str, model: str, qs: list[str], deadline: float, out: dict) -> None:
+    """One user: a conversation of its own, one question after another until the deadline."""
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(base_url=f"{base_url}/v1", api_key="unused", max_retries=0, timeout=120)
+    thread = f"bench-{i}-{os.getpid()}"
+    k = i
+    try:
+        while time.perf_counter() < deadline:
+            q = qs[k % len(qs)]
+            k += 7  # clients walk the questions in different orders
+            t0 = time.perf_counter()
+            try:
+                reply = await client.chat.completions.create(model=model, user=thread,
+                                                             messages=[{"role": "user", "content": q}])
+                ok = bool(reply.choices and reply.choices[0].message.content)
+            except Exception as e:  # counted, never retried
+                ok = False
+                out["error_types"][type(e).__name__] = out["error_types"].get(type(e).__name__, 0) + 1
+            (out["latencies"] if ok else out["failed"]).append(1000 * (time.perf_counter() - t0))
+    finally:
+        await client.close()
+
+
+def load_test(urls: list[str], model: str, qs: list[str], clients: int, seconds: float) -> dict[str, Any]:
+    """``clients`` concurrent users for ``seconds`` (client i on server i % len(urls)); stops by itself."""
+    out: dict[str, Any] = {"latencies": [], "failed": [], "error_types": {}}
+
+    async def main() -> float:
+        t0 = time.perf_counter()
+        deadline = t0 + seconds
+        await asyncio.gather(*(_client(i, urls[i % len(urls)], model, qs, deadline, out) for i in range(clients)))
+        return time.perf_counter() - t0
+
+    wall = asyncio.run(main())
+    lat = out["latencies"]
+    return {"clients": clients, "seconds": seconds, "wall_s": round(wall, 1), "turns": len(lat),
+            "errors": len(out["failed"]), "error_types": out["error_types"],
+            "turns_per_s": round(len(lat) / wall, 2), "latency_ms_p50": pct(lat, 50),
+            "latency_ms_p99": pct(lat, 99), "latency_ms_mean": round(float(np.mean(lat)), 2) if lat else None}
+
+
+def scrape(url: str) -> dict[str, float]:
+    """The server's own view: turns, errors, mean time per graph node (ms)."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    fams = {f.name: f for f in text_string_to_metric_families(httpx.get(f"{url}/metrics").text)}
+    sums = {s.labels["node"]: s.value for s in fams["kgagent_node_seconds"].samples if s.name.endswith("_sum")}
+    counts = {s.labels["node"]: s.value for s in fams["kgagent_node_seconds"].samples if s.name.endswith("_count")}
+    errors = sum(s.value for s in fams["kgagent_errors"].samples if s.name.endswith("_total"))
+    return {"errors_counted": errors, "node_ms_mean": {n: round(1000 * sums[n] / counts[n], 2)
+                                                        for n in sums if counts.get(n)}}
+
+
+def overhead(url: str, workspace: Path, qs: list[str], repeats: int, memory: Path) -> dict[str, Any]:
+    """p50 of /v1/answer (sequential, keep-alive) minus p50 of graph.invoke in this process, same questions, both
+    writing each turn once to SQLite memory."""
+    import httpx
+
+    from kgagent.agent import build_agent
+
+    http: list[float] = []
+    with httpx.Client(base_url=url, timeout=60) as c:
+        for i, q in enumerate(qs * repeats):
+            t0 = time.perf_counter()
+            r = c.post("/v1/answer", json={"question": q, "thread_id": f"overhead-{i}"})
+            http.append(1000 * (time.perf_counter() - t0))
+            r.raise_for_status()
+    graph = build_agent(workspace, checkpointer=memory)
+    for q in qs[:5]:  # warm-up, as the server had
+        graph.invoke({"messages": [("user", q)]}, {"configurable": {"thread_id": "warm"}}, durability="exit")
+    local: list[float] = []
+    for i, q in enumerate(qs * repeats):
+        t0 = time.perf_counter()
+        graph.invoke({"messages": [("user", q)]}, {"configurable": {"thread_id": f"local-{i}"}}, durability="exit")
+        local.append(1000 * (time.perf_counter() - t0))
+    return {"n": len(http), "http_answer_ms_p50": pct(http, 50), "in_process_invoke_ms_p50": pct(local, 50),
+            "overhead_ms_p50": round(pct(http, 50) - pct(local, 50), 2),
+            "http_answer_ms_p99": pct(http, 99), "in_process_invoke_ms_p99": pct(local, 99)}
+
+
+def eval_questions(workspace: Path, n: int, given: list[str]) -> list[Any]:
+    """``n`` questions synthesized with seed 1234, less any the build synthesized (seed 0) or was given."""
+    from kgagent.agent.workspace import open_workspace
+    from kgagent.training.synthesize import SynthesisConfig, synthesize_questions
+
+    kg = open_workspace(workspace).kg
+    seen = {q.question for q in synthesize_questions(kg, 2000, config=SynthesisConfig(seed=0))}
+    seen |= {q.lower() for q in given}
+    fresh = [q for q in synthesize_questions(kg, 4 * n, config=SynthesisConfig(seed=1234))
+             if q.question not in seen and q.question.lower() not in seen]
+    return fresh[:n]
+
+
+def probe_quantize(workspace: Path, mode: str, n: int, given: list[str]) -> dict[str, Any]:
+    """In this process: load the agent (quantized when asked), then Hits@1 and latency over ``n`` questions."""
+    import torch
+
+    from kgagent.agent import build_agent
+    from kgagent.agent.evaluate import evaluate_agent
+    from kgagent.agent.workspace import open_workspace
+    from kgagent.training.quantize import quantize_int8
+
+    torch.set_num_threads(1)
+    examples = eval_questions(workspace, n, given)
+    rss0 = proc_mib(os.getpid(), "VmRSS")
+    t0 = time.perf_counter()
+    ws = open_workspace(workspace)
+    build_agent(ws, checkpointer="memory")
+    modules = quantize_int8(ws.retriever, ws.intents, ws.qa) if mode == "int8" else 0
+    load_s = time.perf_counter() - t0
+    rss_loaded = proc_mib(os.getpid(), "VmRSS")
+    result = evaluate_agent(ws, examples, progress=False)
+    return {"mode": mode, "modules_quantized": modules, "load_s": round(load_s, 2),
+            "rss_models_mib": round(rss_loaded - rss0, 1), "rss_mib": proc_mib(os.getpid(), "VmRSS"),
+            "hits_at_1": round(result.hits_at_1, 4), "n": result.n, "latency_ms_p50": result.latency_ms_p50,
+            "latency_ms_p99": result.latency_ms_p99}
+
+
+def quantize_compare(workspace: Path, n: int, question_file: Path | None) -> dict[str, Any]:
+    out = {}
+    extra = ["--questions", str(question_file)] if question_file else []
+    for mode in ("none", "int8"):
+        done = subprocess.run([sys.executable, __file__, "--workspace", str(workspace), "--probe-quantize", mode,
+                               "--eval-questions", str(n), *extra], capture_output=True, text=True, check=True)
+        out[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+        log(f"quantize={mode}: {out[mode]}")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workspace", type=Path, required=True)
+    ap.add_argument("--questions", type=Path, help="MetaQA-format questions the clients ask (default: the demo's)")
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--postgres", help="postgresql://... for the two-replica run (skipped without it)")
+    ap.add_argument("--overhead-repeats", type=int, default=2, help="passes over the questions for the overhead")
+    ap.add_argument("--eval-questions", type=int, default=300, help="questions for the quantization comparison")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["load", "replicas", "overhead", "quantize"])
+    ap.add_argument("--probe-quantize", choices=["none", "int8"], help=argparse.SUPPRESS)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    workspace = args.workspace.resolve()
+    qs = questions(args.questions)
+    if args.probe_quantize:
+        print(json.dumps(probe_quantize(workspace, args.probe_quantize, args.eval_questions, qs)))
+        return
+
+    model = workspace.name
+    result: dict[str, Any] = {"workspace": str(args.workspace), "questions": len(qs), "cpus": os.cpu_count(),
+                              "load_avg_start": [round(x, 2) for x in os.getloadavg()]}
+    with tempfile.TemporaryDirectory(prefix="kgagent-serve-bench-") as tmp:
+        if "load" not in args.skip or "overhead" not in args.skip:
+            with server(workspace, str(Path(tmp) / "memory.sqlite")) as (url, pid):
+                if "load" not in args.skip:
+                    log(f"load: {args.clients} clients for {args.seconds:.0f} s on one server (SQLite memory)")
+                    one = load_test([url], model, qs, args.clients, args.seconds)
+                    one.update(server_rss_mib=proc_mib(pid, "VmRSS"), server_peak_rss_mib=proc_mib(pid, "VmHWM"),
+                               **scrape(url))
+                    result["one_server"] = one
+                    log(f"one server: {one}")
+                if "overhead" not in args.skip:
+                    local_memory = Path(tmp) / "local.sqlite"
+                    result["overhead"] = overhead(url, workspace, qs, args.overhead_repeats, local_memory)
+                    log(f"overhead: {result['overhead']}")
+    if args.postgres and "replicas" not in args.skip:
+        with server(workspace, args.postgres) as (url_a, pid_a), server(workspace, args.postgres) as (url_b, pid_b):
+            log(f"replicas: {args.clients} clients for {args.seconds:.0f} s on two servers sharing PostgreSQL")
+            two = load_test([url_a, url_b], model, qs, args.clients, args.seconds)
+            two.update(server_rss_mib=[proc_mib(pid_a, "VmRSS"), proc_mib(pid_b, "VmRSS")],
+                       server_peak_rss_mib=[proc_mib(pid_a, "VmHWM"), proc_mib(pid_b, "VmHWM")],
+                       errors_counted=scrape(url_a)["errors_counted"] + scrape(url_b)["errors_counted"])
+            result["two_replicas_postgres"] = two
+            log(f"two replicas: {two}")
+    if "quantize" not in args.skip:
+        result["quantize"] = quantize_compare(workspace, args.eval_questions, args.questions)
+    result["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        from kgagent.kg.io import atomic_write_text
+
+        atomic_write_text(args.out, text + "\n")
+
+
+if __name__ == "__main__":
+    main()
