@@ -161,29 +161,35 @@ def scrape(url: str) -> dict[str, float]:
 
 def overhead(url: str, workspace: Path, qs: list[str], repeats: int, memory: Path) -> dict[str, Any]:
     """p50 of /v1/answer (sequential, keep-alive) minus p50 of graph.invoke in this process, same questions, both
-    writing each turn once to SQLite memory."""
+    writing each turn once to SQLite memory. Both sides are warmed on every question first (torch pays once per
+    new input shape), then each question is timed over HTTP and in process in turn, so load from other jobs
+    falls on both alike."""
     import httpx
 
     from kgagent.agent import build_agent
 
-    http: list[float] = []
+    graph = build_agent(workspace, checkpointer=memory)
+
+    def local(q: str, thread: str) -> None:
+        graph.invoke({"messages": [("user", q)]}, {"configurable": {"thread_id": thread}}, durability="exit")
+
+    http_ms: list[float] = []
+    local_ms: list[float] = []
     with httpx.Client(base_url=url, timeout=60) as c:
+        for i, q in enumerate(qs):
+            c.post("/v1/answer", json={"question": q, "thread_id": f"warm-{i}"}).raise_for_status()
+            local(q, f"warm-{i}")
         for i, q in enumerate(qs * repeats):
             t0 = time.perf_counter()
-            r = c.post("/v1/answer", json={"question": q, "thread_id": f"overhead-{i}"})
-            http.append(1000 * (time.perf_counter() - t0))
-            r.raise_for_status()
-    graph = build_agent(workspace, checkpointer=memory)
-    for q in qs[:5]:  # warm-up, as the server had
-        graph.invoke({"messages": [("user", q)]}, {"configurable": {"thread_id": "warm"}}, durability="exit")
-    local: list[float] = []
-    for i, q in enumerate(qs * repeats):
-        t0 = time.perf_counter()
-        graph.invoke({"messages": [("user", q)]}, {"configurable": {"thread_id": f"local-{i}"}}, durability="exit")
-        local.append(1000 * (time.perf_counter() - t0))
-    return {"n": len(http), "http_answer_ms_p50": pct(http, 50), "in_process_invoke_ms_p50": pct(local, 50),
-            "overhead_ms_p50": round(pct(http, 50) - pct(local, 50), 2),
-            "http_answer_ms_p99": pct(http, 99), "in_process_invoke_ms_p99": pct(local, 99)}
+            c.post("/v1/answer", json={"question": q, "thread_id": f"overhead-{i}"}).raise_for_status()
+            t1 = time.perf_counter()
+            local(q, f"local-{i}")
+            http_ms.append(1000 * (t1 - t0))
+            local_ms.append(1000 * (time.perf_counter() - t1))
+    return {"n": len(http_ms), "http_answer_ms_p50": pct(http_ms, 50), "in_process_invoke_ms_p50": pct(local_ms, 50),
+            "overhead_ms_p50": round(pct(http_ms, 50) - pct(local_ms, 50), 2),
+            "http_answer_ms_p99": pct(http_ms, 99), "in_process_invoke_ms_p99": pct(local_ms, 99)}
+
 
 
 def eval_questions(workspace: Path, n: int, given: list[str]) -> list[Any]:
@@ -199,40 +205,67 @@ def eval_questions(workspace: Path, n: int, given: list[str]) -> list[Any]:
     return fresh[:n]
 
 
+def tensor_mib(modules: list[Any]) -> float:
+    """Bytes of the modules' weights and buffers (int8 packed weights count one byte each), in MiB."""
+    import torch
+
+    def size(value: Any) -> int:
+        if isinstance(value, torch.Tensor):
+            return value.element_size() * value.nelement()
+        if isinstance(value, tuple | list):
+            return sum(size(v) for v in value)
+        return 0
+
+    return round(sum(size(v) for m in modules for v in m.state_dict().values()) / 2**20, 1)
+
+
 def probe_quantize(workspace: Path, mode: str, n: int, given: list[str]) -> dict[str, Any]:
-    """In this process: load the agent (quantized when asked), then Hits@1 and latency over ``n`` questions."""
+    """In this process: load the agent (quantized when asked), then Hits@1 and latency over ``n`` questions, and
+    each question's top answer (to count where fp32 and int8 disagree)."""
     import torch
 
     from kgagent.agent import build_agent
     from kgagent.agent.evaluate import evaluate_agent
+    from kgagent.agent.session import ask
     from kgagent.agent.workspace import open_workspace
-    from kgagent.training.quantize import quantize_int8
+    from kgagent.training.quantize import find_modules
+    from kgagent.ui.server import quantize_agent
 
     torch.set_num_threads(1)
     examples = eval_questions(workspace, n, given)
-    rss0 = proc_mib(os.getpid(), "VmRSS")
     t0 = time.perf_counter()
     ws = open_workspace(workspace)
-    build_agent(ws, checkpointer="memory")
-    modules = quantize_int8(ws.retriever, ws.intents, ws.qa) if mode == "int8" else 0
+    graph = build_agent(ws, checkpointer="memory")
+
+    def encoders() -> list[Any]:  # the retriever's encoder loads on first use: load it in both modes
+        return find_modules(ws.retriever.encoder, ws.intents, ws.qa)
+
+    fp32_mib = tensor_mib(encoders())
+    modules = quantize_agent(ws) if mode == "int8" else 0
     load_s = time.perf_counter() - t0
-    rss_loaded = proc_mib(os.getpid(), "VmRSS")
     result = evaluate_agent(ws, examples, progress=False)
-    return {"mode": mode, "modules_quantized": modules, "load_s": round(load_s, 2),
-            "rss_models_mib": round(rss_loaded - rss0, 1), "rss_mib": proc_mib(os.getpid(), "VmRSS"),
-            "hits_at_1": round(result.hits_at_1, 4), "n": result.n, "latency_ms_p50": result.latency_ms_p50,
-            "latency_ms_p99": result.latency_ms_p99}
+    tops = [(ask(graph, ex.question, thread_id=f"top-{i}").top_answer or {}).get("id")
+            for i, ex in enumerate(examples)]
+    return {"mode": mode, "modules_quantized": modules, "load_s": round(load_s, 2), "encoders_fp32_mib": fp32_mib,
+            "encoders_mib": tensor_mib(encoders()),
+            "rss_mib": proc_mib(os.getpid(), "VmRSS"), "hits_at_1": round(result.hits_at_1, 4), "n": result.n,
+            "latency_ms_p50": result.latency_ms_p50, "latency_ms_p99": result.latency_ms_p99, "top_answers": tops}
 
 
-def quantize_compare(workspace: Path, n: int, question_file: Path | None) -> dict[str, Any]:
-    out = {}
+def quantize_compare(workspace: Path, n: int, question_file: Path | None, rounds: int = 2) -> dict[str, Any]:
+    """fp32 and int8 in fresh processes, alternating ``rounds`` times (load from other jobs falls on both)."""
     extra = ["--questions", str(question_file)] if question_file else []
-    for mode in ("none", "int8"):
-        done = subprocess.run([sys.executable, __file__, "--workspace", str(workspace), "--probe-quantize", mode,
-                               "--eval-questions", str(n), *extra], capture_output=True, text=True, check=True)
-        out[mode] = json.loads(done.stdout.strip().splitlines()[-1])
-        log(f"quantize={mode}: {out[mode]}")
-    return out
+    runs: dict[str, list[dict]] = {"none": [], "int8": []}
+    for _ in range(rounds):
+        for mode in runs:
+            done = subprocess.run([sys.executable, __file__, "--workspace", str(workspace), "--probe-quantize", mode,
+                                   "--eval-questions", str(n), *extra], capture_output=True, text=True, check=True)
+            runs[mode].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            log(f"quantize={mode}: { {k: v for k, v in runs[mode][-1].items() if k != 'top_answers'} }")
+    tops = {mode: [r.pop("top_answers") for r in rs] for mode, rs in runs.items()}
+    fp32, int8 = tops["none"][0], tops["int8"][0]
+    return {"runs": runs, "n": len(fp32), "top_answer_differs": sum(a != b for a, b in zip(fp32, int8, strict=True))}
+
 
 
 def main() -> None:

@@ -151,11 +151,20 @@ def load_agent(workspace: str | Path, config: ServeConfig, context: Any = None) 
     ws = open_workspace(workspace)
     graph = build_agent(ws, context=context or ws.context(generator=config.generator), checkpointer=config.memory)
     if config.quantize == "int8":
-        from kgagent.training.quantize import quantize_int8
-
-        n = quantize_int8(ws.retriever, ws.intents, ws.qa)
-        log.info("quantized the Linear layers of %d modules to int8", n)
+        log.info("quantized the Linear layers of %d modules to int8", quantize_agent(ws))
     return graph, time.perf_counter() - t0
+
+
+def quantize_agent(ws: Any) -> int:
+    """Quantize (int8, in place) every encoder a turn may run: the intent and QA models' and, where the workspace
+    has indexes, the retriever's (loaded now; it would otherwise load unquantized on its first query)."""
+    from kgagent.training.quantize import quantize_int8
+
+    parts = [ws.intents, ws.qa]
+    retriever = ws.retriever
+    if getattr(retriever, "entities", None) is not None or getattr(retriever, "passages", None) is not None:
+        parts.append(retriever.encoder)
+    return quantize_int8(*parts)
 
 
 def create_server(workspace: str | Path, config: ServeConfig | None = None, *, keys: APIKeys | None = None,

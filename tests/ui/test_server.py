@@ -225,18 +225,23 @@ def test_openapi_schema_documents_the_endpoints(api: str) -> None:
     assert "AnswerResponse" in schema["components"]["schemas"]
 
 
-def test_ui_is_mounted_on_the_same_server(movies_ws: Path, port_finder) -> None:
+def test_ui_is_mounted_on_the_same_server_and_signs_in_with_an_api_key(movies_ws: Path, port_finder) -> None:
     import httpx
 
     from kgagent.agent import build_agent
+    from kgagent.ui.access import APIKeys
     from kgagent.ui.server import ServeConfig, create_server
 
-    app = create_server(movies_ws, ServeConfig(memory="memory"), graph=build_agent(movies_ws, checkpointer="memory"))
-    with running(app, port_finder()) as url:
-        page = httpx.get(f"{url}/")
+    app = create_server(movies_ws, ServeConfig(memory="memory"), keys=APIKeys([KEY]),
+                        graph=build_agent(movies_ws, checkpointer="memory"))
+    with running(app, port_finder()) as url, httpx.Client(base_url=url) as browser:
+        page = browser.get("/")
         assert page.status_code == 200 and "gradio" in page.text.lower()
-        assert httpx.get(f"{url}/config").json()["title"]  # Gradio's own routes, under the same port
-        assert httpx.get(f"{url}/healthz").status_code == 200
+        assert browser.get("/config").status_code == 401  # Gradio's own routes, behind its login
+        assert browser.post("/login", data={"username": "ada", "password": "wrong-key-000"}).status_code >= 400
+        assert browser.post("/login", data={"username": "ada", "password": KEY}).status_code == 200
+        assert browser.get("/config").json()["title"]
+        assert browser.get("/healthz").status_code == 200  # and the API beside it, on the same port
 
 
 # ----------------------------------------------------------------- replicas sharing PostgreSQL
