@@ -249,7 +249,8 @@ def probe_quantize(workspace: Path, mode: str, n: int, given: list[str]) -> dict
     return {"mode": mode, "modules_quantized": modules, "load_s": round(load_s, 2), "encoders_fp32_mib": fp32_mib,
             "encoders_mib": tensor_mib(encoders()),
             "rss_mib": proc_mib(os.getpid(), "VmRSS"), "hits_at_1": round(result.hits_at_1, 4), "n": result.n,
-            "latency_ms_p50": result.latency_ms_p50, "latency_ms_p99": result.latency_ms_p99, "top_answers": tops}
+            "latency_ms_p50": result.latency_ms_p50, "latency_ms_p99": result.latency_ms_p99, "top_answers": tops,
+            "hits": [t is not None and t in ex.answers for t, ex in zip(tops, examples, strict=True)]}
 
 
 def quantize_compare(workspace: Path, n: int, question_file: Path | None, rounds: int = 2) -> dict[str, Any]:
@@ -261,10 +262,15 @@ def quantize_compare(workspace: Path, n: int, question_file: Path | None, rounds
             done = subprocess.run([sys.executable, __file__, "--workspace", str(workspace), "--probe-quantize", mode,
                                    "--eval-questions", str(n), *extra], capture_output=True, text=True, check=True)
             runs[mode].append(json.loads(done.stdout.strip().splitlines()[-1]))
-            log(f"quantize={mode}: { {k: v for k, v in runs[mode][-1].items() if k != 'top_answers'} }")
+            log(f"quantize={mode}: { {k: v for k, v in runs[mode][-1].items() if k not in ('top_answers', 'hits')} }")
     tops = {mode: [r.pop("top_answers") for r in rs] for mode, rs in runs.items()}
+    hits = {mode: [r.pop("hits") for r in rs] for mode, rs in runs.items()}
     fp32, int8 = tops["none"][0], tops["int8"][0]
-    return {"runs": runs, "n": len(fp32), "top_answer_differs": sum(a != b for a, b in zip(fp32, int8, strict=True))}
+    pairs = list(zip(hits["none"][0], hits["int8"][0], strict=True))
+    return {"runs": runs, "n": len(fp32), "top_answer_differs": sum(a != b for a, b in zip(fp32, int8, strict=True)),
+            "hits_lost_by_int8": sum(a and not b for a, b in pairs),
+            "hits_gained_by_int8": sum(b and not a for a, b in pairs),
+            "repeat_runs_agree": all(t == tops[m][0] for m in tops for t in tops[m])}
 
 
 
