@@ -63,7 +63,8 @@ def postgres_checkpointer(uri: str, *, pool_size: int = 8) -> BaseCheckpointSave
             PostgresSaver(conn).setup()  # the lock is released when this connection closes
     except psycopg.Error as e:
         raise ConfigError(f"memory {_redact(uri)}: cannot use the database ({str(e).strip().splitlines()[0]})") from e
-    pool = ConnectionPool(uri, min_size=1, max_size=pool_size, open=True,
+    # timeout: a turn (or a readiness probe) waits at most this long for a connection, then fails clearly
+    pool = ConnectionPool(uri, min_size=1, max_size=pool_size, open=True, timeout=10,
                           kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
     return PostgresSaver(pool)
 

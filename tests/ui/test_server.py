@@ -216,6 +216,21 @@ def test_metrics_are_scraped(client, api: str) -> None:
     assert value("kgagent_requests_total", endpoint="/v1/answer", method="POST", status="401") >= 0
 
 
+def test_readyz_reports_memory_that_does_not_answer(movies_ws: Path, tmp_path: Path, port_finder) -> None:
+    import httpx
+
+    from kgagent.agent import build_agent
+    from kgagent.ui.server import ServeConfig, create_server
+
+    graph = build_agent(movies_ws, checkpointer=tmp_path / "memory.sqlite")
+    with running(create_server(movies_ws, ServeConfig(ui=False), graph=graph), port_finder()) as url:
+        assert httpx.get(f"{url}/readyz").status_code == 200
+        graph.checkpointer.conn.close()  # the memory store goes away
+        r = httpx.get(f"{url}/readyz")
+        assert r.status_code == 503 and r.json()["reason"].startswith("memory unavailable")
+        assert httpx.get(f"{url}/healthz").status_code == 200  # alive, not ready
+
+
 def test_openapi_schema_documents_the_endpoints(api: str) -> None:
     import httpx
 
