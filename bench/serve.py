@@ -71,37 +71,15 @@ def questions(path: Path | None = None) -> list[str]:
 
 @contextmanager
 def server(workspace: Path, memory: str, *extra: str) -> Iterator[tuple[str, int]]:
-    """``kgagent serve`` in its own process; yields (URL, pid) once /readyz says ready."""
-    import httpx
+    """``kgagent serve`` (no UI, no keys) in its own process; yields (URL, pid) once /readyz says ready."""
+    from kgagent.ui.server import serve_in_subprocess
 
-    port = free_port()
-    cmd = [sys.executable, "-m", "kgagent", "serve", str(workspace), "--host", HOST, "--port", str(port),
-           "--no-ui", "--memory", memory, *extra]
     env = {k: v for k, v in os.environ.items() if k != "KGAGENT_API_KEYS"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://{HOST}:{port}"
     t0 = time.perf_counter()
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"kgagent serve exited {proc.returncode}: {proc.stderr.read()[-800:]}")
-            if time.perf_counter() - t0 > 300:
-                raise RuntimeError("kgagent serve was not ready in 300 s")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.25)
-        log(f"server on {url} ready in {time.perf_counter() - t0:.1f} s (pid {proc.pid})")
-        yield url, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serve_in_subprocess(workspace, "--no-ui", "--memory", memory, *extra, host=HOST, port=free_port(),
+                             env=env) as (url, pid):
+        log(f"server on {url} ready in {time.perf_counter() - t0:.1f} s (pid {pid})")
+        yield url, pid
 
 
 async def _client(i: int, base_url: str, model: str, qs: list[str], deadline: float, out: dict) -> None:

@@ -26,9 +26,9 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -398,6 +398,46 @@ def serve(workspace: str | Path, config: ServeConfig, *, context: Any = None) ->
 def serve_environment(workspace: str | Path, config: ServeConfig) -> dict[str, str]:
     """What worker processes need in their environment to build the same app."""
     return {SERVE_ENV: json.dumps({"workspace": str(Path(workspace).resolve()), "config": asdict(config)})}
+
+
+@contextmanager
+def serve_in_subprocess(workspace: str | Path, *options: str, host: str = "127.0.0.1", port: int,
+                        timeout: float = 300.0, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """``kgagent serve WS --host H --port P *options`` in a process of its own; yields ``(url, pid)`` once
+    ``/readyz`` answers 200, and stops the process on exit. For tests, benchmarks and scripts."""
+    import subprocess
+    import sys
+    import tempfile
+    import urllib.error
+    import urllib.request
+
+    cmd = [sys.executable, "-m", "kgagent", "serve", str(workspace), "--host", host, "--port", str(port), *options]
+    url = f"http://{host}:{port}"
+    with tempfile.TemporaryFile("w+") as out:  # a file, not a pipe: a chatty server never blocks on it
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    out.seek(0)
+                    raise RuntimeError(f"kgagent serve exited with {proc.returncode}: {out.read()[-800:]}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"kgagent serve was not ready within {timeout:.0f} s")
+                try:
+                    with urllib.request.urlopen(f"{url}/readyz", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except (urllib.error.URLError, OSError):
+                    pass
+                time.sleep(0.2)
+            yield url, proc.pid
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def app_from_environment() -> FastAPI:

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -262,35 +260,12 @@ def test_ui_is_mounted_on_the_same_server_and_signs_in_with_an_api_key(movies_ws
 # ----------------------------------------------------------------- replicas sharing PostgreSQL
 @contextmanager
 def serve_process(workspace: Path, port: int, memory: str) -> Iterator[str]:
-    """``kgagent serve`` in a process of its own; yields its URL once /readyz says ready."""
-    import httpx
+    """``kgagent serve`` (no UI, no keys) in a process of its own; yields its URL once /readyz says ready."""
+    from kgagent.ui.server import serve_in_subprocess
 
-    log = workspace.parent / f"serve-{port}.log"
-    env = dict(os.environ)
-    env.pop("KGAGENT_API_KEYS", None)
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "kgagent", "serve", str(workspace), "--port", str(port),
-                                 "--no-ui", "--memory", memory], stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, f"kgagent serve exited: {log.read_text()[-500:]}"
-            assert time.monotonic() < deadline, "kgagent serve was not ready in 120 s"
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
+    env = {k: v for k, v in os.environ.items() if k != "KGAGENT_API_KEYS"}
+    with serve_in_subprocess(workspace, "--no-ui", "--memory", memory, port=port, timeout=120, env=env) as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_two_replicas_share_a_conversation_through_postgres(movies_ws: Path, postgres_uri: str, port_finder) -> None:
