@@ -182,6 +182,9 @@ def test_refuses_to_serve_beyond_loopback_without_keys(movies_ws: Path, capsys, 
     assert main(["serve", str(movies_ws), "--host", "0.0.0.0", "--port", str(port_finder())]) == 2
     err = capsys.readouterr().err
     assert "refusing to serve on 0.0.0.0 without API keys" in err and "Traceback" not in err
+    assert main(["serve", str(movies_ws), "--keys", str(movies_ws / "no-such-keys.txt")]) == 2
+    assert "no-such-keys.txt" in capsys.readouterr().err
+    assert main(["serve", str(movies_ws), "--quantize", "int4"]) == 2
     with pytest.raises(ConfigError):
         check_bind("192.168.1.10", APIKeys())
     check_bind("127.0.0.1", APIKeys())
