@@ -32,23 +32,32 @@ def format_evidence(reply: Reply | None) -> str:
     return "\n".join(lines) if lines else "(this answer rests on no evidence)"
 
 
-def stream_turn(graph: Any, text: str, thread_id: str, write: Callable[[str], None]) -> Reply:
-    """Send one message; write the reply as it streams (token by token for LLM generators)."""
+def stream_turn(graph: Any, text: str, thread_id: str, write: Callable[[str], None], *,
+                on_node: Callable[[str, float], None] | None = None) -> Reply:
+    """Send one message; write the reply as it streams (token by token for LLM generators, else whole).
+
+    ``on_node(name, seconds)``: called as each node of the graph finishes, with the time it took.
+    """
     from langchain_core.messages import AIMessageChunk
 
     config = {"configurable": {"thread_id": thread_id}}
-    t0 = time.perf_counter()
+    modes = ["messages", "values", *(["updates"] if on_node else [])]
+    t0 = last = time.perf_counter()
     streamed = False
     state: dict[str, Any] = {}
-    for mode, chunk in graph.stream({"messages": [("user", text)]}, config, stream_mode=["messages", "values"],
-                                    durability="exit"):
+    for mode, chunk in graph.stream({"messages": [("user", text)]}, config, stream_mode=modes, durability="exit"):
         if mode == "messages":
             msg, _meta = chunk
             if isinstance(msg, AIMessageChunk) and msg.content:
                 write(str(msg.content))
                 streamed = True
-        else:
+        elif mode == "values":
             state = chunk
+        elif on_node is not None:  # "updates": {node: update}, once each node has finished (nodes run in turn)
+            now = time.perf_counter()
+            for node in chunk:
+                on_node(node, now - last)
+            last = now
     reply = Reply.from_state(state, thread_id=thread_id, latency_ms=1000 * (time.perf_counter() - t0))
     if not streamed:
         write(reply.text)

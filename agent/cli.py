@@ -385,6 +385,37 @@ def chat_cmd(
     launch(create_app(graph, workspace), host=host, port=port, auth=auth)
 
 
+@app.command("serve")
+def serve_cmd(
+    workspace: WS,
+    host: Annotated[str, typer.Option(help="Address to bind (beyond loopback only with API keys or --insecure).")
+                    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes, each with its own models.", min=1)] = 1,
+    keys: Annotated[Path | None, typer.Option(
+        "--keys", help="File of API keys, one per line (else $KGAGENT_API_KEYS); clients send Bearer KEY.")] = None,
+    memory: Annotated[str | None, typer.Option(
+        help="Conversation memory: postgres://... (shared by replicas), a .sqlite path, or memory; "
+             "default WS/checkpoints.sqlite.")] = None,
+    quantize: Annotated[str, typer.Option(help="none, or int8: dynamic int8 Linear layers in the encoders.")
+                        ] = "none",
+    max_turns: Annotated[int, typer.Option(help="Turns run at once per worker; the others wait.", min=1)] = 4,
+    ui: Annotated[bool, typer.Option("--ui/--no-ui", help="Mount the chat UI at /.")] = True,
+    insecure: Annotated[bool, typer.Option(help="Serve beyond loopback without API keys.")] = False,
+    generator: Generator = None,
+) -> None:
+    """Serve the agent over HTTP: OpenAI-compatible /v1/chat/completions, /v1/answer, /metrics and the UI."""
+    from kgagent.ui.server import ServeConfig, serve, serve_environment
+
+    config = ServeConfig(host=host, port=port, workers=workers, memory=memory, quantize=quantize, ui=ui,
+                         max_turns=max_turns, insecure=insecure, keys_file=str(keys) if keys else None,
+                         generator=generator)
+    if workers > 1:  # each uvicorn worker process builds the app from these settings
+        os.environ.update(serve_environment(workspace, config))
+    typer.echo(f"kgagent serve: {workspace} on http://{host}:{port} (API docs at /docs; Ctrl+C to stop)")
+    serve(workspace, config)
+
+
 @app.command("demo")
 def demo_cmd(
     workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Where the demo workspace is built (once).")

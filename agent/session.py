@@ -25,6 +25,7 @@ class Reply:
     relation_path: list[str] = field(default_factory=list)
     confidence: float = 0.0
     unsure: bool = False
+    options: list[dict] = field(default_factory=list)  # a clarifying question's choices: {"id", "label", "hint"}
     latency_ms: float = 0.0
 
     @classmethod
@@ -38,6 +39,7 @@ class Reply:
                    passages=list(state.get("passages") or []), subgraph=list(state.get("subgraph") or []),
                    relation_path=list(state.get("relation_path") or []),
                    confidence=float(state.get("confidence", 0.0)), unsure=bool(state.get("unsure", False)),
+                   options=list((state.get("clarification") or {}).get("options") or []),
                    latency_ms=round(latency_ms, 3))
 
     @property

@@ -124,3 +124,89 @@ def open_page(browser, server: str, request: pytest.FixtureRequest) -> Iterator:
             # animations="disabled" ends CSS transitions first: a panel still opening would show empty
             page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{i}.png"), full_page=True, animations="disabled")
         ctx.close()
+
+
+# ----------------------------------------------------------------- the HTTP server's fixtures
+@pytest.fixture(scope="session")
+def port_finder():
+    """``port_finder()`` -> a free 127.0.0.1 port."""
+    return free_port
+
+
+SERVE_TRIPLES: tuple[tuple[str, str, str], ...] = (
+    ("Alien", "directed_by", "Ridley Scott"),
+    ("Gladiator", "directed_by", "Ridley Scott"),
+    ("Blade Runner", "directed_by", "Ridley Scott"),
+    ("Alien", "starred_actors", "Sigourney Weaver"),
+    ("Aliens", "directed_by", "James Cameron"),
+    ("Aliens", "starred_actors", "Sigourney Weaver"),
+    ("Titanic", "directed_by", "James Cameron"),
+    ("Nova (1998)", "directed_by", "Jane Roe"),  # two films both labelled "Nova": the agent asks which one
+    ("Nova (2009)", "directed_by", "John Doe"),
+)
+
+
+@pytest.fixture(scope="session")
+def movies_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A KG-only workspace named ``movies`` (the agent's rule intents and relation matching answer)."""
+    from kgagent.kg import KnowledgeGraph, Workspace
+
+    root = tmp_path_factory.mktemp("serve") / "movies"
+    kg = KnowledgeGraph.from_triples(SERVE_TRIPLES, labels={"Nova (1998)": "Nova", "Nova (2009)": "Nova"},
+                                     descriptions={"Nova (1998)": "A 1998 thriller.", "Nova (2009)": "A 2009 comedy."})
+    kg.save(Workspace(root).kg_dir)
+    return root
+
+
+def _postgres_bin() -> Path | None:
+    """The folder of Debian's PostgreSQL programs (initdb, pg_ctl), the newest version first."""
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        return Path(on_path).resolve().parent
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
+                   key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0, reverse=True)
+    return found[0].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_uri() -> Iterator[str]:
+    """A private PostgreSQL cluster on a free 127.0.0.1 port for this session (``initdb`` into a temp folder);
+    skipped when PostgreSQL is not installed or does not start. As root it runs as the ``postgres`` user."""
+    import tempfile
+
+    bindir = _postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql); the replica test needs it")
+    as_user: list[str] = []
+    folder = Path(tempfile.mkdtemp(prefix="kgagent-pg-"))
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # initdb refuses to run as root
+        if not shutil.which("runuser"):
+            pytest.skip("running as root without runuser: cannot start PostgreSQL as another user")
+        import pwd
+
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no postgres user to run PostgreSQL as")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", free_port()
+
+    def run(*cmd: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*as_user, *cmd], capture_output=True, text=True, timeout=120)
+
+    done = run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+    if done.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"initdb failed: {done.stderr.strip()[-300:]}")
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
+    done = run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
+    if done.returncode != 0:
+        log = (folder / "log").read_text(errors="replace")[-300:] if (folder / "log").exists() else ""
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"PostgreSQL did not start: {done.stderr.strip()[-200:]} {log}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
