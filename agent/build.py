@@ -88,7 +88,7 @@ def intents_step(workspace: Path, data: Path, **overrides: Any) -> dict[str, Any
     ws = Workspace(workspace)
     config = ws.config("intents", IntentConfig, **overrides)
     intent_data = load_intent_data(data)
-    vectors = workspace_entity_vectors(ws.root) if config.fusion != "none" else None
+    vectors = workspace_entity_vectors(ws.root) if config.encoder.fusion != "none" else None
     linker = workspace_linker(ws.root) if vectors is not None else None
     out = ws.models_dir / "intents"
     result = train_intents(intent_data, config, out_dir=out, entity_vectors=vectors, linker=linker)

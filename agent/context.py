@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import ConfigError
 
 
@@ -58,17 +59,14 @@ class Context:
     out_of_scope_intents: tuple[str, ...] = ("out_of_scope", "oos")
 
     def __post_init__(self) -> None:
-        for name in ("top_k", "max_hops", "max_subgraph_triples", "max_answers", "max_listed", "max_evidence",
-                     "followup_candidates", "focus_size", "history_turns", "torch_threads"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"[agent] {name} must be >= 0, got {getattr(self, name)}")
-        for name in ("intent_threshold", "answer_threshold", "ambiguity_margin", "mention_ratio", "answer_ratio"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"[agent] {name} must be in [0, 1], got {getattr(self, name)}")
+        checks: dict[str, Any] = {"error": ConfigError, "prefix": "[agent] "}
+        check_ints(self, "top_k", "max_hops", "max_subgraph_triples", "max_answers", "max_evidence",
+                   "followup_candidates", "focus_size", "history_turns", "torch_threads", minimum=0, **checks)
+        check_ints(self, "max_listed", **checks)
+        check_range(self, "intent_threshold", "answer_threshold", "ambiguity_margin", "mention_ratio",
+                    "answer_ratio", high=1.0, **checks)
         if self.passage_search not in ("auto", "always", "never"):
             raise ConfigError(f"[agent] passage_search must be auto, always or never, not {self.passage_search!r}")
-        if self.max_listed < 1:
-            raise ConfigError("[agent] max_listed must be >= 1")
         for name in ("smalltalk_intents", "handoff_intents", "out_of_scope_intents"):
             setattr(self, name, tuple(getattr(self, name)))
         if not isinstance(self.templates, dict) or not all(isinstance(v, str) for v in self.templates.values()):

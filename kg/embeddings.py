@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import ConfigError, InputError, WorkspaceError
 from kgagent.kg.io import atomic_dir, atomic_write_json, atomic_write_text
 
@@ -108,22 +109,12 @@ class KGEConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():
             raise ConfigError("kge.model: must be a PyKEEN model name such as 'ComplEx' or 'RotatE'")
-        positive = {"dim": self.dim, "epochs": self.epochs, "batch_size": self.batch_size,
-                    "negatives": self.negatives, "frequency": self.frequency,
-                    "eval_batch_size": self.eval_batch_size}
-        for name, value in positive.items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"kge.{name}: must be a positive integer, got {value!r}")
-        if not isinstance(self.patience, int) or self.patience < 0:
-            raise ConfigError(f"kge.patience: must be an integer >= 0, got {self.patience!r}")
-        for name in ("max_eval_triples", "max_test_triples"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ConfigError(f"kge.{name}: must be a positive integer or None, got {value!r}")
-        if not (isinstance(self.lr, int | float) and 0 < self.lr < 10):
-            raise ConfigError(f"kge.lr: must be a learning rate in (0, 10), got {self.lr!r}")
-        if not (isinstance(self.relative_delta, int | float) and self.relative_delta >= 0):
-            raise ConfigError(f"kge.relative_delta: must be >= 0, got {self.relative_delta!r}")
+        checks: dict[str, Any] = {"error": ConfigError, "prefix": "kge."}
+        check_ints(self, "dim", "epochs", "batch_size", "negatives", "frequency", "eval_batch_size", **checks)
+        check_ints(self, "patience", minimum=0, **checks)
+        check_ints(self, "max_eval_triples", "max_test_triples", optional=True, **checks)
+        check_range(self, "lr", high=10, low_open=True, high_open=True, **checks)
+        check_range(self, "relative_delta", **checks)
         try:
             self.split = tuple(float(x) for x in self.split)  # type: ignore[assignment]  # TOML gives a list
         except (TypeError, ValueError) as e:

@@ -21,6 +21,7 @@ from typing import Any
 
 from kgagent.agent.generators.base import AnswerView, Fact, GeneratorError, ResponseRequest
 from kgagent.agent.generators.prompt import render, request_messages
+from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import InputError
 
 
@@ -43,13 +44,9 @@ class GeneratorTrainConfig:
     device: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "max_length", "lora_r", "lora_alpha"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, not {getattr(self, name)!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, not {self.lr!r}")
-        if not 0.0 <= self.val_fraction < 1.0 or not 0.0 <= self.lora_dropout < 1.0:
-            raise ValueError("val_fraction and lora_dropout must be in [0, 1)")
+        check_ints(self, "epochs", "batch_size", "max_length", "lora_r", "lora_alpha")
+        check_range(self, "lr", low_open=True)
+        check_range(self, "val_fraction", "lora_dropout", high=1.0, high_open=True)
 
 
 @dataclass

@@ -249,8 +249,8 @@ def trained_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     texts = [t for ts in INTENT_EXAMPLES.values() for t in ts]
     labels = [k for k, ts in INTENT_EXAMPLES.items() for _ in ts]
     train_intents(IntentData(root / "intents.jsonl", IntentSplit(texts, labels)),
-                  IntentConfig(base_model=bert, finetune="full", fusion="none", epochs=3, batch_size=8,
-                               val_fraction=0.0),
+                  make_config(IntentConfig, {"base_model": bert, "finetune": "full", "fusion": "none", "epochs": 3,
+                                             "batch_size": 8, "val_fraction": 0.0}),
                   out_dir=root / "models" / "intents", progress=False)
     kg = build_movie_kg()
     config = make_config(QAConfig, {"base_model": bert, "finetune": "full", "fusion": "none", "answer_scorer": False,
