@@ -45,8 +45,9 @@ class Context:
     focus_size: int = field(default=8, metadata={"help": "Remembered salient entities per thread."})
     history_turns: int = field(default=4, metadata={"help": "Earlier turns given to an LLM generator."})
     torch_threads: int = field(default=1, metadata={
-        "help": "Intra-op threads torch uses in this process (set when a graph is built); 0: leave torch's. One "
-                "question at a time gains little from more, and spinning threads stall when the cores are busy."})
+        "help": "Intra-op torch threads of a serving process, set by the commands that serve (ask, chat, demo, "
+                "eval agent) and by bench/agent.py; 0: leave torch's. One question at a time gains little from "
+                "more, and spinning threads stall when the cores are busy. build_agent leaves the process alone."})
     generator: str = field(default="template", metadata={"help": "Generator name: template, hf or openai."})
     generator_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "Passed to the generator."})
     templates: dict[str, str] = field(

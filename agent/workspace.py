@@ -159,14 +159,11 @@ class AgentWorkspace:
 
     def prepare(self, ctx: Context) -> AgentWorkspace:
         """Load what turns under ``ctx`` will use (the passage encoder only when passages are searched, an LLM
-        generator), and apply its process settings (torch threads), so the first turn is as fast as the rest."""
-        import sys
-
+        generator), so the first turn is as fast as the rest. Process settings (``ctx.torch_threads``) are left to
+        the entry points (the ``kgagent`` commands that serve)."""
         self.load(passage_encoder=ctx.searches_passages)
         if ctx.generator != "template":
             self.generator(ctx.generator, dict(ctx.generator_kwargs))
-        if ctx.torch_threads > 0 and "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(ctx.torch_threads)
         return self
 
     def context(self, **overrides: Any) -> Context:

@@ -34,7 +34,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -46,6 +45,7 @@ import numpy as np
 from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import ConfigError, InputError, WorkspaceError
 from kgagent.kg.io import atomic_dir, atomic_write_json, atomic_write_text
+from kgagent.kg.process import env_default, quiet_logger
 
 if TYPE_CHECKING:
     import torch
@@ -200,31 +200,24 @@ def _unwrap(xs: list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
     return xs[0] if len(xs) == 1 else xs
 
 
-def _set_pystow_home() -> None:
-    # PyKEEN resolves its data folder at import; without PYSTOW_HOME it writes to ~/.data.
-    os.environ.setdefault("PYSTOW_HOME", _default_pystow_home())
+# PyKEEN resolves its data folder at import; without PYSTOW_HOME it writes to ~/.data. Set while our calls run.
+_pystow_home = env_default("PYSTOW_HOME", _default_pystow_home())
 
 
+@_pystow_home
 def _build_interaction(model: str, model_kwargs: dict[str, Any], inverse_triples: bool,
                        state: dict[str, torch.Tensor]) -> torch.nn.Module:
     """The model's PyKEEN interaction, with the kwargs the model passes it: built through ``model_resolver``
     on a one-entity KG (cheap), then loaded with the trained interaction parameters (e.g. TuckER's core)."""
-    _set_pystow_home()
     import torch
     from pykeen.models import model_resolver
     from pykeen.triples import KGInfo
 
     # Building draws a random init (discarded): keep the caller's RNG stream, and PyKEEN's "no random seed"
     # warning, out of it.
-    quiet = logging.getLogger("pykeen.models.base")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        with torch.random.fork_rng():
-            info = KGInfo(num_entities=1, num_relations=1, create_inverse_triples=inverse_triples)
-            tiny = model_resolver.make(model, triples_factory=info, **model_kwargs)
-    finally:
-        quiet.setLevel(level)
+    with quiet_logger("pykeen.models.base"), torch.random.fork_rng():
+        info = KGInfo(num_entities=1, num_relations=1, create_inverse_triples=inverse_triples)
+        tiny = model_resolver.make(model, triples_factory=info, **model_kwargs)
     interaction = tiny.interaction
     interaction.load_state_dict(state, strict=True)
     return interaction.eval()
@@ -610,6 +603,7 @@ def _verify(embeddings: KGEmbeddings, model: Any, kg: KnowledgeGraph, n: int = 1
                           "RotatE, TransE, DistMult")
 
 
+@_pystow_home
 def train_embeddings(
     kg: KnowledgeGraph,
     *,
@@ -636,7 +630,6 @@ def train_embeddings(
     if overrides:
         config = KGEConfig(**{**asdict(config), **overrides})
 
-    _set_pystow_home()
     from pykeen.models import ERModel, model_resolver
     from pykeen.pipeline import pipeline
 

@@ -40,16 +40,6 @@ LABELS = {"Nova (1998)": "Nova", "Nova (2009)": "Nova"}
 LITERALS = ("1979", "1986", "1998", "2009")
 
 
-@pytest.fixture(autouse=True)
-def _restore_torch_threads():
-    """build_agent sets torch's thread count for serving; give other packages' tests their setting back."""
-    import torch
-
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
 def build_movie_kg():
     from kgagent.kg import KnowledgeGraph
 

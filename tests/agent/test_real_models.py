@@ -90,3 +90,33 @@ def test_retrieve_returns_passages_with_sources(indexed_ws) -> None:
     kg = open_workspace(indexed_ws).kg
     film = kg.entity_id("Gorillas in the Mist")
     assert {int(t) for t in kg.edges(film)} <= set(r.subgraph)
+
+
+def test_build_agent_and_a_question_leave_the_process_alone(trained_ws) -> None:
+    """Library calls keep torch's thread count and determinism setting as the caller left them (the serving
+    commands set threads themselves, scoped); a training run asks for deterministic kernels only while it runs."""
+    import torch
+
+    from kgagent.agent import Context
+
+    before = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    odd = 3 if before[0] != 3 else 2  # a count build_agent's torch_threads (1) would visibly change
+    torch.set_num_threads(odd)
+    try:
+        graph = build_agent(trained_ws, context=Context(torch_threads=1), checkpointer="memory")
+        ask(graph, "who directed Alien", thread_id=uuid.uuid4().hex)
+        assert torch.get_num_threads() == odd
+        assert torch.are_deterministic_algorithms_enabled() == before[1]
+    finally:
+        torch.set_num_threads(before[0])
+
+
+def test_cli_ask_scopes_its_threads(trained_ws, capsys) -> None:
+    """`kgagent ask` answers on [agent] torch_threads threads and gives the calling process its count back."""
+    import torch
+
+    from kgagent.agent.cli import main
+
+    before = torch.get_num_threads()
+    assert main(["ask", str(trained_ws), "who directed Alien", "--json"]) == 0
+    assert torch.get_num_threads() == before and '"answer"' in capsys.readouterr().out
