@@ -20,7 +20,6 @@ from kgagent.kg.errors import ConfigError
 class Context:
     """What a run may change without rebuilding anything: retrieval sizes, thresholds and the generator."""
 
-    workspace: str | None = field(default=None, metadata={"help": "Workspace folder; filled in by build_agent."})
     top_k: int = field(default=3, metadata={"help": "Passages retrieved per question (0: none)."})
     passage_search: Literal["auto", "always", "never"] = field(default="auto", metadata={
         "help": "auto: only for LLM generators, which read the passages (the template generator cites triples, "
@@ -72,8 +71,6 @@ class Context:
             setattr(self, name, tuple(getattr(self, name)))
         if not isinstance(self.templates, dict) or not all(isinstance(v, str) for v in self.templates.values()):
             raise ConfigError("[agent.templates] must map relation names to template strings")
-        if self.workspace is not None:
-            self.workspace = str(self.workspace)
         from kgagent.agent.generators import GENERATORS
 
         if self.generator not in GENERATORS:

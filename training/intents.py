@@ -30,7 +30,14 @@ from kgagent.kg.errors import ConfigError, InputError, WorkspaceError
 from kgagent.training.fused import EncoderConfig
 from kgagent.training.intents_data import IntentData, IntentSplit, load_intent_data
 from kgagent.training.intents_net import IntentClassifier
-from kgagent.training.intents_oos import OOS_NAMES, OOS_SCORES, calibrate_threshold, is_oos, softmax
+from kgagent.training.intents_oos import (
+    OOS_NAMES,
+    OOS_SCORES,
+    IntentPrediction,
+    calibrate_threshold,
+    is_oos,
+    softmax,
+)
 from kgagent.training.trainer import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -109,16 +116,6 @@ class IntentConfig:
 
 
 # ----------------------------------------------------------------- model
-@dataclass(frozen=True)
-class IntentPrediction:
-    """One prediction. ``confidence`` is the top class's probability; for an out-of-scope prediction made by
-    the threshold it is one minus the best in-scope probability."""
-
-    intent: str
-    confidence: float
-    out_of_scope: bool
-
-
 class Linker(Protocol):
     def link(self, text: str) -> Sequence[Any]: ...  # [Mention(start, end, text, candidates, ...)]
 

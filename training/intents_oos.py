@@ -1,5 +1,5 @@
-"""Out-of-scope detection for intents: the in-scope scores a threshold applies to (``OOS_SCORES``) and the
-threshold's calibration on validation examples.
+"""Out-of-scope detection for intents: ``IntentPrediction`` (an intent and its out-of-scope verdict), the
+in-scope scores a threshold applies to (``OOS_SCORES``) and the threshold's calibration on validation examples.
 
 >>> probs = np.array([[0.9, 0.1], [0.6, 0.4]])  # an in-scope text, then an out-of-scope one
 >>> t = calibrate_threshold(probs, ["a", "oos"], ["a", "b"])
@@ -10,8 +10,20 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class IntentPrediction:
+    """One prediction. ``confidence`` is the top class's probability; for an out-of-scope prediction made by
+    the threshold it is one minus the best in-scope probability."""
+
+    intent: str
+    confidence: float
+    out_of_scope: bool
+
 
 OOS_NAMES = ("oos", "out_of_scope")  # an intent with one of these names is the out-of-scope class
 

@@ -257,7 +257,7 @@ class _App:
 
     def badge(self, workspace: str) -> str:
         try:
-            s = _kg(workspace).stats()
+            s = self.pool.opened(workspace).kg.stats()
             counts = f" · {s['entities']:,} entities · {s['relations']:,} relations · {s['triples']:,} triples"
         except KgAgentError:
             counts = ""
@@ -265,7 +265,7 @@ class _App:
 
     def counts_html(self, workspace: str) -> str:
         try:
-            s = _kg(workspace).stats()
+            s = self.pool.opened(workspace).kg.stats()
         except KgAgentError as e:
             return _status(html.escape(str(e)), ok=False)
         cells = [("triples", s["triples"]), ("entities", s["entities"]), ("relations", s["relations"]),
@@ -277,7 +277,7 @@ class _App:
 
     def relation_rows(self, workspace: str) -> list[list[Any]]:
         try:
-            s = _kg(workspace).stats()
+            s = self.pool.opened(workspace).kg.stats()
         except KgAgentError:
             return []
         total = max(s["triples"], 1)
@@ -285,7 +285,7 @@ class _App:
 
     def plots(self, workspace: str) -> tuple[Any, Any]:
         try:
-            kg = _kg(workspace)
+            kg = self.pool.opened(workspace).kg
         except KgAgentError:
             return None, None
         return degree_histogram(kg.triples, kg.num_entities), relation_bars(kg.stats()["relation_frequencies"])
@@ -389,12 +389,6 @@ def _formats() -> list[str]:
     except ImportError:
         return []
     return list(LOADERS)
-
-
-def _kg(workspace: str) -> Any:
-    from kgagent.agent.workspace import open_workspace
-
-    return open_workspace(workspace).kg
 
 
 def _path(file: Any) -> str:

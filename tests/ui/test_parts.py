@@ -27,7 +27,7 @@ def test_sessions_get_their_own_threads():
 
 
 def test_graph_pool_builds_once_per_workspace_and_reload_reopens_its_models(tmp_path, demo_ws):
-    from kgagent.agent.workspace import open_workspace
+    from kgagent.agent import build_agent
 
     built = []
     pool = GraphPool(lambda ws: built.append(ws) or object())
@@ -37,11 +37,13 @@ def test_graph_pool_builds_once_per_workspace_and_reload_reopens_its_models(tmp_
     for t in threads:
         t.join()
     assert built == [str(tmp_path.resolve())]
-    opened = open_workspace(demo_ws)
+    pool = GraphPool(lambda ws: built.append(ws) or build_agent(ws, checkpointer="memory"))
     graph = pool.get(demo_ws)
+    kg = pool.opened(demo_ws).kg
+    assert pool.opened(demo_ws) is graph.workspace  # the app reads the KG the graph answers from
     pool.reload(demo_ws)  # after a rebuild or retraining
     assert pool.get(demo_ws) is graph and len(built) == 2  # same graph (and conversation memory) ...
-    assert open_workspace(demo_ws) is not opened  # ... whose next turn loads the models anew
+    assert graph.workspace.kg is not kg  # ... whose next turn loads the models anew
 
 
 def test_feedback_lines_stay_whole_under_concurrent_writers(tmp_path):
