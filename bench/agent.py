@@ -63,11 +63,11 @@ def prepare_workspace(work: Path, qa_ws: Path, *, index: bool, index_dir: Path |
         if src.exists() and not link.exists():
             link.symlink_to(src.resolve(), target_is_directory=True)
     if index and not (root / "index" / "config.json").exists():
-        from kgagent.retrieval import build_index
+        from kgagent.agent.build import index_step
 
         log("building the name and passage indexes (once)")
         t0 = time.perf_counter()
-        report = build_index(root, progress=True)
+        report = index_step(root)
         log(f"index built in {time.perf_counter() - t0:.0f} s: {report}")
     return root
 

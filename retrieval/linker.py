@@ -64,7 +64,8 @@ class Mention:
 
 @dataclass
 class LinkerConfig:
-    """Scoring knobs of the linker (defaults measured on MetaQA dev; see BENCHMARKS.md)."""
+    """Scoring knobs of the linker (defaults measured on MetaQA dev; see BENCHMARKS.md); ``[linker]`` of
+    ``WS/kgagent.toml`` sets them for a workspace."""
 
     min_score: float = 0.2  # mentions below this are dropped (unless ``link(..., always=True)``)
     ambiguity_margin: float = 0.05  # top candidates closer than this are reported as ambiguous

@@ -38,7 +38,7 @@ from kgagent.training.intents_oos import (
     is_oos,
     softmax,
 )
-from kgagent.training.trainer import TrainConfig
+from kgagent.training.trainer import StepCallback, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -376,19 +376,25 @@ def calibrate(model: IntentModel, val: IntentSplit, mentions: Mentions | None = 
 # ----------------------------------------------------------------- training
 @dataclass
 class IntentTrainResult:
-    """The trained model, its validation metrics, and how training went."""
+    """The trained model, its validation metrics, and how training went (``train``: the loop's record, the loss
+    of every step and the validation history included)."""
 
     model: IntentModel
     val_metrics: dict[str, Any]
     train: dict[str, Any]
+
+    @property
+    def losses(self) -> list[float]:
+        """The training loss of every step."""
+        return list(self.train.get("losses", []))
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.val_metrics, **self.train}
 
 
 def train_intents(data: IntentData, config: IntentConfig | None = None, *, out_dir: str | Path | None = None,
-                  entity_vectors: Any = None, linker: Linker | None = None, progress: bool = True
-                  ) -> IntentTrainResult:
+                  entity_vectors: Any = None, linker: Linker | None = None, progress: bool = True,
+                  on_step: StepCallback | None = None) -> IntentTrainResult:
     """Fine-tune the encoder + an intent head on ``data.train``; early-stop and calibrate on ``data.val``
     (a seeded stratified ``val_fraction`` of train when the data has none). Saves to ``out_dir`` when given.
 
@@ -448,7 +454,7 @@ def train_intents(data: IntentData, config: IntentConfig | None = None, *, out_d
     epochs = max(config.train.epochs, math.ceil(config.min_steps / len(batches)))
     train_config = replace(config.train, epochs=epochs, lr=config.learning_rate)
     result = train_loop(classifier, batches, val_fn if val is not None and len(val) else None,
-                        train_config, desc="intents", progress=progress)
+                        train_config, desc="intents", progress=progress, on_step=on_step)
     val_metrics: dict[str, Any] = {}
     if val is not None and len(val):
         val_metrics = calibrate(model, val, val_mentions)
