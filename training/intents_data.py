@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from kgagent.kg.errors import InputError
+from kgagent.kg.io import json_lines
 
 
 @dataclass
@@ -78,20 +79,12 @@ def _check_example(text: Any, intent: Any, *, path: Path, line: int | None = Non
 
 def _load_jsonl(path: Path) -> IntentData:
     split = IntentSplit()
-    with open(path, encoding="utf-8") as f:
-        for n, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise InputError(f"not JSON ({e.msg})", path=path, line=n) from e
-            if not isinstance(row, dict) or "text" not in row or "intent" not in row:
-                raise InputError('each line must be an object with keys "text" and "intent"', path=path,
-                                 line=n)
-            text, intent = _check_example(row["text"], row["intent"], path=path, line=n)
-            split.texts.append(text)
-            split.intents.append(intent)
+    for n, row in json_lines(path):
+        if not isinstance(row, dict) or "text" not in row or "intent" not in row:
+            raise InputError('each line must be an object with keys "text" and "intent"', path=path, line=n)
+        text, intent = _check_example(row["text"], row["intent"], path=path, line=n)
+        split.texts.append(text)
+        split.intents.append(intent)
     return IntentData(path, split)
 
 

@@ -13,7 +13,6 @@ answer tokens. The adapter, the tokenizer and ``generator_config.json`` are writ
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from kgagent.agent.generators.base import AnswerView, Fact, GeneratorError, Resp
 from kgagent.agent.generators.prompt import render, request_messages
 from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import InputError
+from kgagent.kg.io import json_lines
 
 
 @dataclass
@@ -69,29 +69,22 @@ def read_dialogues(path: str | Path) -> list[Dialogue]:
     if not path.is_file():
         raise InputError("dialogue file not found", path=path)
     out: list[Dialogue] = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"not JSON ({e.msg})", path=path, line=n) from e
-            if not isinstance(row, dict):
-                raise InputError("expected a JSON object", path=path, line=n)
-            for key in ("question", "answer"):
-                if not isinstance(row.get(key), str) or not row[key].strip():
-                    raise InputError(f"missing or empty {key!r}", path=path, line=n, field=key)
-            evidence = [_fact(x, path, n) for x in row.get("evidence") or []]
-            history = row.get("history") or []
-            if not all(isinstance(h, list | tuple) and len(h) == 2 and h[0] in ("user", "assistant")
-                       for h in history):
-                raise InputError("history must be [[\"user\"|\"assistant\", text], ...]", path=path, line=n,
-                                 field="history")
-            answers = [AnswerView(str(a), 1.0) for a in row.get("answers") or []]
-            req = ResponseRequest(question=row["question"].strip(), answers=answers, evidence=evidence,
-                                  history=[(r, str(t)) for r, t in history], confidence=1.0 if answers else 0.0)
-            out.append(Dialogue(req, row["answer"].strip()))
+    for n, row in json_lines(path):
+        if not isinstance(row, dict):
+            raise InputError("expected a JSON object", path=path, line=n)
+        for key in ("question", "answer"):
+            if not isinstance(row.get(key), str) or not row[key].strip():
+                raise InputError(f"missing or empty {key!r}", path=path, line=n, field=key)
+        evidence = [_fact(x, path, n) for x in row.get("evidence") or []]
+        history = row.get("history") or []
+        if not all(isinstance(h, list | tuple) and len(h) == 2 and h[0] in ("user", "assistant")
+                   for h in history):
+            raise InputError("history must be [[\"user\"|\"assistant\", text], ...]", path=path, line=n,
+                             field="history")
+        answers = [AnswerView(str(a), 1.0) for a in row.get("answers") or []]
+        req = ResponseRequest(question=row["question"].strip(), answers=answers, evidence=evidence,
+                              history=[(r, str(t)) for r, t in history], confidence=1.0 if answers else 0.0)
+        out.append(Dialogue(req, row["answer"].strip()))
     if not out:
         raise InputError("no dialogues in the file", path=path)
     return out
