@@ -20,6 +20,7 @@ from kgagent.kg.io import atomic_dir
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]  # (fraction done, what is running) -> None
+StepCallback = Callable[[str, int, float], None]  # (training phase, step, loss): each step's loss as it comes
 
 
 @dataclass
@@ -71,11 +72,13 @@ def kge_step(workspace: Path, *, model: str | None = None, epochs: int | None = 
     return {**result.metrics, "losses": result.losses}
 
 
-def intents_step(workspace: Path, data: Path, **overrides: Any) -> dict[str, Any]:
-    """Train the intent model on ``data`` into ``WS/models/intents``; returns its validation metrics.
+def intents_step(workspace: Path, data: Path, *, on_step: StepCallback | None = None,
+                 **overrides: Any) -> dict[str, Any]:
+    """Train the intent model on ``data`` into ``WS/models/intents``; returns its validation metrics and
+    ``losses`` (one per step).
 
-    ``overrides`` (None skipped) win over ``[intents]`` of ``kgagent.toml``. Entities linked in the examples are
-    fused in when the workspace has a KGE (``fusion = "auto"``).
+    ``overrides`` (None skipped) win over ``[intents]`` of ``kgagent.toml``; ``on_step`` sees each step's loss.
+    Entities linked in the examples are fused in when the workspace has a KGE (``fusion = "auto"``).
     """
     from kgagent.training.intents import (
         IntentConfig,
@@ -88,18 +91,19 @@ def intents_step(workspace: Path, data: Path, **overrides: Any) -> dict[str, Any
     ws = Workspace(workspace)
     config = ws.config("intents", IntentConfig, **overrides)
     intent_data = load_intent_data(data)
-    vectors = workspace_entity_vectors(ws.root) if config.fusion != "none" else None
+    vectors = workspace_entity_vectors(ws.root) if config.encoder.fusion != "none" else None
     linker = workspace_linker(ws.root) if vectors is not None else None
     out = ws.models_dir / "intents"
-    result = train_intents(intent_data, config, out_dir=out, entity_vectors=vectors, linker=linker)
-    summary = {k: v for k, v in result.as_dict().items() if k != "confused"}
+    result = train_intents(intent_data, config, out_dir=out, entity_vectors=vectors, linker=linker, on_step=on_step)
+    summary = {k: v for k, v in result.as_dict().items() if k not in ("confused", "losses", "history")}
     ws.record("intents", config=config, metrics=summary, source=str(data),
               artifacts=sorted(p for p in out.rglob("*") if p.is_file()))
-    return summary
+    # with the loss of every step, which the app's training tab plots (the manifest keeps the metrics only)
+    return {**summary, "losses": result.losses}
 
 
 def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = None, *, feedback: bool = False,
-            **overrides: Any) -> dict[str, Any]:
+            on_step: StepCallback | None = None, **overrides: Any) -> dict[str, Any]:
     """Train the QA model on ``questions`` (MetaQA format) plus ``synthesize`` questions generated from the graph
     into ``WS/models/qa``; returns its validation metrics and ``losses`` (per training phase).
 
@@ -122,9 +126,10 @@ def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = Non
     result = train_qa(kg, [*examples, *confirmed], kge=ws.require("kge"), config=config,
                       out_dir=ws.models_dir / "qa", synthesize=synthesize,
                       synthesis=ws.config("synthesis", SynthesisConfig), lexicon=ws.lexicon() or None,
-                      cache_dir=ws.root / ".cache" / "qa")
+                      cache_dir=ws.root / ".cache" / "qa", on_step=on_step)
     metrics = {**result.metrics, "question_files": [str(p) for p in questions], "feedback": len(confirmed)}
-    ws.record("qa", config=config, metrics={k: v for k, v in metrics.items() if k != "selection"},
+    ws.record("qa", config=config, metrics=_without_curves({k: v for k, v in metrics.items()
+                                                            if k not in ("selection", "abstention")}),
               artifacts=sorted(p for p in (ws.models_dir / "qa").rglob("*") if p.is_file()))
     keep = ("questions", "synthesized", "feedback", "paths", "val_path_accuracy", "val_scorer_hits_at_1",
             "val_hits_at_1", "val_ece", "fallback", "fit_seconds")
@@ -138,21 +143,41 @@ def index_step(workspace: Path, *, encoder: str | None = None, documents: Path |
     ws = Workspace(workspace)
     config = ws.config("index", IndexConfig, encoder=encoder,
                        documents=str(documents) if documents is not None else None)
-    return build_index(ws, config=config)
+    result = build_index(KnowledgeGraph.load(ws.require("kg")), config=config, out_dir=ws.index_dir)
+    ws.record("index", config=config, metrics=result.metrics,
+              artifacts=sorted(p for p in ws.index_dir.rglob("*") if p.is_file()))
+    return result.as_dict()
+
+
+def _without_curves(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Metrics without per-step curves (``losses``, ``history``) at any depth: the manifest stays small."""
+    return {k: _without_curves(v) if isinstance(v, dict) else v for k, v in metrics.items()
+            if k not in ("losses", "history")}
+
+
+@dataclass(frozen=True)
+class BuildStep:
+    """One step of a full build: ``run(workspace, options)`` when ``applies(options)``."""
+
+    run: Callable[[Path, BuildOptions], dict[str, Any]]
+    applies: Callable[[BuildOptions], bool] = lambda options: True
+
+
+# the steps of ``kgagent build``, in order; each reads what the ones before it wrote
+BUILD_STEPS: dict[str, BuildStep] = {
+    "kg": BuildStep(lambda ws, o: load_step(o.file, ws, format=o.format, aliases=o.aliases,
+                                            descriptions=o.descriptions)),
+    "kge": BuildStep(lambda ws, o: kge_step(ws)),
+    "index": BuildStep(lambda ws, o: index_step(ws)),
+    "intents": BuildStep(lambda ws, o: intents_step(ws, o.intents), applies=lambda o: o.intents is not None),
+    "qa": BuildStep(lambda ws, o: qa_step(ws, list(o.questions))),
+}
 
 
 def build_workspace(options: BuildOptions, progress: Progress | None = None) -> dict[str, Any]:
-    """Run every build step into a fresh workspace; swap it in only when all succeed."""
+    """Run every build step (:data:`BUILD_STEPS`) into a fresh workspace; swap it in only when all succeed."""
     progress = progress or (lambda frac, msg: log.info("%3.0f%% %s", 100 * frac, msg))
-    steps: list[tuple[str, Callable[[Path], Any]]] = [
-        ("kg", lambda ws: load_step(options.file, ws, format=options.format, aliases=options.aliases,
-                                    descriptions=options.descriptions)),
-        ("kge", lambda ws: kge_step(ws)),
-        ("index", lambda ws: index_step(ws)),
-    ]
-    if options.intents is not None:
-        steps.append(("intents", lambda ws: intents_step(ws, options.intents)))
-    steps.append(("qa", lambda ws: qa_step(ws, list(options.questions))))
+    steps = [(name, step) for name, step in BUILD_STEPS.items() if step.applies(options)]
     summary: dict[str, Any] = {}
     target = Path(options.workspace)
     with atomic_dir(target) as tmp:
@@ -163,7 +188,7 @@ def build_workspace(options: BuildOptions, progress: Progress | None = None) -> 
         for i, (name, step) in enumerate(steps):
             progress(i / len(steps), f"{name}…")
             t0 = time.perf_counter()
-            summary[name] = step(tmp)
+            summary[name] = step.run(tmp, options)
             summary[f"{name}_seconds"] = round(time.perf_counter() - t0, 2)
         progress(1.0, "done")
     return summary

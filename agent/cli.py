@@ -9,6 +9,8 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -316,10 +318,16 @@ Generator = Annotated[str | None, typer.Option(
     "--generator", "-g", help="template, hf or openai (settings: [agent] generator_kwargs in WS/kgagent.toml).")]
 
 
-def _agent_context(workspace: Path, generator: str | None) -> Any:
+@contextmanager
+def _serving(workspace: Path, generator: str | None) -> Iterator[Any]:
+    """The agent commands' run-time context (``[agent]`` of ``kgagent.toml``); while the command runs, torch uses
+    ``torch_threads`` threads: a process answering one question at a time gains little from more."""
     from kgagent.agent.workspace import open_workspace
+    from kgagent.kg.process import torch_threads
 
-    return open_workspace(workspace).context(generator=generator)
+    ctx = open_workspace(workspace).context(generator=generator)
+    with torch_threads(ctx.torch_threads):
+        yield ctx
 
 
 @app.command("ask")
@@ -338,18 +346,18 @@ def ask_cmd(
     from kgagent.agent.chat import format_evidence
     from kgagent.agent.session import ask
 
-    t0 = time.perf_counter()
-    graph = build_agent(workspace, context=_agent_context(workspace, generator),
-                        checkpointer=None if thread else "memory")
-    load_ms = 1000 * (time.perf_counter() - t0)
-    reply = ask(graph, question, thread_id=thread or "ask")
-    if json_flag:
-        typer.echo(json.dumps({"answer": reply.text, **reply.as_dict(), "load_ms": round(load_ms, 1)},
-                              ensure_ascii=False))
-        return
-    typer.echo(reply.text)
-    typer.echo(format_evidence(reply) if reply.evidence or reply.passages else "")
-    typer.echo(f"latency: {reply.latency_ms:.1f} ms (workspace load {load_ms:.0f} ms)")
+    with _serving(workspace, generator) as ctx:
+        t0 = time.perf_counter()
+        graph = build_agent(workspace, context=ctx, checkpointer=None if thread else "memory")
+        load_ms = 1000 * (time.perf_counter() - t0)
+        reply = ask(graph, question, thread_id=thread or "ask")
+        if json_flag:
+            typer.echo(json.dumps({"answer": reply.text, **reply.as_dict(), "load_ms": round(load_ms, 1)},
+                                  ensure_ascii=False))
+            return
+        typer.echo(reply.text)
+        typer.echo(format_evidence(reply) if reply.evidence or reply.passages else "")
+        typer.echo(f"latency: {reply.latency_ms:.1f} ms (workspace load {load_ms:.0f} ms)")
 
 
 @app.command("chat")
@@ -367,22 +375,22 @@ def chat_cmd(
     """Chat with the agent: the Gradio app, or a terminal chat with --cli."""
     from kgagent.agent import build_agent
 
-    graph = build_agent(workspace, context=_agent_context(workspace, generator),
-                        checkpointer="memory" if memory else None)
-    if cli:
-        from kgagent.agent.chat import run_chat
+    with _serving(workspace, generator) as ctx:
+        graph = build_agent(workspace, context=ctx, checkpointer="memory" if memory else None)
+        if cli:
+            from kgagent.agent.chat import run_chat
 
-        thread = run_chat(graph, thread)
-        typer.echo(f"bye (thread {thread})")
-        return
-    # the web UI (package ui/) wraps the compiled graph it is given
-    try:
-        from kgagent.ui import create_app, launch
-    except ImportError as e:
-        raise KgAgentError(f"the web UI is not available ({e}); use `kgagent chat {workspace} --cli`") from e
-    # no URL here: without --port Gradio takes the first free port from 7860, and prints the URL it serves on
-    typer.echo(f"kgagent chat: starting the web UI on {workspace} (Ctrl+C to stop)")
-    launch(create_app(graph, workspace), host=host, port=port, auth=auth)
+            thread = run_chat(graph, thread)
+            typer.echo(f"bye (thread {thread})")
+            return
+        # the web UI (package ui/) wraps the compiled graph it is given
+        try:
+            from kgagent.ui import create_app, launch
+        except ImportError as e:
+            raise KgAgentError(f"the web UI is not available ({e}); use `kgagent chat {workspace} --cli`") from e
+        # no URL here: without --port Gradio takes the first free port from 7860, and prints the URL it serves on
+        typer.echo(f"kgagent chat: starting the web UI on {workspace} (Ctrl+C to stop)")
+        launch(create_app(graph, workspace), host=host, port=port, auth=auth)
 
 
 @app.command("serve")
@@ -429,6 +437,9 @@ def demo_cmd(
     """Build the bundled demo workspace (first run only) and open the chat app on it."""
     from tqdm import tqdm
 
+    from kgagent.agent.context import Context
+    from kgagent.kg import Workspace
+    from kgagent.kg.process import torch_threads
     from kgagent.ui.demo import is_complete, run_demo
 
     if rebuild or not is_complete(workspace):
@@ -438,7 +449,9 @@ def demo_cmd(
             bar.set_postfix_str(msg)
             bar.update(round(100 * frac) - bar.n)
 
-        run_demo(workspace, host=host, port=port, open_browser=not no_open, rebuild=rebuild, progress=progress)
+        # the demo serves one browser at a time: [agent] torch_threads while it runs (building scopes its own)
+        with torch_threads(Workspace(workspace).config("agent", Context).torch_threads):
+            run_demo(workspace, host=host, port=port, open_browser=not no_open, rebuild=rebuild, progress=progress)
 
 
 @eval_app.command("agent")
@@ -452,7 +465,8 @@ def eval_agent(
     """Questions through the whole graph (brackets removed, fresh thread each): Hits@1 and turn latency."""
     from kgagent.agent.evaluate import evaluate_agent
 
-    result = evaluate_agent(workspace, data, limit=limit, context=_agent_context(workspace, generator))
+    with _serving(workspace, generator) as ctx:
+        result = evaluate_agent(workspace, data, limit=limit, context=ctx)
     emit(result.as_dict(), json_out, title=f"agent on {data}")
 
 

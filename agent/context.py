@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import ConfigError
 
 
@@ -19,7 +20,6 @@ from kgagent.kg.errors import ConfigError
 class Context:
     """What a run may change without rebuilding anything: retrieval sizes, thresholds and the generator."""
 
-    workspace: str | None = field(default=None, metadata={"help": "Workspace folder; filled in by build_agent."})
     top_k: int = field(default=3, metadata={"help": "Passages retrieved per question (0: none)."})
     passage_search: Literal["auto", "always", "never"] = field(default="auto", metadata={
         "help": "auto: only for LLM generators, which read the passages (the template generator cites triples, "
@@ -44,8 +44,9 @@ class Context:
     focus_size: int = field(default=8, metadata={"help": "Remembered salient entities per thread."})
     history_turns: int = field(default=4, metadata={"help": "Earlier turns given to an LLM generator."})
     torch_threads: int = field(default=1, metadata={
-        "help": "Intra-op threads torch uses in this process (set when a graph is built); 0: leave torch's. One "
-                "question at a time gains little from more, and spinning threads stall when the cores are busy."})
+        "help": "Intra-op torch threads of a serving process, set by the commands that serve (ask, chat, demo, "
+                "eval agent) and by bench/agent.py; 0: leave torch's. One question at a time gains little from "
+                "more, and spinning threads stall when the cores are busy. build_agent leaves the process alone."})
     generator: str = field(default="template", metadata={"help": "Generator name: template, hf or openai."})
     generator_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "Passed to the generator."})
     templates: dict[str, str] = field(
@@ -58,23 +59,18 @@ class Context:
     out_of_scope_intents: tuple[str, ...] = ("out_of_scope", "oos")
 
     def __post_init__(self) -> None:
-        for name in ("top_k", "max_hops", "max_subgraph_triples", "max_answers", "max_listed", "max_evidence",
-                     "followup_candidates", "focus_size", "history_turns", "torch_threads"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"[agent] {name} must be >= 0, got {getattr(self, name)}")
-        for name in ("intent_threshold", "answer_threshold", "ambiguity_margin", "mention_ratio", "answer_ratio"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"[agent] {name} must be in [0, 1], got {getattr(self, name)}")
+        checks: dict[str, Any] = {"error": ConfigError, "prefix": "[agent] "}
+        check_ints(self, "top_k", "max_hops", "max_subgraph_triples", "max_answers", "max_evidence",
+                   "followup_candidates", "focus_size", "history_turns", "torch_threads", minimum=0, **checks)
+        check_ints(self, "max_listed", **checks)
+        check_range(self, "intent_threshold", "answer_threshold", "ambiguity_margin", "mention_ratio",
+                    "answer_ratio", high=1.0, **checks)
         if self.passage_search not in ("auto", "always", "never"):
             raise ConfigError(f"[agent] passage_search must be auto, always or never, not {self.passage_search!r}")
-        if self.max_listed < 1:
-            raise ConfigError("[agent] max_listed must be >= 1")
         for name in ("smalltalk_intents", "handoff_intents", "out_of_scope_intents"):
             setattr(self, name, tuple(getattr(self, name)))
         if not isinstance(self.templates, dict) or not all(isinstance(v, str) for v in self.templates.values()):
             raise ConfigError("[agent.templates] must map relation names to template strings")
-        if self.workspace is not None:
-            self.workspace = str(self.workspace)
         from kgagent.agent.generators import GENERATORS
 
         if self.generator not in GENERATORS:

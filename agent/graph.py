@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,19 +31,16 @@ from kgagent.agent.nodes import (
 from kgagent.agent.state import InputState, State
 from kgagent.agent.workspace import AgentWorkspace, open_workspace
 
-Node = Callable[[State, Runtime[Context]], dict]
+# a node: the state, the run's settings and the opened workspace in, a partial state update out
+Node = Callable[[State, Context, AgentWorkspace], dict]
 
 
-def _with_defaults(node: Node, default: Context) -> Node:
-    """Run ``node`` with the graph's default context when a run passes none (or one without a workspace)."""
+def _bind(node: Node, ws: AgentWorkspace, default: Context) -> Callable[[State, Runtime[Context]], dict]:
+    """``node`` as LangGraph calls it, bound to the workspace opened when the graph was built; a run that passes
+    no context gets the graph's default settings."""
 
     def run(state: State, runtime: Runtime[Context]) -> dict:
-        ctx = runtime.context
-        if ctx is None:
-            ctx = default
-        elif ctx.workspace is None:
-            ctx = dataclasses.replace(ctx, workspace=default.workspace)
-        return node(state, runtime.override(context=ctx) if ctx is not runtime.context else runtime)
+        return node(state, runtime.context or default, ws)
 
     run.__name__ = node.__name__
     run.__doc__ = node.__doc__
@@ -53,9 +49,11 @@ def _with_defaults(node: Node, default: Context) -> Node:
 
 def build_graph(workspace: str | Path | AgentWorkspace, *, context: Context | None = None,
                 checkpointer: Any = None) -> Any:
-    """Open ``workspace`` (once per process), wire the nodes and compile with a checkpointer."""
-    ws = open_workspace(workspace, refresh=True)
-    default = ws.context() if context is None else dataclasses.replace(context, workspace=str(ws.root))
+    """Open ``workspace`` (or take the opened one), load what turns under ``context`` use, wire the nodes to it
+    and compile with a checkpointer. The compiled graph carries it as ``graph.workspace``: after a rebuild or a
+    retraining, ``graph.workspace.reload()`` makes the next turn load what is on disk now."""
+    ws = workspace if isinstance(workspace, AgentWorkspace) else open_workspace(workspace)
+    default = ws.context() if context is None else context
     ws.prepare(default)
 
     builder = StateGraph(State, context_schema=Context, input_schema=InputState)
@@ -63,7 +61,7 @@ def build_graph(workspace: str | Path | AgentWorkspace, *, context: Context | No
                               "clarify": clarify, "smalltalk": smalltalk, "out_of_scope": out_of_scope,
                               "handoff": handoff}
     for name, fn in nodes.items():
-        builder.add_node(name, _with_defaults(fn, default))
+        builder.add_node(name, _bind(fn, ws, default))
 
     builder.add_edge(START, "understand")
     builder.add_conditional_edges("understand", route_turn,
@@ -72,4 +70,6 @@ def build_graph(workspace: str | Path | AgentWorkspace, *, context: Context | No
     builder.add_conditional_edges("reason", route_answer, ["respond", "clarify"])
     for last in ("respond", "clarify", "smalltalk", "out_of_scope", "handoff"):
         builder.add_edge(last, END)
-    return builder.compile(checkpointer=make_checkpointer(checkpointer, ws.root), name="kgagent")
+    graph = builder.compile(checkpointer=make_checkpointer(checkpointer, ws.root), name="kgagent")
+    graph.workspace = ws
+    return graph

@@ -1,8 +1,10 @@
-"""Open a workspace once per process: the KG, the entity linker, the passage index, the intent and QA models.
+"""The opened workspace: the KG, the entity linker, the passage index, the intent and QA models.
 
-``open_workspace(path)`` is a cache keyed by the resolved path, so every graph over a workspace shares one set of
-models; nothing here is ever put into graph state. Parts a workspace lacks fall back to small stand-ins (rules
-for intents, lexical relation matching for QA), so a KG-only workspace still chats.
+``open_workspace(path)`` opens one (each part loads on first use); ``build_agent`` binds the graph's nodes to the
+workspace it opened (``graph.workspace``), so every turn of that graph shares one set of models, and
+``reload()`` makes the next turn load what is on disk after a rebuild. Nothing here is ever put into graph
+state, and there is no process-wide cache: share the object. Parts a workspace lacks fall back to small
+stand-ins (rules for intents, lexical relation matching for QA), so a KG-only workspace still chats.
 
 >>> ws = open_workspace("ws/")  # doctest: +SKIP
 >>> ws.kg.num_entities  # doctest: +SKIP
@@ -15,54 +17,35 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from kgagent.agent.context import Context
-from kgagent.kg import KnowledgeGraph, Step, Workspace
+from kgagent.kg import KnowledgeGraph, Workspace
 from kgagent.kg.errors import WorkspaceError
+from kgagent.training.intents_oos import IntentPrediction
+
+if TYPE_CHECKING:
+    from kgagent.training.qa.results import QAResult
 
 log = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------- what the agent needs from the layers below
+Mentions = list[list[tuple[int, int, int]]]  # per text: (char_start, char_end, entity_id)
+
+
 class IntentPredictor(Protocol):
-    # mentions: per text [(start, end, entity)]; returns [IntentPrediction(intent, confidence, out_of_scope)]
-    def predict(self, texts: Sequence[str], mentions: Any = None) -> list[Any]: ...
+    """``training.IntentModel`` (or the rules below)."""
+
+    def predict(self, texts: Sequence[str], mentions: Mentions | None = None) -> list[IntentPrediction]: ...
 
 
 class QuestionAnswerer(Protocol):
-    def answer(self, question: str, topic: Sequence[int]) -> Any: ...  # QAResult(answers, relation_path, confidence)
+    """``training.QAModel`` (or relation-name matching below)."""
 
-
-@dataclass
-class IntentGuess:
-    """Same shape as ``training.IntentPrediction``."""
-
-    intent: str
-    confidence: float
-    out_of_scope: bool = False
-
-
-@dataclass
-class FoundAnswer:
-    """Same shape as ``training``'s answer record."""
-
-    entity: int
-    label: str
-    score: float
-    paths: list[tuple[Step, ...]] = field(default_factory=list)
-
-
-@dataclass
-class FoundResult:
-    """Same shape as ``training.QAResult``."""
-
-    answers: list[FoundAnswer]
-    relation_path: list[str]
-    confidence: float
+    def answer(self, question: str, topic: Sequence[int]) -> QAResult: ...
 
 
 # ----------------------------------------------------------------- stand-ins for parts a workspace lacks
@@ -81,12 +64,12 @@ class RuleIntents:
         "greeting": re.compile(r"^\W*(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening))\b\W*$"),
     }
 
-    def predict(self, texts: Sequence[str], mentions: Any = None) -> list[IntentGuess]:
+    def predict(self, texts: Sequence[str], mentions: Mentions | None = None) -> list[IntentPrediction]:
         out = []
         for text in texts:
             low = text.lower().strip()
             hit = next((name for name, pat in self.PATTERNS.items() if pat.search(low)), None)
-            out.append(IntentGuess(hit, 0.9) if hit else IntentGuess("question", 0.5))
+            out.append(IntentPrediction(hit, 0.9, False) if hit else IntentPrediction("question", 0.5, False))
         return out
 
 
@@ -107,7 +90,9 @@ class RelationMatchQA:
         self.kg = kg
         self._words = [_stems(relation_words(r)) - {"has", "in"} for r in kg.relations]
 
-    def answer(self, question: str, topic: Sequence[int]) -> FoundResult:
+    def answer(self, question: str, topic: Sequence[int]) -> QAResult:
+        from kgagent.training.qa.results import Answer, QAResult
+
         q = _stems(question)
         best: tuple[float, str] | None = None
         for e in topic:
@@ -118,11 +103,11 @@ class RelationMatchQA:
                 if score > 0 and (best is None or score > best[0]):
                     best = (score, step)
         if best is None:
-            return FoundResult([], [], 0.0)
+            return QAResult([], (), 0.0, tuple(topic))
         reached = self.kg.follow(topic, [best[1]])
         conf = 0.6 + 0.4 * best[0]
-        answers = [FoundAnswer(e, self.kg.labels[e], conf, paths) for e, paths in reached.items()]
-        return FoundResult(answers, [best[1]], conf)
+        answers = [Answer(e, self.kg.labels[e], conf, list(paths)) for e, paths in reached.items()]
+        return QAResult(answers, (best[1],), conf, tuple(topic))
 
 
 # ----------------------------------------------------------------- the opened workspace
@@ -159,23 +144,38 @@ class AgentWorkspace:
 
     def prepare(self, ctx: Context) -> AgentWorkspace:
         """Load what turns under ``ctx`` will use (the passage encoder only when passages are searched, an LLM
-        generator), and apply its process settings (torch threads), so the first turn is as fast as the rest."""
-        import sys
-
+        generator), so the first turn is as fast as the rest. Process settings (``ctx.torch_threads``) are left to
+        the entry points (the ``kgagent`` commands that serve)."""
         self.load(passage_encoder=ctx.searches_passages)
         if ctx.generator != "template":
             self.generator(ctx.generator, dict(ctx.generator_kwargs))
-        if ctx.torch_threads > 0 and "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(ctx.torch_threads)
+        return self
+
+    _PARTS_LOADED: ClassVar[tuple[str, ...]] = ("retriever", "intents", "qa", "domain")
+
+    @property
+    def changed(self) -> bool:
+        """The artifacts on disk differ from those this workspace was opened on (a rebuild, a retrained model)."""
+        return self.stamp != stamp(self.root)
+
+    def reload(self) -> AgentWorkspace:
+        """Forget every loaded part, so the next use loads what is on disk now (after a rebuild or retraining);
+        graphs bound to this workspace pick it up on their next turn."""
+        with self._lock:
+            for part in self._PARTS_LOADED:
+                self.__dict__.pop(part, None)
+            self._generators.clear()
+            self.load_seconds = None
+            self.stamp = stamp(self.root)
         return self
 
     def context(self, **overrides: Any) -> Context:
-        """The ``[agent]`` settings of ``kgagent.toml`` with ``overrides``, bound to this workspace.
+        """The ``[agent]`` settings of this workspace's ``kgagent.toml`` with ``overrides``.
 
         ``generator = "hf"`` without a model or adapter uses the adapter ``train generator`` left in
         ``WS/models/generator``.
         """
-        ctx = self.ws.config("agent", Context, **overrides, workspace=str(self.root))
+        ctx = self.ws.config("agent", Context, **overrides)
         adapter = self.ws.models_dir / "generator"
         if ctx.generator == "hf" and not {"model", "adapter"} & set(ctx.generator_kwargs) and adapter.is_dir():
             ctx.generator_kwargs = {**ctx.generator_kwargs, "adapter": str(adapter)}
@@ -265,8 +265,6 @@ class AgentWorkspace:
                 for h in self.passages.search(text, k)]
 
 
-_OPEN: dict[str, AgentWorkspace] = {}
-_OPEN_LOCK = threading.Lock()
 _PARTS = ("kg", "kge", "index", "models")
 
 
@@ -282,32 +280,6 @@ def stamp(root: Path) -> tuple:
     return tuple(out)
 
 
-def open_workspace(path: str | Path | AgentWorkspace, *, refresh: bool = False) -> AgentWorkspace:
-    """The workspace at ``path``, opened once per process (an ``AgentWorkspace`` is registered and returned).
-
-    ``refresh``: reopen it when its artifacts changed on disk since it was opened (a rebuild, a retrained model).
-    """
-    if isinstance(path, AgentWorkspace):
-        with _OPEN_LOCK:
-            _OPEN.setdefault(str(path.root.resolve()), path)
-        return path
-    key = str(path)
-    ws = _OPEN.get(key)
-    if ws is not None and not (refresh and ws.stamp != stamp(ws.root)):
-        return ws
-    resolved = str(Path(path).resolve())
-    with _OPEN_LOCK:
-        ws = _OPEN.get(resolved)
-        if ws is None or (refresh and ws.stamp != stamp(ws.root)):
-            ws = AgentWorkspace(resolved)
-        _OPEN[resolved] = ws
-        _OPEN[key] = ws
-    return ws
-
-
-def close_workspace(path: str | Path) -> None:
-    """Forget an opened workspace (after it was rebuilt), so the next open reloads it."""
-    resolved = str(Path(path).resolve())
-    with _OPEN_LOCK:
-        for k in [k for k, v in _OPEN.items() if k in (str(path), resolved) or str(v.root) == resolved]:
-            del _OPEN[k]
+def open_workspace(path: str | Path | AgentWorkspace) -> AgentWorkspace:
+    """The workspace at ``path`` (an ``AgentWorkspace`` is returned as it is); parts load on first use."""
+    return path if isinstance(path, AgentWorkspace) else AgentWorkspace(Path(path).resolve())

@@ -63,11 +63,11 @@ def prepare_workspace(work: Path, qa_ws: Path, *, index: bool, index_dir: Path |
         if src.exists() and not link.exists():
             link.symlink_to(src.resolve(), target_is_directory=True)
     if index and not (root / "index" / "config.json").exists():
-        from kgagent.retrieval import build_index
+        from kgagent.agent.build import index_step
 
         log("building the name and passage indexes (once)")
         t0 = time.perf_counter()
-        report = build_index(root, progress=True)
+        report = index_step(root)
         log(f"index built in {time.perf_counter() - t0:.0f} s: {report}")
     return root
 
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     import langgraph.graph  # noqa: F401
     import peft  # noqa: F401  (the libraries a serving process imports once, timed apart from the workspace)
-    import torch  # noqa: F401
+    import torch
     import transformers  # noqa: F401
 
     import kgagent.training.qa  # noqa: F401
@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> None:
     result["import_seconds"] = round(time.perf_counter() - t0, 2)
     result["rss_mb_before_load"] = rss_mb()
     ws = open_workspace(root)
+    # a serving process's setting, as `kgagent chat` / `ask` apply it (build_agent leaves the process alone)
+    if ws.context().torch_threads > 0:
+        torch.set_num_threads(ws.context().torch_threads)
     t0 = time.perf_counter()
     build_agent(ws, checkpointer="memory")  # loads every part: KG, linker, indexes, models
     result["workspace_load_seconds"] = round(time.perf_counter() - t0, 2)  # libraries already imported

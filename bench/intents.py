@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from kgagent.kg.config import make_config
 from kgagent.kg.io import atomic_write_json
 from kgagent.training.intents import (
     IntentConfig,
@@ -43,7 +44,8 @@ def tfidf_baseline(train: IntentSplit, test: IntentSplit, val: IntentSplit | Non
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
 
-    from kgagent.training.intents import IntentPrediction, _is_oos, calibrate_threshold
+    from kgagent.training.intents import IntentPrediction, calibrate_threshold
+    from kgagent.training.intents_oos import is_oos
 
     t0 = time.perf_counter()
     features = make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
@@ -53,7 +55,7 @@ def tfidf_baseline(train: IntentSplit, test: IntentSplit, val: IntentSplit | Non
     clf.fit(train.texts, train.intents)
     seconds = time.perf_counter() - t0
     labels = list(clf.classes_)
-    oos_index = next((i for i, lab in enumerate(labels) if _is_oos(lab)), None)
+    oos_index = next((i for i, lab in enumerate(labels) if is_oos(lab)), None)
     threshold = None
     if val is not None:
         threshold = calibrate_threshold(clf.predict_proba(val.texts), val.intents, labels,
@@ -90,9 +92,9 @@ def latency_ms(model: IntentModel, texts: list[str], repeats: int = 200) -> dict
 
 def oos_frontier(model: IntentModel, logits: np.ndarray, gold: list[str]) -> dict[str, list[list[float]]]:
     """Per out-of-scope score: (in-scope accuracy, OOS recall) as the threshold sweeps the score's range."""
-    from kgagent.training.intents import OOS_SCORES, _is_oos
+    from kgagent.training.intents_oos import OOS_SCORES, is_oos
 
-    oos = np.array([_is_oos(x) for x in gold])
+    oos = np.array([is_oos(x) for x in gold])
     label = {lab: i for i, lab in enumerate(model.labels)}
     gold_idx = np.array([label.get(x, -1) for x in gold])
     by_class = logits.argmax(1) == (model.oos_index if model.oos_index is not None else -1)
@@ -156,7 +158,7 @@ def run_model(name: str, data: IntentData, test: IntentSplit, config: IntentConf
     curve, calibrated = {}, model.threshold
     for q in (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2):
         model.threshold = float(np.quantile(scores, q)) if q else None
-        scored = score_predictions(test.intents, model._decide(logits)).as_dict()
+        scored = score_predictions(test.intents, model.decide(logits)).as_dict()
         curve[f"q{q:.3f}"] = {"threshold": model.threshold, **{k: scored[k] for k in keys}}
     model.threshold = calibrated
     frontier = oos_frontier(model, logits, test.intents) if metrics["n_oos"] else None
@@ -218,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         entry["tfidf_logreg"] = tfidf_baseline(data.train, test, data.val)
         print(json.dumps(entry["tfidf_logreg"]), flush=True)
         if not args.no_model:
-            config = IntentConfig(**overrides)
+            config = make_config(IntentConfig, overrides, where="--set")
             print(f"== {name}: {config}", flush=True)
             entry["config"] = asdict(config)
             entry["model"] = run_model(name, data, test, config, args.work, args.recalibrate)

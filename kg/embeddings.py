@@ -34,7 +34,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -43,8 +42,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import ConfigError, InputError, WorkspaceError
 from kgagent.kg.io import atomic_dir, atomic_write_json, atomic_write_text
+from kgagent.kg.process import env_default, quiet_logger
 
 if TYPE_CHECKING:
     import torch
@@ -108,22 +109,12 @@ class KGEConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():
             raise ConfigError("kge.model: must be a PyKEEN model name such as 'ComplEx' or 'RotatE'")
-        positive = {"dim": self.dim, "epochs": self.epochs, "batch_size": self.batch_size,
-                    "negatives": self.negatives, "frequency": self.frequency,
-                    "eval_batch_size": self.eval_batch_size}
-        for name, value in positive.items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"kge.{name}: must be a positive integer, got {value!r}")
-        if not isinstance(self.patience, int) or self.patience < 0:
-            raise ConfigError(f"kge.patience: must be an integer >= 0, got {self.patience!r}")
-        for name in ("max_eval_triples", "max_test_triples"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ConfigError(f"kge.{name}: must be a positive integer or None, got {value!r}")
-        if not (isinstance(self.lr, int | float) and 0 < self.lr < 10):
-            raise ConfigError(f"kge.lr: must be a learning rate in (0, 10), got {self.lr!r}")
-        if not (isinstance(self.relative_delta, int | float) and self.relative_delta >= 0):
-            raise ConfigError(f"kge.relative_delta: must be >= 0, got {self.relative_delta!r}")
+        checks: dict[str, Any] = {"error": ConfigError, "prefix": "kge."}
+        check_ints(self, "dim", "epochs", "batch_size", "negatives", "frequency", "eval_batch_size", **checks)
+        check_ints(self, "patience", minimum=0, **checks)
+        check_ints(self, "max_eval_triples", "max_test_triples", optional=True, **checks)
+        check_range(self, "lr", high=10, low_open=True, high_open=True, **checks)
+        check_range(self, "relative_delta", **checks)
         try:
             self.split = tuple(float(x) for x in self.split)  # type: ignore[assignment]  # TOML gives a list
         except (TypeError, ValueError) as e:
@@ -209,31 +200,24 @@ def _unwrap(xs: list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
     return xs[0] if len(xs) == 1 else xs
 
 
-def _set_pystow_home() -> None:
-    # PyKEEN resolves its data folder at import; without PYSTOW_HOME it writes to ~/.data.
-    os.environ.setdefault("PYSTOW_HOME", _default_pystow_home())
+# PyKEEN resolves its data folder at import; without PYSTOW_HOME it writes to ~/.data. Set while our calls run.
+_pystow_home = env_default("PYSTOW_HOME", _default_pystow_home())
 
 
+@_pystow_home
 def _build_interaction(model: str, model_kwargs: dict[str, Any], inverse_triples: bool,
                        state: dict[str, torch.Tensor]) -> torch.nn.Module:
     """The model's PyKEEN interaction, with the kwargs the model passes it: built through ``model_resolver``
     on a one-entity KG (cheap), then loaded with the trained interaction parameters (e.g. TuckER's core)."""
-    _set_pystow_home()
     import torch
     from pykeen.models import model_resolver
     from pykeen.triples import KGInfo
 
     # Building draws a random init (discarded): keep the caller's RNG stream, and PyKEEN's "no random seed"
     # warning, out of it.
-    quiet = logging.getLogger("pykeen.models.base")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        with torch.random.fork_rng():
-            info = KGInfo(num_entities=1, num_relations=1, create_inverse_triples=inverse_triples)
-            tiny = model_resolver.make(model, triples_factory=info, **model_kwargs)
-    finally:
-        quiet.setLevel(level)
+    with quiet_logger("pykeen.models.base"), torch.random.fork_rng():
+        info = KGInfo(num_entities=1, num_relations=1, create_inverse_triples=inverse_triples)
+        tiny = model_resolver.make(model, triples_factory=info, **model_kwargs)
     interaction = tiny.interaction
     interaction.load_state_dict(state, strict=True)
     return interaction.eval()
@@ -619,6 +603,7 @@ def _verify(embeddings: KGEmbeddings, model: Any, kg: KnowledgeGraph, n: int = 1
                           "RotatE, TransE, DistMult")
 
 
+@_pystow_home
 def train_embeddings(
     kg: KnowledgeGraph,
     *,
@@ -645,7 +630,6 @@ def train_embeddings(
     if overrides:
         config = KGEConfig(**{**asdict(config), **overrides})
 
-    _set_pystow_home()
     from pykeen.models import ERModel, model_resolver
     from pykeen.pipeline import pipeline
 

@@ -1,4 +1,4 @@
-"""Atomic writes: an artifact is either complete or absent, never half-written."""
+"""Atomic writes: an artifact is either complete or absent, never half-written; and reading JSON lines."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from kgagent.kg.errors import InputError
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -76,3 +78,16 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         os.replace(path, old)
     os.replace(tmp, path)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def json_lines(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """``(line number, value)`` of each non-blank line of a JSON-lines file; a line that is not JSON raises
+    ``InputError`` naming it."""
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield n, json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(f"not JSON ({e.msg})", path=path, line=n) from e

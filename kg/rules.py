@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.graph import INVERSE, KnowledgeGraph
 from kgagent.kg.io import atomic_write_text
 
@@ -53,11 +54,8 @@ class RuleConfig:
     def __post_init__(self) -> None:
         if self.max_body not in (1, 2):
             raise ValueError(f"max_body must be 1 or 2, not {self.max_body!r}")
-        if not 0.0 <= self.min_confidence <= 1.0:
-            raise ValueError(f"min_confidence must be in [0, 1], not {self.min_confidence!r}")
-        for name in ("min_support", "per_head", "max_pairs"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, not {getattr(self, name)!r}")
+        check_range(self, "min_confidence", high=1.0)
+        check_ints(self, "min_support", "per_head", "max_pairs")
 
 
 def _inverse(step: str) -> str:

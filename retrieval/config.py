@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kgagent.kg.config import check_ints
+
 PASSAGE_KINDS = ("triples", "descriptions", "documents")
 
 
@@ -56,21 +58,9 @@ class IndexConfig:
     gpu: bool = field(default=True, metadata={"help": "move indexes to the GPU when FAISS has one"})
 
     def __post_init__(self) -> None:
-        positive = (
-            "batch_size",
-            "max_length",
-            "exact_threshold",
-            "hnsw_m",
-            "hnsw_ef_construction",
-            "hnsw_ef_search",
-            "ivf_nprobe",
-            "chunk_words",
-        )
-        for name in positive:
-            if not isinstance(getattr(self, name), int) or getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be a positive integer, not {getattr(self, name)!r}")
-        if self.ivf_nlist < 0:
-            raise ValueError(f"ivf_nlist must be >= 0 (0: automatic), not {self.ivf_nlist}")
+        check_ints(self, "batch_size", "max_length", "exact_threshold", "hnsw_m", "hnsw_ef_construction",
+                   "hnsw_ef_search", "ivf_nprobe", "chunk_words")
+        check_ints(self, "ivf_nlist", minimum=0)  # 0: automatic
         if not 0 <= self.chunk_overlap < self.chunk_words:
             raise ValueError(
                 f"chunk_overlap must be in [0, chunk_words={self.chunk_words}), not {self.chunk_overlap}"

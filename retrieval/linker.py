@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kgagent.kg import KnowledgeGraph
+from kgagent.kg.config import check_range
 from kgagent.retrieval.passages import relation_phrase
 from kgagent.retrieval.text import FUNCTION_WORDS, QUESTION_WORDS, Token, name_key, tokenize
 
@@ -63,7 +64,8 @@ class Mention:
 
 @dataclass
 class LinkerConfig:
-    """Scoring knobs of the linker (defaults measured on MetaQA dev; see BENCHMARKS.md)."""
+    """Scoring knobs of the linker (defaults measured on MetaQA dev; see BENCHMARKS.md); ``[linker]`` of
+    ``WS/kgagent.toml`` sets them for a workspace."""
 
     min_score: float = 0.2  # mentions below this are dropped (unless ``link(..., always=True)``)
     ambiguity_margin: float = 0.05  # top candidates closer than this are reported as ambiguous
@@ -82,24 +84,9 @@ class LinkerConfig:
     extra_common_words: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        for name in (
-            "min_score",
-            "ambiguity_margin",
-            "common_weight",
-            "cap_weight",
-            "fuzzy_cutoff",
-            "dense_below",
-            "dense_weight",
-            "context_boost",
-            "context_self_boost",
-            "case_bonus",
-            "prior_weight",
-        ):
-            v = getattr(self, name)
-            if not isinstance(v, int | float) or v < 0:
-                raise ValueError(f"{name} must be a number >= 0, not {v!r}")
-        if not 0 < self.fuzzy_cutoff <= 1:
-            raise ValueError(f"fuzzy_cutoff must be in (0, 1], not {self.fuzzy_cutoff}")
+        check_range(self, "min_score", "ambiguity_margin", "common_weight", "cap_weight", "dense_below",
+                    "dense_weight", "context_boost", "context_self_boost", "case_bonus", "prior_weight")
+        check_range(self, "fuzzy_cutoff", high=1.0, low_open=True)
 
 
 class EntityLinker:

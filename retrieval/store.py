@@ -30,23 +30,35 @@ from kgagent.retrieval.passages import build_passages
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class IndexResult:
+    """What ``build_index`` wrote: counts, index kinds and timings (``metrics``), and the config it used."""
+
+    metrics: dict[str, Any]
+    config: IndexConfig
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.metrics)
+
+
 def build_index(
-    workspace: str | Path | Workspace,
+    kg: KnowledgeGraph,
     *,
+    out_dir: str | Path,
     config: IndexConfig | None = None,
     encoder: TextEncoder | None = None,
     progress: bool = True,
-) -> dict[str, Any]:
-    """Encode the workspace KG's names and passages into ``WS/index/`` (atomically); returns counts, timings.
+) -> IndexResult:
+    """Encode the names and passages of ``kg`` into ``out_dir`` (a workspace's ``index/``, written atomically).
 
-    ``config`` defaults to ``[index]`` of ``WS/kgagent.toml``; ``encoder`` to ``TextEncoder(config.encoder)``.
+    ``encoder`` defaults to ``TextEncoder(config.encoder)``. Reading ``[index]`` of ``kgagent.toml`` and
+    recording the step in the manifest is the build layer's business (``agent.build.index_step``).
 
-    >>> build_index("ws/")  # doctest: +SKIP
+    >>> build_index(kg, out_dir="ws/index").metrics  # doctest: +SKIP
     {'entity_names': 52013, 'passages': 133582, 'entities_kind': 'flat', 'passages_kind': 'flat', ...}
     """
-    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
-    kg = KnowledgeGraph.load(ws.require("kg"))
-    config = config or ws.config("index", IndexConfig)
+    out_dir = Path(out_dir)
+    config = config or IndexConfig()
     t0 = time.perf_counter()
     encoder = encoder or TextEncoder(
         config.encoder, batch_size=config.batch_size, max_length=config.max_length
@@ -54,7 +66,7 @@ def build_index(
 
     name_records = [{"entity": e, "name": n} for e in range(kg.num_entities) for n in kg.names(e)]
     if not name_records:
-        raise InputError("the KG has no entities to index", path=ws.kg_dir)
+        raise InputError("the KG has no entities to index", field="kg")
     passages = build_passages(kg, config)
     t_encode = time.perf_counter()
     name_vecs = encoder.encode([r["name"] for r in name_records], progress=progress, desc="encoding names")
@@ -83,7 +95,7 @@ def build_index(
             k: sum(p.source["kind"] == k.rstrip("s") for p in passages) for k in config.passages
         },
     }
-    with atomic_dir(ws.index_dir) as tmp:
+    with atomic_dir(out_dir) as tmp:
         entities.save(tmp / "entities")
         if passage_index is not None:
             passage_index.save(tmp / "passages")
@@ -95,20 +107,9 @@ def build_index(
         )
     report["encode_index_seconds"] = round(encode_s, 2)
     report["seconds"] = round(time.perf_counter() - t0, 2)
-    ws.record(
-        "index",
-        config=config,
-        metrics=report,
-        artifacts=sorted(p for p in ws.index_dir.rglob("*") if p.is_file()),
-    )
-    log.info(
-        "index of %s: %d names, %d passages in %.1f s",
-        ws.root,
-        len(entities),
-        len(passages),
-        report["seconds"],
-    )
-    return report
+    log.info("index in %s: %d names, %d passages in %.1f s", out_dir, len(entities), len(passages),
+             report["seconds"])
+    return IndexResult(report, config)
 
 
 @dataclass(frozen=True)
@@ -207,9 +208,11 @@ def open_retriever(
     kg: KnowledgeGraph | None = None,
 ) -> Retriever:
     """Load ``WS/kg`` (unless ``kg`` is given) and ``WS/index`` once. Without ``require_index``, a workspace
-    with no index still gives a linker (exact and fuzzy matching, no dense candidates)."""
+    with no index still gives a linker (exact and fuzzy matching, no dense candidates). ``linker_config``
+    defaults to ``[linker]`` of ``WS/kgagent.toml``."""
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     kg = kg if kg is not None else KnowledgeGraph.load(ws.require("kg"))
+    linker_config = linker_config or ws.config("linker", LinkerConfig)
     if not ws.index_dir.exists() and not require_index:
         return Retriever(kg, linker_config=linker_config)
     index_dir = ws.require("index")

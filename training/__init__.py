@@ -24,7 +24,7 @@ _EXPORTS = {
     "IntentConfig": "kgagent.training.intents",
     "IntentData": "kgagent.training.intents",
     "IntentModel": "kgagent.training.intents",
-    "IntentPrediction": "kgagent.training.intents",
+    "IntentPrediction": "kgagent.training.intents_oos",
     "evaluate_intents": "kgagent.training.intents",
     "load_intent_data": "kgagent.training.intents",
     "train_intents": "kgagent.training.intents",

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from kgagent.kg.config import check_ints, check_range
+from kgagent.kg.process import deterministic_algorithms
 
 log = logging.getLogger(__name__)
 Batch = Mapping[str, Any]  # keyword arguments of the loss computation; tensors go to the device
@@ -90,11 +91,11 @@ StepCallback = Callable[[str, int, float], None]
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch, and ask torch for deterministic kernels (warning where none exist)."""
+    """Seed Python, NumPy and torch. Deterministic kernels are asked for only while ``train_loop`` runs
+    (``kg.process.deterministic_algorithms``), so a serving process keeps its fast ones."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 class Batches:
@@ -161,10 +162,20 @@ def train_loop(model: nn.Module, train_batches: Batches | Iterable[Batch],
     without it the last weights are kept. Seed the run (``seed_everything``) before building the model so its
     initialization is reproducible too. ``on_step`` sees every step's loss as it comes (live loss curves).
     """
-    from tqdm.auto import tqdm
-
     if config.lr is None:
         raise ValueError("TrainConfig.lr is None: the caller sets its default learning rate")
+    with deterministic_algorithms():
+        return _train_loop(model, train_batches, val_fn, config, loss_fn=loss_fn, desc=desc, progress=progress,
+                           on_step=on_step)
+
+
+def _train_loop(model: nn.Module, train_batches: Batches | Iterable[Batch],
+                val_fn: Callable[[nn.Module], float] | None, config: TrainConfig, *,
+                loss_fn: Callable[[nn.Module, Batch], torch.Tensor], desc: str, progress: bool,
+                on_step: StepCallback | None) -> TrainResult:
+    from tqdm.auto import tqdm
+
+    assert config.lr is not None
     device = config.resolve_device()
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]

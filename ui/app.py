@@ -24,7 +24,7 @@ from kgagent.ui.examples import Example, workspace_examples
 from kgagent.ui.plots import degree_histogram, loss_curves, relation_bars
 from kgagent.ui.render import evidence_html
 from kgagent.ui.session import FeedbackLog, GraphPool, Session
-from kgagent.ui.training import LOSS_KEYS, TRAINING, TrainInputs, run_training
+from kgagent.ui.training import TRAINING, TrainInputs, run_training
 from kgagent.ui.translate import EVIDENCE, ChatItem, ChatTranslator
 
 log = logging.getLogger(__name__)
@@ -257,7 +257,7 @@ class _App:
 
     def badge(self, workspace: str) -> str:
         try:
-            s = _kg(workspace).stats()
+            s = self.pool.opened(workspace).kg.stats()
             counts = f" · {s['entities']:,} entities · {s['relations']:,} relations · {s['triples']:,} triples"
         except KgAgentError:
             counts = ""
@@ -265,7 +265,7 @@ class _App:
 
     def counts_html(self, workspace: str) -> str:
         try:
-            s = _kg(workspace).stats()
+            s = self.pool.opened(workspace).kg.stats()
         except KgAgentError as e:
             return _status(html.escape(str(e)), ok=False)
         cells = [("triples", s["triples"]), ("entities", s["entities"]), ("relations", s["relations"]),
@@ -277,7 +277,7 @@ class _App:
 
     def relation_rows(self, workspace: str) -> list[list[Any]]:
         try:
-            s = _kg(workspace).stats()
+            s = self.pool.opened(workspace).kg.stats()
         except KgAgentError:
             return []
         total = max(s["triples"], 1)
@@ -285,7 +285,7 @@ class _App:
 
     def plots(self, workspace: str) -> tuple[Any, Any]:
         try:
-            kg = _kg(workspace)
+            kg = self.pool.opened(workspace).kg
         except KgAgentError:
             return None, None
         return degree_histogram(kg.triples, kg.num_entities), relation_bars(kg.stats()["relation_frequencies"])
@@ -347,7 +347,13 @@ class _App:
         try:
             for i, name in enumerate(parts):
                 progress(i / len(parts), desc=f"training {name}…")
-                results[name], curves[name] = run_training(name, ws, given)
+
+                def live(phase: str, step: int, loss: float, i: int = i, name: str = name) -> None:
+                    if step % 10 == 0:  # the loss as it comes, without flooding the page
+                        progress(i / len(parts), desc=f"training {name}: {phase}, step {step}, loss {loss:.4f}")
+
+                results[name], found = run_training(name, ws, given, on_step=live)
+                curves.update(found)
         except KgAgentError as e:
             return _status(html.escape(str(e)), ok=False), _scalars(results) or None, None, gr.update()
         except Exception as e:  # shown in the tab; the server goes on serving
@@ -357,14 +363,14 @@ class _App:
         finally:
             self.pool.reload(ws)  # the next turn loads what was trained
         return (_status(f"Trained {', '.join(parts)} on <code>{html.escape(Path(ws).name)}</code>.", ok=True),
-                _scalars(results), loss_curves({k: v for k, v in curves.items() if v}), self.counts_html(ws))
+                _scalars(results), loss_curves(curves), self.counts_html(ws))
 
 
 def _scalars(result: Any) -> Any:
-    """The result without loss histories (they are plotted instead) or other long lists."""
+    """The result without loss curves and validation histories (they are plotted instead) or other long lists."""
     if isinstance(result, dict):
         return {k: _scalars(v) for k, v in result.items()
-                if not (isinstance(v, list) and (k in LOSS_KEYS or len(v) > 10))}
+                if k not in ("losses", "history") and not (isinstance(v, list) and len(v) > 10)}
     return result
 
 
@@ -389,12 +395,6 @@ def _formats() -> list[str]:
     except ImportError:
         return []
     return list(LOADERS)
-
-
-def _kg(workspace: str) -> Any:
-    from kgagent.agent.workspace import open_workspace
-
-    return open_workspace(workspace).kg
 
 
 def _path(file: Any) -> str:

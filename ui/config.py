@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import ConfigError
 
 
@@ -33,11 +34,9 @@ class UIConfig:
     max_picture_triples: int = field(default=24, metadata={"help": "Triples drawn in an evidence picture."})
 
     def __post_init__(self) -> None:
-        for name in ("max_examples", "concurrency", "max_queue", "max_picture_triples"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"[ui] {name} must be >= 1, got {getattr(self, name)}")
-        if self.stream_interval < 0:
-            raise ConfigError(f"[ui] stream_interval must be >= 0, got {self.stream_interval}")
+        check_ints(self, "max_examples", "concurrency", "max_queue", "max_picture_triples", error=ConfigError,
+                   prefix="[ui] ")
+        check_range(self, "stream_interval", error=ConfigError, prefix="[ui] ")
         ok = not isinstance(self.examples, str) and all(
             isinstance(e, str) or (isinstance(e, list | tuple) and e and all(isinstance(x, str) for x in e))
             for e in self.examples)

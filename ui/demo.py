@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import time
 import tomllib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kgagent.kg import Workspace
+from kgagent.kg.process import torch_threads
 
 # Importing the app creates its gr.Progress(track_tqdm=True) defaults, and Gradio then patches tqdm for the whole
 # process; a tqdm bar made before the patch breaks after it. Import it first, so the CLI's bars come after.
@@ -109,22 +109,6 @@ def ensure_demo_workspace(workspace: str | Path, *, rebuild: bool = False, threa
             questions=[demo.demo_questions_path()]), progress=progress)
     write_ui_section(workspace)
     return {"built": True, "workspace": str(workspace), "seconds": round(time.perf_counter() - t0, 1), **summary}
-
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` torch threads (0: leave them), then restore the previous number."""
-    if n <= 0:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def run_demo(workspace: str | Path = ".cache/demo-ws", *, host: str = "127.0.0.1", port: int | None = 7860,

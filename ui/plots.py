@@ -69,7 +69,7 @@ def relation_bars(frequencies: Mapping[str, int], top: int = 15) -> Figure:
 
 
 def loss_curves(curves: Mapping[str, Sequence[float]]) -> Figure:
-    """Training loss per epoch (or evaluation point), one line per model."""
+    """Training loss per epoch (KGE) or per step (the heads), one line per model or training phase."""
     fig = _figure()
     ax = fig.add_subplot()
     for name, ys in curves.items():
@@ -77,7 +77,7 @@ def loss_curves(curves: Mapping[str, Sequence[float]]) -> Figure:
             ax.plot(range(1, len(ys) + 1), ys, marker="o" if len(ys) < 30 else None, markersize=3, label=name)
     if not any(len(ys) for ys in curves.values()):
         ax.text(0.5, 0.5, "no loss history yet", ha="center", va="center", color=INK, transform=ax.transAxes)
-    ax.set_xlabel("epoch (or evaluation step)", color=INK)  # the trainers log per evaluation, PyKEEN per epoch
+    ax.set_xlabel("epoch (KGE) or step", color=INK)  # PyKEEN reports per epoch, train_loop per step
     ax.set_ylabel("loss", color=INK)
     ax.set_title("Training loss", color=INK, fontsize=10)
     if len(curves) > 1:

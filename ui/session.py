@@ -61,17 +61,27 @@ class GraphPool:
                     graph = self._graphs[key] = self._factory(key)
         return graph
 
-    def reload(self, workspace: str | Path) -> None:
-        """Forget the models loaded for ``workspace`` (after it was rebuilt or retrained).
+    def opened(self, workspace: str | Path) -> Any:
+        """The opened workspace (``agent.AgentWorkspace``) the graph of ``workspace`` is bound to: the app reads
+        its KG from there instead of loading a second copy."""
+        graph = self.get(workspace)
+        opened = getattr(graph, "workspace", None)  # graphs from a custom factory may carry none
+        if opened is None:
+            from kgagent.agent.workspace import open_workspace
 
-        The graph itself stays, with its checkpointer (so conversations go on): its nodes open the workspace
-        through the agent's cache on every turn, and the next turn loads what is there now.
+            opened = open_workspace(_key(workspace))
+        return opened
+
+    def reload(self, workspace: str | Path) -> None:
+        """Make the graph of ``workspace`` load its models anew (after it was rebuilt or retrained).
+
+        The graph itself stays, with its checkpointer (so conversations go on): its nodes are bound to the
+        opened workspace, whose ``reload()`` makes the next turn load what is on disk now.
         """
-        try:
-            from kgagent.agent.workspace import close_workspace
-        except ImportError:  # an agent without a workspace cache: nothing to forget
-            return
-        close_workspace(_key(workspace))
+        graph = self._graphs.get(_key(workspace))
+        opened = getattr(graph, "workspace", None)
+        if opened is not None:
+            opened.reload()
 
 
 def _key(workspace: str | Path) -> str:

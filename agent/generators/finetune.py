@@ -13,7 +13,6 @@ answer tokens. The adapter, the tokenizer and ``generator_config.json`` are writ
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,7 +20,9 @@ from typing import Any
 
 from kgagent.agent.generators.base import AnswerView, Fact, GeneratorError, ResponseRequest
 from kgagent.agent.generators.prompt import render, request_messages
+from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import InputError
+from kgagent.kg.io import json_lines
 
 
 @dataclass
@@ -43,13 +44,9 @@ class GeneratorTrainConfig:
     device: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "max_length", "lora_r", "lora_alpha"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, not {getattr(self, name)!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, not {self.lr!r}")
-        if not 0.0 <= self.val_fraction < 1.0 or not 0.0 <= self.lora_dropout < 1.0:
-            raise ValueError("val_fraction and lora_dropout must be in [0, 1)")
+        check_ints(self, "epochs", "batch_size", "max_length", "lora_r", "lora_alpha")
+        check_range(self, "lr", low_open=True)
+        check_range(self, "val_fraction", "lora_dropout", high=1.0, high_open=True)
 
 
 @dataclass
@@ -72,29 +69,22 @@ def read_dialogues(path: str | Path) -> list[Dialogue]:
     if not path.is_file():
         raise InputError("dialogue file not found", path=path)
     out: list[Dialogue] = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"not JSON ({e.msg})", path=path, line=n) from e
-            if not isinstance(row, dict):
-                raise InputError("expected a JSON object", path=path, line=n)
-            for key in ("question", "answer"):
-                if not isinstance(row.get(key), str) or not row[key].strip():
-                    raise InputError(f"missing or empty {key!r}", path=path, line=n, field=key)
-            evidence = [_fact(x, path, n) for x in row.get("evidence") or []]
-            history = row.get("history") or []
-            if not all(isinstance(h, list | tuple) and len(h) == 2 and h[0] in ("user", "assistant")
-                       for h in history):
-                raise InputError("history must be [[\"user\"|\"assistant\", text], ...]", path=path, line=n,
-                                 field="history")
-            answers = [AnswerView(str(a), 1.0) for a in row.get("answers") or []]
-            req = ResponseRequest(question=row["question"].strip(), answers=answers, evidence=evidence,
-                                  history=[(r, str(t)) for r, t in history], confidence=1.0 if answers else 0.0)
-            out.append(Dialogue(req, row["answer"].strip()))
+    for n, row in json_lines(path):
+        if not isinstance(row, dict):
+            raise InputError("expected a JSON object", path=path, line=n)
+        for key in ("question", "answer"):
+            if not isinstance(row.get(key), str) or not row[key].strip():
+                raise InputError(f"missing or empty {key!r}", path=path, line=n, field=key)
+        evidence = [_fact(x, path, n) for x in row.get("evidence") or []]
+        history = row.get("history") or []
+        if not all(isinstance(h, list | tuple) and len(h) == 2 and h[0] in ("user", "assistant")
+                   for h in history):
+            raise InputError("history must be [[\"user\"|\"assistant\", text], ...]", path=path, line=n,
+                             field="history")
+        answers = [AnswerView(str(a), 1.0) for a in row.get("answers") or []]
+        req = ResponseRequest(question=row["question"].strip(), answers=answers, evidence=evidence,
+                              history=[(r, str(t)) for r, t in history], confidence=1.0 if answers else 0.0)
+        out.append(Dialogue(req, row["answer"].strip()))
     if not out:
         raise InputError("no dialogues in the file", path=path)
     return out

@@ -6,10 +6,10 @@ import re
 from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage
-from langgraph.runtime import Runtime
 
 from kgagent.agent.context import Context
 from kgagent.agent.state import Option, State
+from kgagent.agent.workspace import AgentWorkspace
 from kgagent.kg import KnowledgeGraph
 
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
@@ -81,7 +81,7 @@ def resolve_choice(text: str, options: Sequence[Option], kg: KnowledgeGraph) -> 
     return None
 
 
-def clarify(state: State, runtime: Runtime[Context]) -> dict:
+def clarify(state: State, ctx: Context, ws: AgentWorkspace) -> dict:
     """List the options of the pending clarification and ask the user to pick one."""
     c = state["clarification"]
     assert c is not None  # routed here only with a pending clarification

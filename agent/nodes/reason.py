@@ -11,24 +11,23 @@ reply says so instead of guessing.
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING, Any
 
 from kgagent.agent.context import Context
 from kgagent.agent.nodes.common import entity_ref, has_pronoun, push_focus, replace_pronoun
 from kgagent.agent.state import AnswerRef, Clarification, EntityRef, State, TripleRef
-from kgagent.agent.workspace import AgentWorkspace, open_workspace
+from kgagent.agent.workspace import AgentWorkspace
+
+if TYPE_CHECKING:
+    from kgagent.training.qa.results import Answer
 
 _ELSE = re.compile(r"\b(else|other|another)\b", re.I)
 STRONG_LINK = 0.6  # a linked mention at least this good beats a pronoun's remembered referent
 FOLLOWUP_MARGIN = 0.15  # an earlier reading within this confidence of the best one is kept
 
 
-def reason(state: State, runtime: Runtime[Context]) -> dict:
+def reason(state: State, ctx: Context, ws: AgentWorkspace) -> dict:
     """Answers with paths, evidence triples and confidence; settles ambiguity and follow-ups; updates memory."""
-    ctx = runtime.context
-    ws = open_workspace(ctx.workspace)
     question = state.get("question", "")
     entities = list(state.get("entities") or [])
     followups = list(state.get("followups") or [])
@@ -39,7 +38,7 @@ def reason(state: State, runtime: Runtime[Context]) -> dict:
         if key not in memo:
             memo[key] = ws.qa.answer(text, topic=list(key[1]))
         result = memo[key]
-        return (float(getattr(result, "confidence", 0.0)) if result.answers else 0.0), result
+        return (result.confidence if result.answers else 0.0), result
 
     update: dict[str, Any] = {}
     if state.get("clarification"):
@@ -69,13 +68,13 @@ def reason(state: State, runtime: Runtime[Context]) -> dict:
     evidence = _evidence(ws, answers)
     unsure = not answers or confidence < ctx.answer_threshold
     # the graph lacks what was asked for this topic: say so rather than answer another relation's question
-    problem = "" if not unsure else ("missing" if getattr(result, "missing", False) else
+    problem = "" if not unsure else ("missing" if result.missing else
                                      "no_answer" if not answers else "low_confidence")
     remembered = [EntityRef(id=a["id"], label=a["label"], score=a["score"], mention="", source="memory")
                   for a in answers[:1]] if not unsure else []
     return {**update, "question": question, "entities": topic, "answers": answers, "answer_count": len(found),
             "evidence": evidence,
-            "relation_path": [str(r) for r in (getattr(result, "relation_path", None) or [])],
+            "relation_path": [str(r) for r in result.relation_path],
             "confidence": round(confidence, 4), "unsure": unsure, "problem": problem,
             "focus": push_focus(state.get("focus") or [], [*remembered, *topic], ctx.focus_size)}
 
@@ -113,10 +112,10 @@ def _degree(ws: AgentWorkspace, topic: list[EntityRef]) -> int:
     return sum(len(ws.kg.edges(e["id"])) + len(ws.kg.edges(e["id"], forward=False)) for e in topic)
 
 
-def _answer_ref(ws: AgentWorkspace, a: Any) -> AnswerRef:
-    paths = [[[int(s.triple), bool(s.forward)] for s in p] for p in (getattr(a, "paths", None) or [])[:3]]
-    label = getattr(a, "label", None) or ws.kg.labels[int(a.entity)]
-    return AnswerRef(id=int(a.entity), label=str(label), score=round(float(a.score), 4), paths=paths)
+def _answer_ref(ws: AgentWorkspace, a: Answer) -> AnswerRef:
+    paths = [[[int(s.triple), bool(s.forward)] for s in p] for p in a.paths[:3]]
+    return AnswerRef(id=int(a.entity), label=a.label or ws.kg.labels[int(a.entity)], score=round(float(a.score), 4),
+                     paths=paths)
 
 
 def _evidence(ws: AgentWorkspace, answers: list[AnswerRef], cap: int = 60) -> list[TripleRef]:

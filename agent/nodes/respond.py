@@ -10,19 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import AIMessage
-from langgraph.runtime import Runtime
 
 from kgagent.agent.context import Context
 from kgagent.agent.generators import AnswerView, Fact, Generator, ResponseRequest
 from kgagent.agent.nodes.common import history
 from kgagent.agent.state import State
-from kgagent.agent.workspace import AgentWorkspace, open_workspace
+from kgagent.agent.workspace import AgentWorkspace
 
 
-def respond(state: State, runtime: Runtime[Context]) -> dict:
+def respond(state: State, ctx: Context, ws: AgentWorkspace) -> dict:
     """The reply message from the context's generator."""
-    ctx = runtime.context
-    ws = open_workspace(ctx.workspace)
     request = build_request(state, ws, ctx)
     generator = pick_generator(ws, ctx, request)
     if generator.streaming:

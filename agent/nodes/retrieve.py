@@ -5,11 +5,9 @@ Passages are searched when they will be read (``Context.passage_search``: by def
 
 from __future__ import annotations
 
-from langgraph.runtime import Runtime
-
 from kgagent.agent.context import Context
 from kgagent.agent.state import State
-from kgagent.agent.workspace import open_workspace
+from kgagent.agent.workspace import AgentWorkspace
 
 
 def topic_candidates(state: State) -> list[int]:
@@ -20,10 +18,8 @@ def topic_candidates(state: State) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def retrieve(state: State, runtime: Runtime[Context]) -> dict:
+def retrieve(state: State, ctx: Context, ws: AgentWorkspace) -> dict:
     """``passages`` (top-k for the question) and ``subgraph`` (triple ids around the candidate topics)."""
-    ctx = runtime.context
-    ws = open_workspace(ctx.workspace)
     topic = topic_candidates(state)
     subgraph = ws.kg.subgraph(topic, hops=ctx.max_hops, max_triples=ctx.max_subgraph_triples) \
         if topic and ctx.max_hops > 0 else []

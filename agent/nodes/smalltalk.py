@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from langchain_core.messages import AIMessage
-from langgraph.runtime import Runtime
 
 from kgagent.agent.context import Context
 from kgagent.agent.state import State
+from kgagent.agent.workspace import AgentWorkspace
 
 REPLIES = {
     "greeting": "Hello! Ask me anything about {domain}.",
@@ -15,18 +15,13 @@ REPLIES = {
 }
 
 
-def domain_of(ctx: Context) -> str:
-    """What the agent knows about, for canned replies."""
-    if ctx.domain:
-        return ctx.domain
-    from kgagent.agent.workspace import open_workspace
-
-    return open_workspace(ctx.workspace).domain
+def domain_of(ctx: Context, ws: AgentWorkspace) -> str:
+    """What the agent knows about, for canned replies: ``[agent] domain``, else the KG's main relations."""
+    return ctx.domain or ws.domain
 
 
-def smalltalk(state: State, runtime: Runtime[Context]) -> dict:
-    ctx = runtime.context
+def smalltalk(state: State, ctx: Context, ws: AgentWorkspace) -> dict:
     intent = state.get("intent", "greeting")
     template = ctx.replies.get(intent) or REPLIES.get(intent) or REPLIES["greeting"]
-    text = template.format(domain=domain_of(ctx)) if "{domain}" in template else template
+    text = template.format(domain=domain_of(ctx, ws)) if "{domain}" in template else template
     return {"messages": [AIMessage(text)]}

@@ -11,23 +11,23 @@ or a distinguishing word) and the original question goes on.
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING, Any
 
 from kgagent.agent.context import Context
 from kgagent.agent.nodes.clarify import make_options, resolve_choice
 from kgagent.agent.nodes.common import PRONOUN, entity_ref, has_pronoun, last_user_text, push_focus, replace_pronoun
 from kgagent.agent.state import Act, Clarification, EntityRef, State, turn_reset
-from kgagent.agent.workspace import AgentWorkspace, open_workspace
+from kgagent.agent.workspace import AgentWorkspace
+
+if TYPE_CHECKING:
+    from kgagent.retrieval.linker import Mention
+    from kgagent.training.intents_oos import IntentPrediction
 
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about)\s+(?P<rest>.+?)\s*[?.!]*\s*$", re.I)
 
 
-def understand(state: State, runtime: Runtime[Context]) -> dict:
+def understand(state: State, ctx: Context, ws: AgentWorkspace) -> dict:
     """Reset the turn's fields; set intent, act, topic entities, follow-up candidates and any ambiguity."""
-    ctx = runtime.context
-    ws = open_workspace(ctx.workspace)
     text = last_user_text(state.get("messages", []))
     focus = list(state.get("focus") or [])
     update: dict[str, Any] = {**turn_reset(), "turn": state.get("turn", 0) + 1, "question": text}
@@ -50,8 +50,8 @@ def understand(state: State, runtime: Runtime[Context]) -> dict:
     # the intent model reads the same mentions (a KG-fused encoder adds their entity vectors): no second linking
     spans = [[(int(m.start), int(m.end), int(m.candidates[0].entity)) for m in linked if m.candidates]]
     pred = ws.intents.predict([text], mentions=spans)[0] if text else None
-    intent = getattr(pred, "intent", "question") if pred else "question"
-    confidence = float(getattr(pred, "confidence", 0.0)) if pred else 0.0
+    intent = pred.intent if pred else "question"
+    confidence = float(pred.confidence) if pred else 0.0
     update.update(intent=intent, intent_confidence=round(confidence, 4))
 
     mentions = [m for m in linked if m.candidates and m.candidates[0].score >= ctx.link_threshold]
@@ -92,27 +92,27 @@ def understand(state: State, runtime: Runtime[Context]) -> dict:
     return update
 
 
-def _asks_kg(ws: AgentWorkspace, ctx: Context, pred: Any) -> bool:
+def _asks_kg(ws: AgentWorkspace, ctx: Context, pred: IntentPrediction | None) -> bool:
     """The intent model is confident this is a KG question (not small talk, handoff or out of scope)."""
     if pred is None or not ws.has_intent_model or pred.confidence < ctx.intent_threshold:
         return False
-    return not getattr(pred, "out_of_scope", False) and pred.intent not in (
+    return not pred.out_of_scope and pred.intent not in (
         *ctx.smalltalk_intents, *ctx.handoff_intents, *ctx.out_of_scope_intents)
 
 
-def _is_ambiguous(mention: Any, ctx: Context) -> bool:
+def _is_ambiguous(mention: Mention, ctx: Context) -> bool:
     """Several different entities score close to the best one (the linker's own verdict, within our margin)."""
-    if not getattr(mention, "ambiguous", False) or len(mention.candidates) < 2:
+    if not mention.ambiguous or len(mention.candidates) < 2:
         return False
     top = mention.candidates[0].score
     return len({c.entity for c in mention.candidates if top - c.score <= ctx.ambiguity_margin}) > 1
 
 
-def _is_oos(pred: Any, ctx: Context) -> bool:
-    return bool(getattr(pred, "out_of_scope", False)) or pred.intent in ctx.out_of_scope_intents
+def _is_oos(pred: IntentPrediction, ctx: Context) -> bool:
+    return pred.out_of_scope or pred.intent in ctx.out_of_scope_intents
 
 
-def _act(ws: AgentWorkspace, ctx: Context, pred: Any, has_topic: bool, has_linked: bool) -> Act:
+def _act(ws: AgentWorkspace, ctx: Context, pred: IntentPrediction | None, has_topic: bool, has_linked: bool) -> Act:
     """The dialogue act: small talk, handoff, out of scope, or a KG question.
 
     The intent model has already applied its own calibrated out-of-scope threshold, so its label stands; only

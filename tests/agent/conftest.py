@@ -40,16 +40,6 @@ LABELS = {"Nova (1998)": "Nova", "Nova (2009)": "Nova"}
 LITERALS = ("1979", "1986", "1998", "2009")
 
 
-@pytest.fixture(autouse=True)
-def _restore_torch_threads():
-    """build_agent sets torch's thread count for serving; give other packages' tests their setting back."""
-    import torch
-
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
 def build_movie_kg():
     from kgagent.kg import KnowledgeGraph
 
@@ -238,19 +228,35 @@ def qa_examples(kg) -> list:
 
 
 @pytest.fixture(scope="session")
-def trained_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(build_tiny_bert(tmp_path_factory.mktemp("tiny-bert")))
+
+
+@pytest.fixture
+def intents_jsonl(tmp_path: Path) -> Path:
+    """INTENT_EXAMPLES as an intent data file (JSON lines)."""
+    import json
+
+    path = tmp_path / "intents.jsonl"
+    path.write_text("".join(json.dumps({"text": t, "intent": k}) + "\n" for k, ts in INTENT_EXAMPLES.items()
+                            for t in ts), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_ws(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: str) -> Path:
     """The movie workspace with a real (tiny, briefly trained) intent model and QA model in ``models/``."""
     from kgagent.kg.config import make_config
     from kgagent.training.intents import IntentConfig, IntentData, IntentSplit, train_intents
     from kgagent.training.qa import QAConfig, fit_qa
 
     root = make_workspace(tmp_path_factory.mktemp("trained-ws"))
-    bert = str(build_tiny_bert(tmp_path_factory.mktemp("tiny-bert")))
+    bert = tiny_bert_dir
     texts = [t for ts in INTENT_EXAMPLES.values() for t in ts]
     labels = [k for k, ts in INTENT_EXAMPLES.items() for _ in ts]
     train_intents(IntentData(root / "intents.jsonl", IntentSplit(texts, labels)),
-                  IntentConfig(base_model=bert, finetune="full", fusion="none", epochs=3, batch_size=8,
-                               val_fraction=0.0),
+                  make_config(IntentConfig, {"base_model": bert, "finetune": "full", "fusion": "none", "epochs": 3,
+                                             "batch_size": 8, "val_fraction": 0.0}),
                   out_dir=root / "models" / "intents", progress=False)
     kg = build_movie_kg()
     config = make_config(QAConfig, {"base_model": bert, "finetune": "full", "fusion": "none", "answer_scorer": False,

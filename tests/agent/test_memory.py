@@ -38,19 +38,29 @@ def test_context_from_workspace_toml(fresh_ws) -> None:
         open_workspace(fresh_ws).context()
 
 
-def test_workspace_opens_once_per_path(movie_ws) -> None:
-    assert open_workspace(movie_ws) is open_workspace(str(movie_ws))
+def test_graphs_share_the_workspace_they_are_given(movie_ws) -> None:
+    """No process-wide cache: a graph is bound to the workspace object it was built on, and two graphs share one
+    only when given the same object."""
+    from kgagent.agent import build_agent
+
+    ws = open_workspace(movie_ws)
+    assert open_workspace(ws) is ws and open_workspace(movie_ws) is not ws
+    a, b = build_agent(ws, checkpointer="memory"), build_agent(ws, checkpointer="memory")
+    assert a.workspace is ws and b.workspace is ws
+    assert build_agent(movie_ws, checkpointer="memory").workspace is not ws
     with pytest.raises(WorkspaceError, match="no such workspace"):
         open_workspace(movie_ws / "missing")
 
 
-def test_a_rebuilt_workspace_is_reopened(fresh_ws) -> None:
+def test_reload_makes_the_next_turn_read_the_rebuilt_workspace(fresh_ws) -> None:
     from kgagent.agent import ask, build_agent
     from kgagent.kg import KnowledgeGraph, Workspace
 
-    assert ask(build_agent(fresh_ws, checkpointer="memory"), "who directed Alien?", thread_id="a").answers
-    first = open_workspace(fresh_ws)
+    graph = build_agent(fresh_ws, checkpointer="memory")
+    assert ask(graph, "who directed Alien?", thread_id="a").answers[0]["label"] != "Somebody Else"
     KnowledgeGraph.from_triples([("Alien", "directed_by", "Somebody Else")]).save(Workspace(fresh_ws).kg_dir)
-    r = ask(build_agent(fresh_ws, checkpointer="memory"), "who directed Alien?", thread_id="b")
-    assert open_workspace(fresh_ws) is not first
-    assert r.answers[0]["label"] == "Somebody Else"
+    assert graph.workspace.changed
+    assert ask(graph, "who directed Alien?", thread_id="b").answers[0]["label"] != "Somebody Else"  # as loaded
+    graph.workspace.reload()
+    assert not graph.workspace.changed
+    assert ask(graph, "who directed Alien?", thread_id="c").answers[0]["label"] == "Somebody Else"

@@ -69,10 +69,10 @@ def test_routes_follow_the_intent_model(real, text: str) -> None:
 @pytest.fixture(scope="module")
 def indexed_ws(tmp_path_factory, workspace_factory):
     """A KG-only workspace with real FAISS indexes (names and passages) from the bundled MiniLM encoder."""
-    from kgagent.retrieval import build_index
+    from kgagent.agent.build import index_step
 
     root = workspace_factory(tmp_path_factory.mktemp("indexed-ws"))
-    build_index(root, progress=False)
+    index_step(root)
     return root
 
 
@@ -90,3 +90,67 @@ def test_retrieve_returns_passages_with_sources(indexed_ws) -> None:
     kg = open_workspace(indexed_ws).kg
     film = kg.entity_id("Gorillas in the Mist")
     assert {int(t) for t in kg.edges(film)} <= set(r.subgraph)
+
+
+def test_build_agent_and_a_question_leave_the_process_alone(trained_ws) -> None:
+    """Library calls keep torch's thread count and determinism setting as the caller left them (the serving
+    commands set threads themselves, scoped); a training run asks for deterministic kernels only while it runs."""
+    import torch
+
+    from kgagent.agent import Context
+
+    before = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    odd = 3 if before[0] != 3 else 2  # a count build_agent's torch_threads (1) would visibly change
+    torch.set_num_threads(odd)
+    try:
+        graph = build_agent(trained_ws, context=Context(torch_threads=1), checkpointer="memory")
+        ask(graph, "who directed Alien", thread_id=uuid.uuid4().hex)
+        assert torch.get_num_threads() == odd
+        assert torch.are_deterministic_algorithms_enabled() == before[1]
+    finally:
+        torch.set_num_threads(before[0])
+
+
+def test_cli_ask_scopes_its_threads(trained_ws, capsys) -> None:
+    """`kgagent ask` answers on [agent] torch_threads threads and gives the calling process its count back."""
+    import torch
+
+    from kgagent.agent.cli import main
+
+    before = torch.get_num_threads()
+    assert main(["ask", str(trained_ws), "who directed Alien", "--json"]) == 0
+    assert torch.get_num_threads() == before and '"answer"' in capsys.readouterr().out
+
+
+def test_index_step_reads_the_toml_and_records_the_manifest(indexed_ws, tmp_path) -> None:
+    """Workspace I/O lives in the build layer: [index] of kgagent.toml in, a manifest entry out."""
+    import json
+    import shutil
+
+    from kgagent.agent.build import BUILD_STEPS, index_step
+    from kgagent.kg.errors import ConfigError
+
+    step = json.loads((indexed_ws / "manifest.json").read_text())["steps"]["index"]
+    assert "index/entities/index.faiss" in step["checksums"] and step["metrics"]["passages"] > 0
+    ws = tmp_path / "ws"
+    shutil.copytree(indexed_ws, ws, ignore=shutil.ignore_patterns("index"))
+    (ws / "kgagent.toml").write_text('[index]\npassages = ["tweets"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"kgagent\.toml \[index\].*tweets"):
+        index_step(ws)
+    assert list(BUILD_STEPS) == ["kg", "kge", "index", "intents", "qa"]
+
+
+def test_intents_step_reports_each_steps_loss_live_and_in_its_result(fresh_ws, intents_jsonl, tiny_bert_dir) -> None:
+    """The build step hands back the loss of every step (what the training tab plots) and reports each one as it
+    comes through on_step; the manifest keeps the metrics without the curves."""
+    import json
+
+    from kgagent.agent.build import intents_step
+
+    seen: list[tuple[str, int, float]] = []
+    result = intents_step(fresh_ws, intents_jsonl, on_step=lambda *a: seen.append(a), base_model=tiny_bert_dir,
+                          finetune="full", fusion="none", epochs=1, min_steps=4, batch_size=8, val_fraction=0.0)
+    assert [s for _, s, _ in seen] == list(range(1, len(seen) + 1)) and len(seen) >= 4
+    assert result["losses"] == [round(x, 5) for _, _, x in seen]
+    step = json.loads((fresh_ws / "manifest.json").read_text())["steps"]["intents"]
+    assert "losses" not in step["metrics"] and step["metrics"]["steps"] == len(seen)

@@ -114,7 +114,8 @@ def built_ws(
     ws = Workspace(root)
     link_kg.save(ws.kg_dir)
     build_index(
-        ws,
+        link_kg,
+        out_dir=ws.index_dir,
         config=IndexConfig(encoder=str(tiny_encoder_dir), documents=str(docs)),
         encoder=tiny_encoder,
         progress=False,

@@ -21,9 +21,7 @@ def test_build_writes_both_indexes_and_records_the_step(built_ws: Workspace, lin
     n_names = sum(len(link_kg.names(e)) for e in range(link_kg.num_entities))
     assert meta["entity_names"] == n_names and meta["dim"] == 32
     assert meta["passage_kinds"] == {"triples": link_kg.num_triples, "descriptions": 1, "documents": 1}
-    step = built_ws.manifest()["steps"]["index"]
-    assert step["metrics"]["passages"] == link_kg.num_triples + 2
-    assert "index/entities/index.faiss" in step["checksums"]
+    assert "index" not in built_ws.manifest().get("steps", {})  # the build layer records steps, not retrieval
 
 
 def test_retriever_searches_passages_and_names_with_sources(
@@ -77,18 +75,34 @@ def test_a_failed_rebuild_keeps_the_previous_index(tmp_path: Path, built_ws: Wor
     before = (ws.index_dir / "config.json").read_text()
     with pytest.raises(InputError, match="documents folder not found"):
         build_index(
-            ws, config=IndexConfig(documents=str(tmp_path / "gone")), encoder=tiny_encoder, progress=False
+            KnowledgeGraph.load(ws.kg_dir),
+            out_dir=ws.index_dir,
+            config=IndexConfig(documents=str(tmp_path / "gone")),
+            encoder=tiny_encoder,
+            progress=False,
         )
     assert (ws.index_dir / "config.json").read_text() == before
     assert len(open_retriever(ws).search("Alien", k=2)) == 2
 
 
-def test_config_comes_from_the_workspace_toml(tmp_path: Path, link_kg: KnowledgeGraph, tiny_encoder) -> None:
+def test_config_chooses_passages_and_index_kinds(tmp_path: Path, link_kg: KnowledgeGraph, tiny_encoder) -> None:
+    config = IndexConfig(passages=("descriptions",), exact_threshold=5)
+    result = build_index(link_kg, out_dir=tmp_path / "index", config=config, encoder=tiny_encoder, progress=False)
+    report = result.metrics
+    assert report["passages"] == 1 and report["entities_kind"] == "hnsw" and report["passages_kind"] == "flat"
+    assert result.config is config and json.loads((tmp_path / "index" / "config.json").read_text())["passages"] == 1
+
+
+def test_linker_section_of_the_toml_sets_the_linker(tmp_path: Path, link_kg: KnowledgeGraph) -> None:
+    """[linker] of kgagent.toml fills LinkerConfig: a min_score above every score drops the mentions."""
+    from kgagent.kg.errors import ConfigError
+
     ws = Workspace(tmp_path / "ws")
     link_kg.save(ws.kg_dir)
-    ws.config_path.write_text('[index]\npassages = ["descriptions"]\nexact_threshold = 5\n', encoding="utf-8")
-    report = build_index(ws, encoder=tiny_encoder, progress=False)
-    assert report["passages"] == 1 and report["entities_kind"] == "hnsw" and report["passages_kind"] == "flat"
-    ws.config_path.write_text('[index]\npassages = ["tweets"]\n', encoding="utf-8")
-    with pytest.raises(Exception, match=r"kgagent\.toml \[index\].*tweets"):
-        build_index(ws, encoder=tiny_encoder, progress=False)
+    assert open_linker(ws).link("who directed Alien")
+    ws.config_path.write_text("[linker]\nmin_score = 5.0\nextra_common_words = [\"directed\"]\n", encoding="utf-8")
+    linker = open_linker(ws)
+    assert linker.config.min_score == 5.0 and linker.link("who directed Alien") == []
+    ws.config_path.write_text("[linker]\nmin_scor = 5.0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[linker\].*min_scor"):
+        open_linker(ws)

@@ -153,3 +153,26 @@ def test_batches_reshuffle_per_epoch_and_cover_everything() -> None:
     assert e0 == [x["idx"] for x in b.epoch(0)]
     assert e0 != [x["idx"] for x in b.epoch(1)]
     assert len(b) == 4
+
+
+def test_train_loop_scopes_deterministic_algorithms() -> None:
+    """Deterministic kernels are on while train_loop runs and off again after (a serving process keeps its fast
+    kernels); seed_everything only seeds."""
+    import torch
+
+    seen = []
+    model = torch.nn.Linear(2, 1)
+    batches = [{"x": torch.ones(4, 2)}]
+
+    def loss(m: torch.nn.Module, b: dict) -> torch.Tensor:
+        seen.append(torch.are_deterministic_algorithms_enabled())
+        return m(b["x"]).pow(2).mean()
+
+    before = torch.are_deterministic_algorithms_enabled()
+    seed_everything(0)
+    assert torch.are_deterministic_algorithms_enabled() == before
+    result = train_loop(model, batches, None, TrainConfig(epochs=2, lr=0.1, device="cpu"), loss_fn=loss,
+                        progress=False, on_step=lambda desc, step, value: seen.append((desc, step)))
+    assert seen == [True, ("training", 1), True, ("training", 2)]
+    assert torch.are_deterministic_algorithms_enabled() == before
+    assert len(result.losses) == 2 and result.as_dict()["losses"] == [round(x, 5) for x in result.losses]

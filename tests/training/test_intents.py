@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,9 @@ import pytest
 import torch
 
 from kgagent.kg import KnowledgeGraph
+from kgagent.kg.config import make_config
 from kgagent.kg.errors import ConfigError, InputError
+from kgagent.training.fused import EncoderConfig
 from kgagent.training.intents import (
     IntentConfig,
     IntentData,
@@ -24,6 +27,7 @@ from kgagent.training.intents import (
     score_predictions,
     train_intents,
 )
+from kgagent.training.trainer import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -56,7 +60,7 @@ def toy_split(per_intent: int = 14, seed: int = 0, intents: dict[str, list[str]]
 def toy_config(tiny_bert: str, **overrides: object) -> IntentConfig:
     values = {"base_model": tiny_bert, "finetune": "full", "lr": 2e-3, "epochs": 12, "batch_size": 8,
               "patience": 0, "warmup_ratio": 0.0, "head_dropout": 0.0, "fusion": "none"}
-    return IntentConfig(**{**values, **overrides})
+    return make_config(IntentConfig, {**values, **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -260,8 +264,26 @@ def test_bad_data_names_file_and_line(tmp_path: Path, name: str, content: str, w
     ("finetune", "x"),
 ])
 def test_config_checks_name_the_field(field: str, value: object) -> None:
-    with pytest.raises(ValueError, match=field):
-        IntentConfig(**{field: value})
+    with pytest.raises(ConfigError, match=field):  # flat, as in [intents], or nested, as in [intents.encoder]
+        make_config(IntentConfig, {field: value})
+    sub = next((name for name, cls in (("encoder", EncoderConfig), ("train", TrainConfig))
+                if field in {f.name for f in fields(cls)}), None)
+    if sub is not None:
+        with pytest.raises(ConfigError, match=field):
+            make_config(IntentConfig, {sub: {field: value}})
+
+
+def test_flat_and_nested_tables_fill_the_same_config() -> None:
+    """[intents] lora_dropout = 0.2 and [intents.encoder] lora_dropout = 0.2 mean the same; flat keys win (an
+    override beats the file); the sub-configs keep the intent defaults for what is not given."""
+    flat = make_config(IntentConfig, {"lora_dropout": 0.2, "lora_targets": ["query"], "epochs": 2, "seed": 3})
+    nested = make_config(IntentConfig, {"encoder": {"lora_dropout": 0.2, "lora_targets": ["query"]},
+                                        "train": {"epochs": 2, "seed": 3}})
+    assert flat == nested
+    assert flat.encoder.lora_targets == ("query",) and flat.encoder.max_length == 64 and flat.train.lr is None
+    assert make_config(IntentConfig, {"train": {"epochs": 2}, "epochs": 4}).train.epochs == 4
+    with pytest.raises(ConfigError, match="unknown field"):
+        make_config(IntentConfig, {"lora_dropoutt": 0.2})
 
 
 def test_evaluate_reports_latency(trained: tuple[IntentModel, Path]) -> None:
@@ -289,7 +311,7 @@ def test_cli_train_and_eval_intents(tiny_bert: str, tmp_path: Path,
     assert main(["train", "intents", str(ws), "--data", str(data), "--epochs", "12"]) == 0
     assert (ws / "models" / "intents" / "intents.json").is_file()
     manifest = json.loads((ws / "manifest.json").read_text())
-    assert manifest["steps"]["intents"]["config"]["base_model"] == tiny_bert
+    assert manifest["steps"]["intents"]["config"]["encoder"]["base_model"] == tiny_bert
 
     held = tmp_path / "held.csv"
     held.write_text("text,category\n" + "".join(f"{t},{i}\n" for t, i in HELD_OUT))

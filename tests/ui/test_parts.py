@@ -27,7 +27,7 @@ def test_sessions_get_their_own_threads():
 
 
 def test_graph_pool_builds_once_per_workspace_and_reload_reopens_its_models(tmp_path, demo_ws):
-    from kgagent.agent.workspace import open_workspace
+    from kgagent.agent import build_agent
 
     built = []
     pool = GraphPool(lambda ws: built.append(ws) or object())
@@ -37,11 +37,13 @@ def test_graph_pool_builds_once_per_workspace_and_reload_reopens_its_models(tmp_
     for t in threads:
         t.join()
     assert built == [str(tmp_path.resolve())]
-    opened = open_workspace(demo_ws)
+    pool = GraphPool(lambda ws: built.append(ws) or build_agent(ws, checkpointer="memory"))
     graph = pool.get(demo_ws)
+    kg = pool.opened(demo_ws).kg
+    assert pool.opened(demo_ws) is graph.workspace  # the app reads the KG the graph answers from
     pool.reload(demo_ws)  # after a rebuild or retraining
     assert pool.get(demo_ws) is graph and len(built) == 2  # same graph (and conversation memory) ...
-    assert open_workspace(demo_ws) is not opened  # ... whose next turn loads the models anew
+    assert graph.workspace.kg is not kg  # ... whose next turn loads the models anew
 
 
 def test_feedback_lines_stay_whole_under_concurrent_writers(tmp_path):
@@ -166,24 +168,14 @@ def test_import_ui_does_not_import_gradio():
     assert out.stdout.split() == ["False", "False"]
 
 
-def test_loss_history_from_results_files_or_trainer_logs(tmp_path):
-    import logging
+def test_loss_curves_come_from_the_step_results():
+    """The tab plots what the steps return: one curve (KGE per epoch, intents per step) or one per QA phase."""
+    from kgagent.ui.training import loss_curves_of
 
-    from kgagent.ui.training import find_losses, logged_losses, losses_of
-
-    assert find_losses({"metrics": {"losses": [3, 2.5, 2]}}) == [3.0, 2.5, 2.0]
-    assert find_losses({"history": [{"step": 10, "train_loss": 0.9}, {"step": 20, "train_loss": 0.4}]}) == [0.9, 0.4]
-    assert find_losses({"accuracy": 0.9}) == []
-    (tmp_path / "kge").mkdir()
-    (tmp_path / "kge" / "metrics.json").write_text('{"mrr": 0.4, "losses": [1.0, 0.5]}')
-    assert losses_of("KG embeddings", {"mrr": 0.4}, tmp_path, []) == [1.0, 0.5]
-    with logged_losses() as logged:  # what training.trainer logs after each evaluation
-        trainer_log = logging.getLogger("kgagent.training.trainer")
-        trainer_log.info("%s step %d: train loss %.4f, val %.4f", "intents", 8, 0.75, 0.9)
-        trainer_log.info("%s step %d: train loss %.4f, val %.4f", "intents", 16, 0.5, 0.95)
-    assert logged == [0.75, 0.5]
-    assert losses_of("Intents", {"accuracy": 0.9}, tmp_path, logged) == [0.75, 0.5]
-    assert logging.getLogger("kgagent.training").level == logging.NOTSET  # left as it was
+    assert loss_curves_of("KG embeddings", {"mrr": 0.4, "losses": [3, 2.5, 2]}) == {"KG embeddings": [3.0, 2.5, 2.0]}
+    qa = {"losses": {"qa: path head (frozen features)": [1.0, 0.5], "qa: answer scorer": [], "qa: x": [2]}}
+    assert loss_curves_of("QA", qa) == {"QA: qa: path head (frozen features)": [1.0, 0.5], "QA: qa: x": [2.0]}
+    assert loss_curves_of("Intents", {"accuracy": 0.9}) == {}
 
 
 def test_kge_training_gives_the_tab_one_loss_per_epoch(tmp_path):
@@ -196,7 +188,8 @@ def test_kge_training_gives_the_tab_one_loss_per_epoch(tmp_path):
     KnowledgeGraph.from_triples([(f"p{i}", r, f"p{(i + k) % n}") for i in range(n)
                                  for r, k in (("next", 1), ("prev", -1), ("partner", n // 2))]).save(ws / "kg")
     (ws / "kgagent.toml").write_text('[kge]\nmodel = "TransE"\ndim = 8\nearly_stopping = false\n')
-    result, losses = run_training("KG embeddings", ws, TrainInputs(epochs=3))
+    result, curves = run_training("KG embeddings", ws, TrainInputs(epochs=3))
+    losses = curves["KG embeddings"]
     assert len(losses) == result["epochs"] == 3 and all(x > 0 for x in losses)
 
 

@@ -1,0 +1,49 @@
+"""Scoped process settings: each puts back what was there, and quiet_logger touches only its own thread."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from kgagent.kg.process import deterministic_algorithms, env_default, quiet_logger, torch_threads
+
+
+def test_torch_settings_are_restored() -> None:
+    import torch
+
+    threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    with torch_threads(1), deterministic_algorithms(not det):
+        assert torch.get_num_threads() == 1 and torch.are_deterministic_algorithms_enabled() == (not det)
+    assert torch.get_num_threads() == threads and torch.are_deterministic_algorithms_enabled() == det
+    with torch_threads(0):  # 0: leave torch's
+        assert torch.get_num_threads() == threads
+
+
+def test_env_default_keeps_a_users_value_and_removes_its_own() -> None:
+    name = "KGAGENT_TEST_ENV_DEFAULT"
+    os.environ.pop(name, None)
+    with env_default(name, "ours"):
+        assert os.environ[name] == "ours"
+    assert name not in os.environ
+    os.environ[name] = "theirs"
+    try:
+        with env_default(name, "ours"):
+            assert os.environ[name] == "theirs"
+        assert os.environ[name] == "theirs"
+    finally:
+        del os.environ[name]
+
+
+def test_quiet_logger_is_per_thread_and_leaves_the_level(caplog) -> None:
+    log = logging.getLogger("kgagent.test.quiet")
+    with caplog.at_level(logging.INFO, logger="kgagent.test.quiet"):
+        level = log.level
+        with quiet_logger("kgagent.test.quiet"):
+            log.warning("dropped")
+            t = threading.Thread(target=log.warning, args=("kept, another thread",))
+            t.start()
+            t.join()
+            assert log.level == level
+        log.warning("kept, after the block")
+    assert [r.getMessage() for r in caplog.records] == ["kept, another thread", "kept, after the block"]
