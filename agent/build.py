@@ -113,6 +113,7 @@ def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = Non
     phrasings enter the synthesized questions; ``feedback`` adds the liked and corrected answers of
     ``WS/feedback.jsonl`` as labelled questions.
     """
+    from kgagent.kg.rules import RuleConfig
     from kgagent.training.feedback import read_feedback
     from kgagent.training.qa import QAConfig, train_qa
     from kgagent.training.qa_data import read_qa_files
@@ -126,7 +127,7 @@ def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = Non
     result = train_qa(kg, [*examples, *confirmed], kge=ws.require("kge"), config=config,
                       out_dir=ws.models_dir / "qa", synthesize=synthesize,
                       synthesis=ws.config("synthesis", SynthesisConfig), lexicon=ws.lexicon() or None,
-                      cache_dir=ws.root / ".cache" / "qa", on_step=on_step)
+                      rules=ws.config("rules", RuleConfig), cache_dir=ws.root / ".cache" / "qa", on_step=on_step)
     metrics = {**result.metrics, "question_files": [str(p) for p in questions], "feedback": len(confirmed)}
     ws.record("qa", config=config, metrics=_without_curves({k: v for k, v in metrics.items()
                                                             if k not in ("selection", "abstention")}),

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kgagent.kg.config import check_ints
 from kgagent.kg.errors import ConfigError
 from kgagent.kg.graph import INVERSE, KnowledgeGraph
 from kgagent.kg.io import atomic_write_text
@@ -60,12 +61,7 @@ class SynthesisConfig:
                 or sum(self.hop_weights[: self.max_hops]) <= 0:
             raise ValueError(f"hop_weights needs {self.max_hops} non-negative weights with a positive sum, "
                              f"not {self.hop_weights!r}")
-        if not isinstance(self.max_answers, int) or self.max_answers < 1:
-            raise ValueError(f"max_answers must be a positive integer, not {self.max_answers!r}")
-        for name in ("per_path", "max_questions", "stale_after"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, not {v!r}")
+        check_ints(self, "max_answers", "per_path", "max_questions", "stale_after")
         if self.families is not None:
             self.families = tuple(self.families)
 

@@ -30,6 +30,7 @@ from kgagent.training.qa_paths import PathIndex, RelPath, label_paths
 from kgagent.training.trainer import StepCallback
 
 if TYPE_CHECKING:
+    from kgagent.kg.rules import RuleConfig
     from kgagent.training.path_scorer import PathScorer
     from kgagent.training.qa_kge import KGEScorer
     from kgagent.training.trainer import TrainResult
@@ -139,7 +140,7 @@ def label_questions(kg: KnowledgeGraph, examples: list[QAExample], config: QACon
 
 
 def build_model(kg: KnowledgeGraph, scorer: KGEScorer | None, vocab: Sequence[RelPath], config: QAConfig,
-                progress: bool) -> QAModel:
+                progress: bool, rule_config: RuleConfig | None = None) -> QAModel:
     """An untrained model: the fused encoder, its heads and (``config.rules``) path rules mined from ``kg``."""
     from kgagent.training.fused import FusedEncoder
     from kgagent.training.qa_net import QANet
@@ -152,7 +153,7 @@ def build_model(kg: KnowledgeGraph, scorer: KGEScorer | None, vocab: Sequence[Re
     if config.rules:
         from kgagent.kg.rules import mine_rules
 
-        rules = mine_rules(kg, progress=progress)
+        rules = mine_rules(kg, rule_config, progress=progress)
         log.info("mined %d path rules", len(rules))
     return QAModel(net, kg, scorer, vocab, config, rules=rules)
 
@@ -368,7 +369,8 @@ def resolve_fusion(config: QAConfig, scorer: KGEScorer | None) -> QAConfig:
 
 def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScorer | None,
            config: QAConfig | None = None, cache_dir: str | Path | None = None, progress: bool = True,
-           on_step: StepCallback | None = None) -> tuple[QAModel, dict[str, Any]]:
+           on_step: StepCallback | None = None,
+           rules: RuleConfig | None = None) -> tuple[QAModel, dict[str, Any]]:
     """Train a :class:`QAModel` on ``examples`` over ``kg`` (with the KGE ``scorer``, or none); returns the model
     and its training metrics (each phase's ``losses`` included). ``on_step(desc, step, loss)`` sees every
     training step. ``train_qa`` is the front door around this (question synthesis, saving)."""
@@ -381,7 +383,7 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
     config = resolve_fusion(config or QAConfig(), scorer)
     seed_everything(config.seed)
     data = label_questions(kg, examples, config, Path(cache_dir) if cache_dir else None, progress)
-    model = build_model(kg, scorer, data.vocab, config, progress)
+    model = build_model(kg, scorer, data.vocab, config, progress, rules)
     data.prepared = [model.prepare(bracketed(ex), ex.topics) for ex in examples]
     rng = np.random.default_rng(config.seed)  # one stream: the path sample, then the scorer's sample and answers
     data.sample = choose_sample(data, config, rng)

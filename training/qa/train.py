@@ -18,6 +18,7 @@ from kgagent.training.qa_data import QAExample
 from kgagent.training.trainer import StepCallback
 
 if TYPE_CHECKING:
+    from kgagent.kg.rules import RuleConfig
     from kgagent.training.synthesize import SynthesisConfig
 
 # training phases of fit_qa whose metrics carry a loss curve
@@ -53,6 +54,7 @@ def default_synthesis(n_questions: int) -> int:
 def train_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, kge: Any, config: QAConfig | None = None,
              out_dir: str | Path | None = None, synthesize: int | None = None,
              synthesis: SynthesisConfig | None = None, lexicon: dict[str, list[str]] | None = None,
+             rules: RuleConfig | None = None,
              cache_dir: str | Path | None = None, progress: bool = True,
              on_step: StepCallback | None = None) -> QATrainResult:
     """Train the QA model of ``kg`` on ``examples`` plus ``synthesize`` questions generated from the graph (a KG
@@ -60,7 +62,8 @@ def train_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, kge: Any, con
 
     ``kge`` is a ``kg.embeddings.KGEmbeddings`` or its folder. ``synthesize=None`` takes ``config.synthesize``,
     else :func:`default_synthesis`; :data:`AUTO` scales with the graph. ``lexicon``: a few phrasings per
-    relation that synthesized questions use beside the relation's own name (``kg.schema``). Path labels are
+    relation that synthesized questions use beside the relation's own name (``kg.schema``); ``rules``: how path
+    rules are mined (``[rules]``; with ``config.rules``). Path labels are
     cached in ``cache_dir``. ``on_step(phase, step, loss)`` sees every training step.
     """
     from kgagent.kg.schema import induce_schema
@@ -79,7 +82,7 @@ def train_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, kge: Any, con
     synth = synthesize_questions(kg, None if synthesize == AUTO else synthesize, config=synthesis or SynthesisConfig(),
                                  schema=induce_schema(kg, lexicon=lexicon), progress=progress) if synthesize else []
     scorer = load_scorer(kge, kg)
-    model, metrics = fit_qa(kg, [*examples, *synth], scorer=scorer, config=config, cache_dir=cache_dir,
+    model, metrics = fit_qa(kg, [*examples, *synth], scorer=scorer, config=config, cache_dir=cache_dir, rules=rules,
                             progress=progress, on_step=on_step)
     metrics["synthesized"] = len(synth)
     if out_dir is not None:
