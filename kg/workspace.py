@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import collections.abc
 import hashlib
 import json
 import platform
 import time
 import tomllib
+import types
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from kgagent.kg.errors import ConfigError, WorkspaceError
 from kgagent.kg.io import atomic_write_json
@@ -76,14 +78,25 @@ class Workspace:
         atomic_write_json(self.manifest_path, m)
 
     # ----------------------------------------------------------------- config (one TOML, one section per step)
+    def settings(self) -> dict[str, Any]:
+        """The whole ``kgagent.toml`` (empty when there is none)."""
+        if not self.config_path.exists():
+            return {}
+        try:
+            return tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{self.config_path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{self.config_path}: {e}") from None
+        except OSError as e:
+            raise ConfigError(f"{self.config_path}: cannot read ({e.strerror})") from None
+
     def config(self, section: str, cls: type[T], **overrides: Any) -> T:
         """The dataclass ``cls`` filled from ``[section]`` of ``kgagent.toml``, then ``overrides`` (None skipped)."""
-        values: dict[str, Any] = {}
-        if self.config_path.exists():
-            try:
-                values = tomllib.loads(self.config_path.read_text(encoding="utf-8")).get(section, {})
-            except tomllib.TOMLDecodeError as e:
-                raise ConfigError(f"{self.config_path}: {e}") from e
+        values = self.settings().get(section, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"{self.config_path} [{section}]: must be a table ([{section}] with key = value "
+                              f"lines), not {type(values).__name__} {values!r:.40}")
         return make_config(cls, {**values, **{k: v for k, v in overrides.items() if v is not None}},
                            where=f"{self.config_path} [{section}]")
 
@@ -95,9 +108,64 @@ def make_config(cls: type[T], values: dict[str, Any], *, where: str = "config") 
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     try:
+        hints = get_type_hints(cls)
+    except (NameError, TypeError):  # annotations naming what only type checkers import: leave it to the class
+        hints = {}
+    for name, value in values.items():
+        if not _fits(value, hints.get(name, Any)):
+            raise ConfigError(f"{where} {name}: expected {_describe(hints[name])}, got {type(value).__name__} "
+                              f"{value!r:.60}")
+    try:
         return cls(**values)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"{where}: {e}") from e
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether ``value`` (as TOML or a caller gives it) fits the type ``hint`` of a config field; hints this does
+    not know are accepted (the dataclass's own checks still run)."""
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (Union, types.UnionType):
+        return any(_fits(value, a) for a in args)
+    if origin is Literal:
+        return value in args
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if hint in (Path,):
+        return isinstance(value, str | Path)
+    container = origin or hint
+    if container in (list, tuple, collections.abc.Sequence):
+        if not isinstance(value, list | tuple):
+            return False
+        if container is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+            return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args, strict=True))
+        return not args or all(_fits(v, args[0]) for v in value)
+    if container in (dict, collections.abc.Mapping):
+        return isinstance(value, dict)
+    return True
+
+
+def _describe(hint: Any) -> str:
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if hint is type(None):
+        return "nothing"
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a table",
+             list: "a list", tuple: "a list"}
+    return names.get(origin or hint, getattr(hint, "__name__", str(hint)))
 
 
 def package_versions() -> dict[str, str]:
