@@ -17,6 +17,7 @@ from typing import Any
 
 from kgagent.kg import KnowledgeGraph, Workspace
 from kgagent.kg.io import atomic_dir
+from kgagent.kg.paths import writable_dir
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]  # (fraction done, what is running) -> None
@@ -40,6 +41,7 @@ def load_step(file: Path, workspace: Path, *, format: str | None = None, aliases
     """Validate ``file`` and save it as ``WS/kg``; returns the load report. ``options`` go to the loader."""
     from kgagent.kg.loaders import load_kg
 
+    writable_dir(workspace)
     kg, report = load_kg(file, format=format, aliases=aliases, descriptions=descriptions, **options)
     ws = Workspace(workspace)
     before = ws.manifest().get("steps", {}).get("kg", {}).get("checksums")
@@ -137,7 +139,7 @@ def build_workspace(options: BuildOptions, progress: Progress | None = None) -> 
         steps.append(("intents", lambda ws: intents_step(ws, options.intents)))
     steps.append(("qa", lambda ws: qa_step(ws, list(options.questions))))
     summary: dict[str, Any] = {}
-    target = Path(options.workspace)
+    target = writable_dir(options.workspace)
     with atomic_dir(target) as tmp:
         # keep the user's config (kgagent.toml) when rebuilding in place
         old_config = Workspace(target).config_path

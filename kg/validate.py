@@ -58,7 +58,7 @@ def parse(path: str | Path, what: str, fn: Callable[[], T]) -> T:
     damage to ``path`` (``what`` says what was being read)."""
     try:
         return fn()
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, RuntimeError) as e:
         raise damaged(path, f"malformed {what} ({type(e).__name__}: {str(e)[:120]})") from None
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from kgagent.kg.errors import ConfigError, WorkspaceError
-from kgagent.kg.io import atomic_write_json
+from kgagent.kg.io import atomic_write_json, recover_dir
 
 T = TypeVar("T")
 _PACKAGES = ("kgagent", "torch", "transformers", "peft", "pykeen", "faiss-cpu", "langgraph", "gradio", "networkx")
@@ -42,9 +42,20 @@ class Workspace:
     manifest_path = property(lambda self: self.root / "manifest.json")
     config_path = property(lambda self: self.root / "kgagent.toml")
 
+    PARTS = ("kg", "kge", "index", "models")
+
+    def recover(self) -> Workspace:
+        """Put back folders a killed swap left aside (see :func:`kg.io.recover_dir`): the workspace and its parts."""
+        recover_dir(self.root)
+        for part in self.PARTS:
+            recover_dir(self.root / part)
+        return self
+
     def require(self, part: str) -> Path:
         """The folder of ``part`` ("kg", "kge", "index", ...), or a clear error naming the step to run."""
+        recover_dir(self.root)
         path = self.root / part
+        recover_dir(path)
         if not path.exists():
             hint = {"kg": "kgagent kg load FILE --workspace WS", "kge": "kgagent train kge WS",
                     "index": "kgagent index WS"}.get(part, "kgagent build FILE --workspace WS")

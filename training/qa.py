@@ -35,6 +35,7 @@ import numpy as np
 from kgagent.kg.errors import ConfigError, InputError, WorkspaceError
 from kgagent.kg.graph import KnowledgeGraph, Path_
 from kgagent.kg.io import atomic_dir
+from kgagent.kg.validate import check_safetensors, parse, read_json, read_safetensors
 from kgagent.kg.workspace import Workspace
 from kgagent.training.qa_data import NameIndex, QAExample, mask_mention, parse_question, read_qa_file, read_qa_files
 from kgagent.training.qa_paths import PathIndex, RelPath, label_paths
@@ -472,7 +473,6 @@ class QAModel:
         trained further).
         """
         import torch
-        from safetensors.torch import load_file
 
         from kgagent.training.fused import FusedEncoder
         from kgagent.training.qa_net import QANet
@@ -481,22 +481,25 @@ class QAModel:
         meta_path = directory / "qa_config.json"
         if not meta_path.is_file():
             raise WorkspaceError(f"{directory}: no QA model here (no qa_config.json); run `kgagent train qa` first")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        config = QAConfig(**meta["config"])
+        meta = read_json(meta_path)
+        config = parse(meta_path, "QA settings", lambda: QAConfig(**meta["config"]))
+        heads = directory / "heads.safetensors"
+        check_safetensors(heads)  # before the encoder loads: a damaged file is reported at once
         root = Workspace(directory.parent.parent)
         if kg is None:
             kg = KnowledgeGraph.load(root.require("kg"))
-        if kg.num_entities != meta["num_entities"] or list(kg.relations) != meta["relations"]:
+        if kg.num_entities != meta.get("num_entities") or list(kg.relations) != meta.get("relations"):
             raise WorkspaceError(f"{directory}: the QA model was trained on another KG "
-                                 f"({meta['num_entities']} entities); retrain it with `kgagent train qa`")
+                                 f"({meta.get('num_entities')} entities); retrain it with `kgagent train qa`")
         scorer = None
         if meta.get("rel_dim") or config.fusion != "none":
             kge = kge if kge is not None else root.require("kge")
             scorer = load_scorer(kge, kg)
         vectors = _fusion_vectors(scorer) if config.fusion != "none" else None
         encoder = FusedEncoder.from_pretrained(directory / "encoder", entity_vectors=vectors)
-        net = QANet(encoder, len(meta["paths"]), meta.get("rel_dim"), config.answer_hidden)
-        net.load_state_dict(load_file(str(directory / "heads.safetensors")), strict=False)
+        net = parse(meta_path, "QA settings", lambda: QANet(encoder, len(meta["paths"]), meta.get("rel_dim"),
+                                                            config.answer_hidden))
+        parse(heads, "QA heads", lambda: net.load_state_dict(read_safetensors(heads), strict=False))
         if merge and config.finetune == "lora":
             encoder.merge_adapter()
         dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
