@@ -341,6 +341,8 @@ def load_jsonl(path: Path, **options: Any) -> ParsedKG:
             obj = json.loads(line, parse_constant=_no_constant)
         except json.JSONDecodeError as e:
             raise InputError(f"invalid JSON: {e.msg} (column {e.colno})", path=path, line=n) from None
+        except RecursionError:
+            raise InputError("invalid JSON: nested too deeply", path=path, line=n) from None
         if not isinstance(obj, dict):
             raise InputError(f"expected a JSON object with keys {', '.join(keys)}", path=path, line=n)
         values = []

@@ -491,6 +491,11 @@ class QAModel:
         if kg.num_entities != meta.get("num_entities") or list(kg.relations) != meta.get("relations"):
             raise WorkspaceError(f"{directory}: the QA model was trained on another KG "
                                  f"({meta.get('num_entities')} entities); retrain it with `kgagent train qa`")
+        rules = None
+        if (directory / "rules.json").is_file():  # read before the encoder: a damaged file is reported at once
+            from kgagent.kg.rules import RuleSet
+
+            rules = RuleSet.load(directory / "rules.json", kg)
         scorer = None
         if meta.get("rel_dim") or config.fusion != "none":
             kge = kge if kge is not None else root.require("kge")
@@ -506,11 +511,6 @@ class QAModel:
         net.to(dev).eval()
         if scorer is not None:
             scorer.to(dev)
-        rules = None
-        if (directory / "rules.json").is_file():
-            from kgagent.kg.rules import RuleSet
-
-            rules = RuleSet.load(directory / "rules.json", kg)
         return cls(net, kg, scorer, [tuple(p) for p in meta["paths"]], config,
                    calibration=meta.get("calibration"), selected=meta.get("selected"),
                    info=meta.get("info"), rules=rules)
