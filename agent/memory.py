@@ -29,8 +29,8 @@ def sqlite_checkpointer(path: str | Path) -> BaseCheckpointSaver:
     from kgagent.kg.paths import writable_dir
 
     path = Path(path)
-    writable_dir(path.parent, what="conversation store")
     try:
+        writable_dir(path.parent, what="conversation store")
         path.parent.mkdir(parents=True, exist_ok=True)
         # check_same_thread=False: the saver serializes access with its own lock, and Gradio calls from worker
         # threads
@@ -38,9 +38,10 @@ def sqlite_checkpointer(path: str | Path) -> BaseCheckpointSaver:
         conn.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
         conn.execute("BEGIN IMMEDIATE")  # take the write lock once: a read-only file or folder fails here, not mid-turn
         conn.rollback()
-    except (sqlite3.Error, OSError) as e:
-        raise WorkspaceError(f"{path}: cannot keep conversations here ({e}); make the folder writable, or keep "
-                             "them in memory (chat --memory; ask without --thread)") from None
+    except (sqlite3.Error, OSError, WorkspaceError) as e:
+        why = str(e).rsplit(": ", 1)[-1] if isinstance(e, WorkspaceError) else str(e)
+        raise WorkspaceError(f"{path}: cannot keep conversations here ({why.split(';')[0]}); make the folder "
+                             "writable, or keep them in memory (chat --memory; ask without --thread)") from None
     return SqliteSaver(conn)
 
 

@@ -59,5 +59,6 @@ def writable_dir(path: str | Path, *, what: str = "workspace") -> Path:
     if probe.exists() and not probe.is_dir():
         raise WorkspaceError(f"{path}: {probe} is a file, so no {what} folder can be made there")
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
-        raise WorkspaceError(f"{path}: {probe} is not writable; choose a {what} folder you can write to")
+        where = "" if probe == path else f" ({probe})"
+        raise WorkspaceError(f"{path}: not writable{where}; choose a {what} folder you can write to")
     return path

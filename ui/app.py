@@ -20,7 +20,7 @@ import gradio as gr
 from kgagent.agent.inputs import clean_message
 from kgagent.kg import Workspace
 from kgagent.kg.errors import InputError, KgAgentError
-from kgagent.kg.paths import safe_child
+from kgagent.kg.paths import safe_child, safe_name
 from kgagent.ui.config import UIConfig
 from kgagent.ui.examples import Example, workspace_examples
 from kgagent.ui.plots import degree_histogram, loss_curves, relation_bars
@@ -304,8 +304,7 @@ class _App:
         if kg_file is None:
             return _status("Choose a KG file first.", ok=False), session, *keep
         src = Path(_path(kg_file))
-        # one folder per browser session, one workspace per uploaded name in it: a name cannot reach outside
-        target = safe_child(self.upload_root() / session.uploads, src.stem, default="kg")
+        target = self.upload_target(session, src.name)
         options = BuildOptions(file=src, workspace=target, format=None if fmt == "auto" else fmt,
                                aliases=_opt_path(aliases), descriptions=_opt_path(descriptions),
                                intents=_opt_path(intents), questions=[Path(_path(q)) for q in questions or []])
@@ -330,6 +329,11 @@ class _App:
                f"{time.perf_counter() - t0:.0f} s. The chat now uses it (new conversation).")
         return (_status(msg, ok=True), session, [], self.counts_html(ws), *self.plots(ws), self.relation_rows(ws),
                 gr.Dataset(samples=_samples(self.examples(ws))), self.badge(ws))
+
+    def upload_target(self, session: Session, filename: str) -> Path:
+        """Where an upload named ``filename`` is built: one folder per browser session (unguessable), one workspace
+        per file name in it, the name made safe, so no upload reaches another session's workspace or outside."""
+        return safe_child(self.upload_root() / session.uploads, Path(safe_name(filename)).stem, default="kg")
 
     def upload_root(self) -> Path:
         root = self.config.upload_root
