@@ -68,8 +68,9 @@ def read_npy(path: str | Path, *, ndim: int | None = None, kind: str | None = No
         arr = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise damaged(path, "missing") from None
-    except (ValueError, OSError, EOFError) as e:
-        raise damaged(path, f"truncated or not a .npy array ({str(e)[:120]})") from None
+    except Exception as e:  # numpy's header parser fails in many ways (ValueError, EOFError,
+        # SyntaxError, tokenize errors...) on damaged bytes: each means the same thing here
+        raise damaged(path, f"truncated or not a .npy array ({type(e).__name__})") from None
     if ndim is not None and arr.ndim != ndim:
         raise damaged(path, f"expected a {ndim}-d array, found shape {arr.shape}")
     if kind is not None and arr.dtype.kind not in kind:
@@ -112,14 +113,13 @@ def check_safetensors(path: str | Path) -> dict[str, Any]:
 
 def read_safetensors(path: str | Path) -> dict[str, Any]:
     """The tensors of a safetensors file (torch), after :func:`check_safetensors`."""
-    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     check_safetensors(path)
     try:
         return load_file(str(path))
-    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise damaged(path, f"unreadable tensors ({str(e)[:120]})") from None
+    except Exception as e:  # as read_npy: any failure of the parser on damaged bytes
+        raise damaged(path, f"unreadable tensors ({type(e).__name__}: {str(e)[:100]})") from None
 
 
 def check_ids(path: str | Path, triples: np.ndarray, num_entities: int, num_relations: int) -> None:
