@@ -1,0 +1,132 @@
+"""Kill builds and updates at random moments: afterwards the workspace answers as before or as after, never
+neither. Slow (each trial runs a real ``kgagent`` process and SIGKILLs it).
+
+    .venv/bin/python -m pytest tests/test_faults.py -m slow -q
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+TINY_BUILD = """
+[kge]
+model = "TransE"
+dim = 16
+epochs = 2
+early_stopping = false
+
+[qa]
+synthesize = 40
+epochs = 0
+head_warmup_epochs = 1
+answer_scorer = false
+max_hops = 1
+"""
+UPDATE_TRIALS, BUILD_TRIALS = 20, 5
+RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "faults.json"
+
+
+def _kg_file(path: Path, films: int) -> Path:
+    """Films with directors and years; every version has Alien directed by Ridley Scott."""
+    rows = [("Alien", "directed_by", "Ridley Scott")]
+    rows += [(f"Film {i}", "directed_by", f"Director {i % 97}") for i in range(films)]
+    rows += [(f"Film {i}", "released_in", str(1950 + i % 70)) for i in range(films)]
+    path.write_text("".join("\t".join(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _kgagent(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "kgagent", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def _run(*args: str) -> float:
+    t0 = time.perf_counter()
+    assert _kgagent(*args).wait() == 0, args
+    return time.perf_counter() - t0
+
+
+def _kill_at(args: tuple[str, ...], after: float) -> bool:
+    """Start ``kgagent ARGS`` and SIGKILL it after ``after`` seconds; True if it had finished by then."""
+    proc = _kgagent(*args)
+    try:
+        proc.wait(timeout=after)
+        return True
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return False
+
+
+def _state(ws: Path) -> tuple[int, str]:
+    """(triples in the KG, the answer to the test question), opened afresh as a new process would."""
+    from kgagent.agent import build_agent
+    from kgagent.agent.session import ask
+    from kgagent.agent.workspace import AgentWorkspace
+    from kgagent.kg import KnowledgeGraph, Workspace
+
+    triples = KnowledgeGraph.load(Workspace(ws).require("kg")).num_triples
+    reply = ask(build_agent(AgentWorkspace(ws), checkpointer="memory"), "who directed Alien?")
+    return triples, reply.text
+
+
+def test_killed_updates_and_builds_leave_the_old_or_the_new_workspace(tmp_path):
+    rng = random.Random(14)
+    small, big = _kg_file(tmp_path / "small.tsv", 30), _kg_file(tmp_path / "big.tsv", 40000)
+    ws = tmp_path / "ws"
+    _run("kg", "load", str(small), "--workspace", str(ws))
+    sizes = {"small": 61, "big": 80001}
+    update_s = _run("kg", "load", str(big), "--workspace", str(ws))  # also: the "after" state exists
+    outcomes = {"before": 0, "after": 0, "neither": 0}
+    current = "big"
+    for _ in range(UPDATE_TRIALS):
+        other = "small" if current == "big" else "big"
+        done = _kill_at(("kg", "load", str(tmp_path / f"{other}.tsv"), "--workspace", str(ws)),
+                        rng.uniform(0.0, update_s * 1.1))
+        triples, answer = _state(ws)
+        seen = next((k for k, v in sizes.items() if v == triples), None)
+        if seen is None or "Ridley Scott" not in answer:
+            outcomes["neither"] += 1
+            continue
+        outcomes["after" if seen == other else "before"] += 1
+        assert not done or seen == other
+        current = seen
+
+    (ws / "kgagent.toml").write_text(TINY_BUILD)
+    build = ("build", str(small), "--workspace", str(ws))
+    build_s = _run(*build)
+    assert (ws / "kge").is_dir() and (ws / "models" / "qa").is_dir()
+    for _ in range(BUILD_TRIALS):
+        _run("kg", "load", str(big), "--workspace", str(ws))  # before: the big KG, no models for it
+        done = _kill_at(build, rng.uniform(0.0, build_s * 1.1))
+        triples, answer = _state(ws)
+        if "Ridley Scott" not in answer or triples not in sizes.values():
+            outcomes["neither"] += 1
+        else:
+            outcomes["after" if triples == sizes["small"] else "before"] += 1
+            assert not done or triples == sizes["small"]
+    def temps() -> list[str]:
+        return [p.name for d in (tmp_path, ws) for p in d.iterdir() if p.name.endswith((".tmp", ".old"))]
+
+    leftovers = temps()
+    _run(*build)  # a later build removes what killed ones left
+    after_cleanup = temps()
+    result = {"trials": UPDATE_TRIALS + BUILD_TRIALS, "update_trials": UPDATE_TRIALS, "build_trials": BUILD_TRIALS,
+              **outcomes, "update_seconds": round(update_s, 1), "build_seconds": round(build_s, 1),
+              "temp_folders_left_by_kills": len(leftovers), "temp_folders_after_next_step": len(after_cleanup),
+              "command": "pytest tests/test_faults.py -m slow"}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    assert outcomes["neither"] == 0, result
+    assert outcomes["before"] and outcomes["after"], result  # kills landed on both sides of the swap
+    assert not [n for n in after_cleanup if n.startswith(".ws.")], after_cleanup
