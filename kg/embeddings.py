@@ -512,7 +512,14 @@ def _split(kg: KnowledgeGraph, config: KGEConfig) -> tuple[Any, Any, Any]:
         raise InputError(f"the KG has {kg.num_triples} triples; at least 10 are needed to train and evaluate "
                          "embeddings", field="triples")
     tf = _triples_factory(kg, config.inverse_triples)
-    train, valid, test = tf.split(list(config.split), random_state=config.seed)
+    try:
+        train, valid, test = tf.split(list(config.split), random_state=config.seed)
+    except ValueError as e:  # PyKEEN: the train part cannot cover every entity (more entities than triples)
+        if "coverage" not in str(e):
+            raise
+        raise InputError(f"cannot hold out validation/test triples: {kg.num_entities} entities in "
+                         f"{kg.num_triples} triples are too sparse for a train part that covers every entity; use a "
+                         "denser KG or a larger train fraction ([kge] split)", field="kge.split") from None
     if len(valid.mapped_triples) == 0 or len(test.mapped_triples) == 0:
         # every triple was needed in train to cover the entities (a tree-like KG)
         raise InputError(f"cannot hold out validation/test triples: all {kg.num_triples} triples are needed "

@@ -39,8 +39,8 @@ RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "faults.js
 def _kg_file(path: Path, films: int) -> Path:
     """Films with directors and years; every version has Alien directed by Ridley Scott."""
     rows = [("Alien", "directed_by", "Ridley Scott")]
-    rows += [(f"Film {i}", "directed_by", f"Director {i % 97}") for i in range(films)]
-    rows += [(f"Film {i}", "released_in", str(1950 + i % 70)) for i in range(films)]
+    rows += [(f"Film {i}", "directed_by", f"Director {i % 5}") for i in range(films)]
+    rows += [(f"Film {i}", "released_in", str(1950 + i % 4)) for i in range(films)]
     path.write_text("".join("\t".join(r) + "\n" for r in rows), encoding="utf-8")
     return path
 
