@@ -365,7 +365,7 @@ class KnowledgeGraph:
             int(k): _strings([v])[0] for k, v in read_json(d / "descriptions.json").items()})
         for name, table in (("aliases.json", aliases), ("descriptions.json", desc)):
             if any(not 0 <= k < len(keys) for k in table):
-                raise damaged(d / name, f"entity ids out of range ({len(keys)} entities)")
+                raise damaged(d / name, f"entity ids out of range ({len(keys)} entities in entities.tsv)")
         return cls(entities=keys, relations=rels, triples=triples, labels=labels, aliases=aliases,
                    descriptions=desc, literal=np.array(lit, dtype=bool))
 

@@ -129,4 +129,5 @@ def check_ids(path: str | Path, triples: np.ndarray, num_entities: int, num_rela
     if not len(triples):
         return
     if triples.min() < 0 or triples[:, [0, 2]].max() >= num_entities or triples[:, 1].max() >= num_relations:
-        raise damaged(path, f"triple ids out of range ({num_entities} entities, {num_relations} relations)")
+        raise damaged(path, f"triple ids out of range: {num_entities} entities (entities.tsv), {num_relations} "
+                            "relations (relations.txt)")

@@ -33,6 +33,8 @@ answer_scorer = false
 max_hops = 1
 """
 UPDATE_TRIALS, BUILD_TRIALS = 20, 5
+FILMS = {"small": 30, "other": 36, "big": 40000}  # big: an update that takes seconds; small/other: quick builds
+KG_SIZES = {f"{name}.tsv": 1 + 2 * films for name, films in FILMS.items()}
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "faults.json"
 
 
@@ -80,19 +82,17 @@ def _state(ws: Path) -> tuple[int, str]:
     return triples, reply.text
 
 
-def test_killed_updates_and_builds_leave_the_old_or_the_new_workspace(tmp_path):
-    rng = random.Random(14)
-    small, big = _kg_file(tmp_path / "small.tsv", 30), _kg_file(tmp_path / "big.tsv", 40000)
-    ws = tmp_path / "ws"
-    _run("kg", "load", str(small), "--workspace", str(ws))
-    sizes = {"small": 61, "big": 80001}
-    update_s = _run("kg", "load", str(big), "--workspace", str(ws))  # also: the "after" state exists
-    outcomes = {"before": 0, "after": 0, "neither": 0}
-    current = "big"
-    for _ in range(UPDATE_TRIALS):
-        other = "small" if current == "big" else "big"
-        done = _kill_at(("kg", "load", str(tmp_path / f"{other}.tsv"), "--workspace", str(ws)),
-                        rng.uniform(0.0, update_s * 1.1))
+def _trials(step: str, files: dict[str, Path], ws: Path, n: int, seconds: float, rng: random.Random,
+            outcomes: dict[str, int]) -> None:
+    """``n`` times: run ``kgagent STEP`` toward the other of the two ``files`` and kill it at a random moment
+    within ``seconds``; the workspace must then hold one of the two (its triple count) and answer."""
+    sizes = {name: KG_SIZES[path.name] for name, path in files.items()}
+    current = next(k for k, v in sizes.items() if v == _state(ws)[0])
+    for _ in range(n):
+        other = next(k for k in files if k != current)
+        args = ("build", str(files[other]), "--workspace", str(ws)) if step == "build" else \
+            ("kg", "load", str(files[other]), "--workspace", str(ws))
+        done = _kill_at(args, rng.uniform(0.0, seconds * 1.1))
         triples, answer = _state(ws)
         seen = next((k for k, v in sizes.items() if v == triples), None)
         if seen is None or "Ridley Scott" not in answer:
@@ -102,30 +102,26 @@ def test_killed_updates_and_builds_leave_the_old_or_the_new_workspace(tmp_path):
         assert not done or seen == other
         current = seen
 
+
+def test_killed_updates_and_builds_leave_the_old_or_the_new_workspace(tmp_path):
+    rng = random.Random(14)
+    files = {name: _kg_file(tmp_path / f"{name}.tsv", films) for name, films in FILMS.items()}
+    ws = tmp_path / "ws"
+    outcomes = {"before": 0, "after": 0, "neither": 0}
+    _run("kg", "load", str(files["small"]), "--workspace", str(ws))
+    update_s = _run("kg", "load", str(files["big"]), "--workspace", str(ws))
+    _trials("kg load", {k: files[k] for k in ("small", "big")}, ws, UPDATE_TRIALS, update_s, rng, outcomes)
+
     (ws / "kgagent.toml").write_text(TINY_BUILD)
-    builds = {"small": _kg_file(tmp_path / "small.tsv", 30), "other": _kg_file(tmp_path / "other.tsv", 36)}
-    sizes = {"small": 61, "other": 73}
-    build_s = _run("build", str(builds["small"]), "--workspace", str(ws))
+    build_s = _run("build", str(files["small"]), "--workspace", str(ws))
     assert (ws / "kge").is_dir() and (ws / "models" / "qa").is_dir()
-    current = "small"
-    for _ in range(BUILD_TRIALS):
-        other = "other" if current == "small" else "small"
-        build = ("build", str(builds[other]), "--workspace", str(ws))
-        done = _kill_at(build, rng.uniform(0.0, build_s * 1.1))
-        triples, answer = _state(ws)
-        seen = next((k for k, v in sizes.items() if v == triples), None)
-        if seen is None or "Ridley Scott" not in answer:
-            outcomes["neither"] += 1
-            continue
-        outcomes["after" if seen == other else "before"] += 1
-        assert not done or seen == other
-        current = seen
+    _trials("build", {k: files[k] for k in ("small", "other")}, ws, BUILD_TRIALS, build_s, rng, outcomes)
 
     def temps() -> list[str]:
         return [p.name for d in (tmp_path, ws) for p in d.iterdir() if p.name.endswith((".tmp", ".old"))]
 
     leftovers = temps()
-    _run("build", str(builds["small"]), "--workspace", str(ws))  # a later build removes what killed ones left
+    _run("build", str(files["small"]), "--workspace", str(ws))  # a later build removes what killed ones left
     after_cleanup = temps()
     result = {"trials": UPDATE_TRIALS + BUILD_TRIALS, "update_trials": UPDATE_TRIALS, "build_trials": BUILD_TRIALS,
               **outcomes, "update_seconds": round(update_s, 1), "build_seconds": round(build_s, 1),

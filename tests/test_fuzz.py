@@ -7,11 +7,13 @@ A few hundred examples in the normal run; ``-m slow`` runs the same properties w
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,22 +51,28 @@ def _load_into_workspace(path: Path, fmt: str, root: Path) -> None:
     assert kg.num_triples >= 1
 
 
-def _in_tmp(fn):
-    def run(*args):
-        root = Path(tempfile.mkdtemp(prefix="kgfuzz-"))
-        try:
-            fn(root, *args)
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
-    return run
+@contextlib.contextmanager
+def _tmp() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="kgfuzz-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _tests(body, **strategies):
+    """Two tests of one property: a few examples in the normal run, many under ``-m slow``."""
+    fast = FAST(given(**strategies)(body))
+    many = pytest.mark.slow(SLOW(given(**strategies)(body)))
+    return fast, many
 
 
 # ----------------------------------------------------------------- random bytes into every loader
-@_in_tmp
-def _random_bytes(root: Path, fmt: str, data: bytes) -> None:
-    path = root / f"kb{SUFFIX[fmt]}"
-    path.write_bytes(data)
-    _load_into_workspace(path, fmt, root)
+def _random_bytes(fmt: str, data: bytes) -> None:
+    with _tmp() as root:
+        path = root / f"kb{SUFFIX[fmt]}"
+        path.write_bytes(data)
+        _load_into_workspace(path, fmt, root)
 
 
 BYTES = st.one_of(st.binary(max_size=400),
@@ -74,17 +82,9 @@ BYTES = st.one_of(st.binary(max_size=400),
                            max_size=60).map(b"".join))
 
 
-@FAST
-@given(fmt=st.sampled_from(sorted(LOADERS)), data=BYTES)
-def test_random_bytes_load_or_fail_cleanly(fmt, data):
-    _random_bytes(fmt, data)
-
-
-@pytest.mark.slow
-@SLOW
-@given(fmt=st.sampled_from(sorted(LOADERS)), data=BYTES)
-def test_random_bytes_load_or_fail_cleanly_many(fmt, data):
-    _random_bytes(fmt, data)
+FORMATS = st.sampled_from(sorted(LOADERS))
+test_random_bytes_load_or_fail_cleanly, test_random_bytes_load_or_fail_cleanly_many = _tests(
+    _random_bytes, fmt=FORMATS, data=BYTES)
 
 
 # ----------------------------------------------------------------- odd but well-formed triples, written per format
@@ -113,101 +113,71 @@ def _iri(text: str) -> str:
     return quote(text.encode("utf-8", "surrogatepass"), safe="") or "x"
 
 
-@_in_tmp
-def _odd_triples(root: Path, fmt: str, triples: list[tuple[str, str, str]]) -> None:
+def _odd_triples(fmt: str, triples: list[tuple[str, str, str]]) -> None:
     try:
         data = _write(fmt, triples)
-    except Exception:
+    except Exception:  # the writer cannot express it (rdflib and a control character): nothing to load
         return
-    path = root / f"kb{SUFFIX[fmt]}"
-    path.write_bytes(data)
-    _load_into_workspace(path, fmt, root)
+    with _tmp() as root:
+        path = root / f"kb{SUFFIX[fmt]}"
+        path.write_bytes(data)
+        _load_into_workspace(path, fmt, root)
 
 
-@FAST
-@given(fmt=st.sampled_from(sorted(LOADERS)), triples=TRIPLES)
-def test_odd_triples_load_or_fail_cleanly(fmt, triples):
-    _odd_triples(fmt, triples)
+test_odd_triples_load_or_fail_cleanly, test_odd_triples_load_or_fail_cleanly_many = _tests(
+    _odd_triples, fmt=FORMATS, triples=TRIPLES)
 
 
-@pytest.mark.slow
-@SLOW
-@given(fmt=st.sampled_from(sorted(LOADERS)), triples=TRIPLES)
-def test_odd_triples_load_or_fail_cleanly_many(fmt, triples):
-    _odd_triples(fmt, triples)
+# ----------------------------------------------------------------- damaged workspace files and safetensors
+HOW = st.sampled_from(["replace", "truncate", "overwrite"])
 
 
-# ----------------------------------------------------------------- damaged workspace files
-def _saved(root: Path) -> Path:
-    kg = KnowledgeGraph.from_triples([("Alien", "directed_by", "Ridley Scott"), ("Alien", "release_year", "1979")],
-                                     aliases={"Alien": ["Alien (1979)"]}, descriptions={"Alien": "A film."})
-    kg.save(root / "kg")
-    return root / "kg"
-
-
-@_in_tmp
-def _damaged_file(root: Path, name: str, how: str, data: bytes) -> None:
-    folder = _saved(root)
-    target = folder / name
-    original = target.read_bytes()
-    if how == "replace":
-        target.write_bytes(data)
-    elif how == "truncate":
-        target.write_bytes(original[: len(data) % (len(original) + 1)])
-    else:  # overwrite a stretch with the random bytes
-        at = len(data) % max(len(original), 1)
-        target.write_bytes(original[:at] + data + original[at + len(data):])
-    try:
-        KnowledgeGraph.load(folder)
-    except KgAgentError as e:
-        assert str(e) and "\n" not in str(e).strip(), str(e)
-
-
-@FAST
-@given(name=st.sampled_from(KnowledgeGraph.FILES), how=st.sampled_from(["replace", "truncate", "overwrite"]),
-       data=st.binary(max_size=200))
-def test_damaged_workspace_files_read_or_fail_cleanly(name, how, data):
-    _damaged_file(name, how, data)
-
-
-@pytest.mark.slow
-@SLOW
-@given(name=st.sampled_from(KnowledgeGraph.FILES), how=st.sampled_from(["replace", "truncate", "overwrite"]),
-       data=st.binary(max_size=200))
-def test_damaged_workspace_files_read_or_fail_cleanly_many(name, how, data):
-    _damaged_file(name, how, data)
-
-
-# ----------------------------------------------------------------- damaged safetensors (KGE, QA and intent heads)
-@_in_tmp
-def _damaged_tensors(root: Path, how: str, data: bytes) -> None:
-    import torch
-    from safetensors.torch import save_file
-
-    from kgagent.kg.validate import read_safetensors
-
-    path = root / "heads.safetensors"
-    save_file({"w": torch.arange(6.0).reshape(2, 3), "b": torch.zeros(3)}, str(path))
+def _damage(path: Path, how: str, data: bytes) -> None:
+    """Replace the file by ``data``, cut it to a length drawn from ``data``, or overwrite a stretch with it."""
     original = path.read_bytes()
     if how == "replace":
         path.write_bytes(data)
     elif how == "truncate":
         path.write_bytes(original[: len(data) % (len(original) + 1)])
     else:
-        at = len(data) % len(original)
+        at = len(data) % max(len(original), 1)
         path.write_bytes(original[:at] + data + original[at + len(data):])
-    try:
-        tensors = read_safetensors(path)
-    except KgAgentError as e:
-        assert "heads.safetensors" in str(e)
-        return
-    assert set(tensors) <= {"w", "b"} or path.read_bytes() != original
 
 
-@FAST
-@given(how=st.sampled_from(["replace", "truncate", "overwrite"]), data=st.binary(max_size=120))
-def test_damaged_safetensors_read_or_fail_cleanly(how, data):
-    _damaged_tensors(how, data)
+def _damaged_file(name: str, how: str, data: bytes) -> None:
+    with _tmp() as root:
+        kg = KnowledgeGraph.from_triples([("Alien", "directed_by", "Ridley Scott"), ("Alien", "year", "1979")],
+                                         aliases={"Alien": ["Alien (1979)"]}, descriptions={"Alien": "A film."})
+        kg.save(root / "kg")
+        _damage(root / "kg" / name, how, data)
+        try:
+            KnowledgeGraph.load(root / "kg")
+        except KgAgentError as e:
+            assert name in str(e) and "\n" not in str(e).strip(), str(e)
+
+
+test_damaged_workspace_files_read_or_fail_cleanly, test_damaged_workspace_files_read_or_fail_cleanly_many = _tests(
+    _damaged_file, name=st.sampled_from(KnowledgeGraph.FILES), how=HOW, data=st.binary(max_size=200))
+
+
+def _damaged_tensors(how: str, data: bytes) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    from kgagent.kg.validate import read_safetensors
+
+    with _tmp() as root:
+        path = root / "heads.safetensors"
+        save_file({"w": torch.arange(6.0).reshape(2, 3), "b": torch.zeros(3)}, str(path))
+        _damage(path, how, data)
+        try:
+            read_safetensors(path)
+        except KgAgentError as e:
+            assert "heads.safetensors" in str(e), str(e)
+
+
+test_damaged_safetensors_read_or_fail_cleanly, test_damaged_safetensors_read_or_fail_cleanly_many = _tests(
+    _damaged_tensors, how=HOW, data=st.binary(max_size=120))
 
 
 # ----------------------------------------------------------------- settings of any TOML type
