@@ -143,7 +143,7 @@ def cross_session_leak(history: list, sent: list[str]) -> str:
     before = " ".join(t for m in history[:last] for t in _texts(m)).replace("\\", "").lower()
     for m in history[last:]:
         for t in _texts(m):
-            for refs in re.findall(r"refers back to: ([^\n]+)", t):
+            for refs in re.findall(r"refers back to: ([^\n;]+)", t):
                 for name in refs.replace("\\", "").split(", "):
                     if name.strip().lower() not in before:
                         return f"follow-up resolved to {name!r}, never mentioned in this conversation"
