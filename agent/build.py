@@ -17,6 +17,7 @@ from typing import Any
 
 from kgagent.kg import KnowledgeGraph, Workspace
 from kgagent.kg.io import atomic_dir
+from kgagent.kg.paths import writable_dir
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]  # (fraction done, what is running) -> None
@@ -41,6 +42,7 @@ def load_step(file: Path, workspace: Path, *, format: str | None = None, aliases
     """Validate ``file`` and save it as ``WS/kg``; returns the load report. ``options`` go to the loader."""
     from kgagent.kg.loaders import load_kg
 
+    writable_dir(workspace)
     kg, report = load_kg(file, format=format, aliases=aliases, descriptions=descriptions, **options)
     ws = Workspace(workspace)
     before = ws.manifest().get("steps", {}).get("kg", {}).get("checksums")
@@ -180,7 +182,7 @@ def build_workspace(options: BuildOptions, progress: Progress | None = None) -> 
     progress = progress or (lambda frac, msg: log.info("%3.0f%% %s", 100 * frac, msg))
     steps = [(name, step) for name, step in BUILD_STEPS.items() if step.applies(options)]
     summary: dict[str, Any] = {}
-    target = Path(options.workspace)
+    target = writable_dir(options.workspace)
     with atomic_dir(target) as tmp:
         # keep the user's config (kgagent.toml) when rebuilding in place
         old_config = Workspace(target).config_path

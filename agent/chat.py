@@ -7,7 +7,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from kgagent.agent.inputs import clean_message
 from kgagent.agent.session import Reply
+from kgagent.kg.errors import KgAgentError
 
 HELP = """commands:
   /evidence   the triples and passages behind the last answer
@@ -41,6 +43,7 @@ def stream_turn(graph: Any, text: str, thread_id: str, write: Callable[[str], No
     from langchain_core.messages import AIMessageChunk
 
     config = {"configurable": {"thread_id": thread_id}}
+    text = clean_message(text)
     modes = ["messages", "values", *(["updates"] if on_node else [])]
     t0 = last = time.perf_counter()
     streamed = False
@@ -83,6 +86,9 @@ def run_chat(graph: Any, thread_id: str | None = None, *, read: Callable[[str], 
         except (EOFError, KeyboardInterrupt):
             write("")
             return thread
+        except UnicodeDecodeError:  # the terminal sent bytes that are not UTF-8: ask again, keep the session
+            write("(that line was not valid UTF-8; please type it again)")
+            continue
         if not text:
             continue
         cmd = text.lower()
@@ -104,5 +110,9 @@ def run_chat(graph: Any, thread_id: str | None = None, *, read: Callable[[str], 
             write(f"unknown command {text}; /help lists them")
         else:
             write("agent> ", end="")
-            last = stream_turn(graph, text, thread, lambda piece: write(piece, end=""))
+            try:
+                last = stream_turn(graph, text, thread, lambda piece: write(piece, end=""))
+            except KgAgentError as e:  # one bad turn (a setting, a damaged file) ends the turn, not the chat
+                write(f"\nerror: {e}")
+                continue
             write(f"   [{last.latency_ms:.0f} ms]" if show_latency else "")

@@ -46,7 +46,9 @@ def emit(result: dict[str, Any], json_path: Path | None, *, title: str = "") -> 
         typer.echo(f"  {k:<{width}}  {v}")
     if json_path is not None:
         from kgagent.kg.io import atomic_write_json
+        from kgagent.kg.paths import writable_dir
 
+        writable_dir(json_path.parent, what="output")
         atomic_write_json(json_path, result)
 
 
@@ -360,6 +362,20 @@ def ask_cmd(
         typer.echo(f"latency: {reply.latency_ms:.1f} ms (workspace load {load_ms:.0f} ms)")
 
 
+Auth = Annotated[Path | None, typer.Option(
+    help="Web UI: a file of USER:PASSWORD lines required to log in (or set $KGAGENT_AUTH to such lines).")]
+Insecure = Annotated[bool, typer.Option(
+    "--insecure", help="Web UI: allow a --host other than 127.0.0.1 without a log-in.")]
+
+
+def _logins(host: str, auth: Path | None, insecure: bool) -> list[tuple[str, str]] | None:
+    from kgagent.ui.launch import check_exposure, resolve_auth
+
+    logins = resolve_auth(auth, os.environ)
+    check_exposure(host, logins, insecure)
+    return logins
+
+
 @app.command("chat")
 def chat_cmd(
     workspace: WS,
@@ -369,11 +385,14 @@ def chat_cmd(
     generator: Generator = None,
     host: Annotated[str, typer.Option(help="Web UI: address to bind.")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(help="Web UI: port (default: the first free one from 7860).")] = None,
-    auth: Annotated[str | None, typer.Option(
-        help="Web UI: USER:PASSWORD required to log in, or a file of such lines.")] = None,
+    auth: Auth = None,
+    insecure: Insecure = False,
 ) -> None:
     """Chat with the agent: the Gradio app, or a terminal chat with --cli."""
     from kgagent.agent import build_agent
+
+    if not cli:  # before any loading: a refused address or a bad log-in file fails at once
+        logins = _logins(host, auth, insecure)
 
     with _serving(workspace, generator) as ctx:
         graph = build_agent(workspace, context=ctx, checkpointer="memory" if memory else None)
@@ -390,8 +409,7 @@ def chat_cmd(
             raise KgAgentError(f"the web UI is not available ({e}); use `kgagent chat {workspace} --cli`") from e
         # no URL here: without --port Gradio takes the first free port from 7860, and prints the URL it serves on
         typer.echo(f"kgagent chat: starting the web UI on {workspace} (Ctrl+C to stop)")
-        launch(create_app(graph, workspace), host=host, port=port, auth=auth)
-
+        launch(create_app(graph, workspace), host=host, port=port, auth=logins, insecure=insecure)
 
 @app.command("serve")
 def serve_cmd(
@@ -433,6 +451,8 @@ def demo_cmd(
     no_open: Annotated[bool, typer.Option("--no-open", help="Do not open a browser tab.")] = False,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild the demo workspace even if it is complete.")
                        ] = False,
+    auth: Auth = None,
+    insecure: Insecure = False,
 ) -> None:
     """Build the bundled demo workspace (first run only) and open the chat app on it."""
     from tqdm import tqdm
@@ -441,6 +461,8 @@ def demo_cmd(
     from kgagent.kg import Workspace
     from kgagent.kg.process import torch_threads
     from kgagent.ui.demo import is_complete, run_demo
+
+    logins = _logins(host, auth, insecure)
 
     if rebuild or not is_complete(workspace):
         typer.echo(f"building the demo workspace in {workspace} (first run only; a few minutes)")
@@ -451,7 +473,8 @@ def demo_cmd(
 
         # the demo serves one browser at a time: [agent] torch_threads while it runs (building scopes its own)
         with torch_threads(Workspace(workspace).config("agent", Context).torch_threads):
-            run_demo(workspace, host=host, port=port, open_browser=not no_open, rebuild=rebuild, progress=progress)
+            run_demo(workspace, host=host, port=port, open_browser=not no_open, rebuild=rebuild, progress=progress,
+                     auth=logins, insecure=insecure)
 
 
 @eval_app.command("agent")
@@ -512,6 +535,11 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         return 1
+    except OSError as e:  # a place the user named cannot be read or written (read-only, a file for a folder, full)
+        if e.filename is None:
+            raise
+        typer.echo(f"error: {e.filename}: {e.strerror or e}", err=True)
+        return 2
     except Exception as e:  # usage errors (click's, or typer's vendored click) carry exit code 2
         if _is_usage_error(e):
             e.show()  # type: ignore[attr-defined]

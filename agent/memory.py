@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kgagent.kg.errors import ConfigError
+from kgagent.kg.errors import ConfigError, WorkspaceError
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -28,11 +28,22 @@ def sqlite_checkpointer(path: str | Path) -> BaseCheckpointSaver:
     """A SQLite checkpointer on ``path`` (created if missing); safe to share between threads (it locks)."""
     from langgraph.checkpoint.sqlite import SqliteSaver
 
+    from kgagent.kg.paths import writable_dir
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # check_same_thread=False: the saver serializes access with its own lock, and Gradio calls from worker threads
-    conn = sqlite3.connect(str(path), check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    try:
+        writable_dir(path.parent, what="conversation store")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # check_same_thread=False: the saver serializes access with its own lock, and Gradio calls from worker
+        # threads
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+        conn.execute("BEGIN IMMEDIATE")  # take the write lock once: a read-only file or folder fails here, not mid-turn
+        conn.rollback()
+    except (sqlite3.Error, OSError, WorkspaceError) as e:
+        why = str(e).rsplit(": ", 1)[-1] if isinstance(e, WorkspaceError) else str(e)
+        raise WorkspaceError(f"{path}: cannot keep conversations here ({why.split(';')[0]}); make the folder "
+                             "writable, or keep them in memory (chat --memory; ask without --thread)") from None
     return SqliteSaver(conn)
 
 

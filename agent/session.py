@@ -56,7 +56,9 @@ def ask(graph: Any, text: str, *, thread_id: str = "default", context: Any = Non
 
     ``durability="exit"`` writes the thread's checkpoint once per turn (at the end), which is all a chat needs.
     """
+    from kgagent.agent.inputs import clean_message
+
     config = {"configurable": {"thread_id": thread_id}}
     t0 = time.perf_counter()
-    state = graph.invoke({"messages": [("user", text)]}, config, context=context, durability=durability)
+    state = graph.invoke({"messages": [("user", clean_message(text))]}, config, context=context, durability=durability)
     return Reply.from_state(state, thread_id=thread_id, latency_ms=1000 * (time.perf_counter() - t0))

@@ -115,7 +115,7 @@ class AgentWorkspace:
     """The loaded parts of one workspace. Each part loads on first use; :meth:`load` loads them all."""
 
     def __init__(self, root: str | Path) -> None:
-        self.ws = Workspace(root)
+        self.ws = Workspace(root).recover()
         if not self.ws.root.is_dir():
             raise WorkspaceError(f"{self.ws.root}: no such workspace folder; run `kgagent build FILE --workspace "
                                  f"{self.ws.root}` first")

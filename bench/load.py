@@ -4,7 +4,9 @@ Starts ``kgagent chat WS`` on a free 127.0.0.1 port in its own process (the serv
 then each simulated user (a thread with its own ``gradio_client.Client``, so its own session and thread id) holds
 short conversations: a question from the workspace's question file, a follow-up, then small talk, an ambiguous
 name or an out-of-scope request; then it starts a new conversation. A turn is timed from sending it to its final
-message, and counts as an error when the call raises or the reply is missing or is an error message.
+message, and counts as an error when the call raises or the reply is missing or is an error message. Every turn
+is also checked for cross-session leaks: the history that comes back holds exactly this user's messages, and a
+follow-up resolves only to entities this conversation mentioned.
 
     python bench/load.py --workspace .cache/demo-ws --users 20 --duration 60 --out bench/results/load.json
 
@@ -90,10 +92,12 @@ class User(threading.Thread):
         while time.time() < self.stop_at:
             history: list = []
             script = [self.rng.choice(self.questions), self.rng.choice(FOLLOW_UPS), self.rng.choice(OTHERS)]
+            sent: list[str] = []
             for text in script:
                 if time.time() >= self.stop_at:
                     break
-                history = self.turn(client, text, history)
+                sent.append(text)
+                history = self.turn(client, text, history, sent)
             if time.time() < self.stop_at:
                 try:
                     client.predict(api_name="/new_conversation")
@@ -102,9 +106,9 @@ class User(threading.Thread):
                         self.results.append({"ms": 0.0, "error": f"new conversation: {e}", "text": "",
                                              "end": time.time()})
 
-    def turn(self, client: Any, text: str, history: list) -> list:
+    def turn(self, client: Any, text: str, history: list, sent: list[str]) -> list:
         t0 = time.perf_counter()
-        error = ""
+        error = leak = ""
         try:
             _, history = client.predict(text, history, api_name="/chat")
             replies = [m for m in history[_last_user(history):] if m["role"] == "assistant"]
@@ -113,13 +117,37 @@ class User(threading.Thread):
                 error = "no reply"
             elif any(t.startswith("⚠️") for t in texts):
                 error = next(t for t in texts if t.startswith("⚠️"))
+            leak = cross_session_leak(history, sent)
         except Exception as e:  # a failed call is what the benchmark counts
             error = f"{type(e).__name__}: {e}"
             history = []
         ms = 1000 * (time.perf_counter() - t0)
         with self.lock:
-            self.results.append({"ms": ms, "error": error, "text": text, "end": time.time()})
+            self.results.append({"ms": ms, "error": error, "leak": leak, "text": text, "end": time.time()})
         return history
+
+
+def _texts(message: dict) -> list[str]:
+    content = message.get("content")
+    items = content if isinstance(content, list) else [content]
+    return [c.get("text", "") if isinstance(c, dict) else str(c) for c in items]
+
+
+def cross_session_leak(history: list, sent: list[str]) -> str:
+    """What in ``history`` came from another session ("" when nothing): a user message this user never sent,
+    or a follow-up resolved to an entity ("refers back to: X") this conversation never mentioned."""
+    own = [" ".join(_texts(m)) for m in history if m["role"] == "user"]
+    if own != sent[-len(own):] or len(own) != len(sent):
+        return f"user messages {own!r} are not this session's {sent!r}"
+    last = _last_user(history)
+    before = " ".join(t for m in history[:last] for t in _texts(m)).replace("\\", "").lower()
+    for m in history[last:]:
+        for t in _texts(m):
+            for refs in re.findall(r"refers back to: ([^\n;]+)", t):
+                for name in refs.replace("\\", "").split(", "):
+                    if name.strip().lower() not in before:
+                        return f"follow-up resolved to {name!r}, never mentioned in this conversation"
+    return ""
 
 
 def _last_user(history: list) -> int:
@@ -198,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     window = [r for r in results if r["end"] >= start]  # turns finished inside the measured window
     ms = [r["ms"] for r in window]
     errors = [r for r in results if r["error"]]
+    leaks = [r for r in results if r.get("leak")]
     span = max(r["end"] for r in results) - start if window else float("nan")
     out: dict[str, Any] = {
         "users": args.users,
@@ -205,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         "turns": len(window),
         "errors": len(errors),
         "error_examples": [f"{r['text']!r}: {r['error']}" for r in errors[:5]],
+        "cross_session_leaks": len(leaks),
+        "leak_examples": [f"{r['text']!r}: {r['leak']}" for r in leaks[:5]],
         "throughput_turns_per_s": round(len(window) / span, 2) if window else 0.0,
         "latency_ms_p50": round(percentile(ms, 50), 1),
         "latency_ms_p90": round(percentile(ms, 90), 1),
@@ -222,11 +253,11 @@ def main(argv: list[str] | None = None) -> int:
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     atomic_write_json(args.out, out)
-    for k in ("users", "turns", "errors", "throughput_turns_per_s", "latency_ms_p50", "latency_ms_p99",
-              "server_rss_mb", "loadavg_before"):
+    for k in ("users", "turns", "errors", "cross_session_leaks", "throughput_turns_per_s", "latency_ms_p50",
+              "latency_ms_p99", "server_rss_mb", "loadavg_before"):
         print(f"  {k:<24} {out[k]}")
     print(f"wrote {args.out}")
-    return 0 if not errors else 1
+    return 0 if not errors and not leaks else 1
 
 
 if __name__ == "__main__":

@@ -18,10 +18,13 @@ ValueError: epochs must be a positive integer, not 0
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
+import types
 from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from kgagent.kg.errors import ConfigError
 
@@ -66,9 +69,65 @@ def make_config(cls: type[T], values: Mapping[str, Any], *, where: str = "config
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known_flat))}")
     try:
+        hints = get_type_hints(cls)
+    except (NameError, TypeError):  # annotations naming what only type checkers import: leave it to the class
+        hints = {}
+    for name, value in nested.items():
+        if not is_dataclass(value) and not _fits(value, hints.get(name, Any)):
+            raise ConfigError(f"{where} {name}: expected {_describe(hints[name])}, got {type(value).__name__} "
+                              f"{value!r:.60}")
+    try:
         return dataclasses.replace(base, **nested) if base is not None else cls(**nested)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"{where}: {e}") from e
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether ``value`` (as TOML or a caller gives it) fits the type ``hint`` of a config field; hints this does
+    not know are accepted (the dataclass's own checks still run)."""
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (Union, types.UnionType):
+        return any(_fits(value, a) for a in args)
+    if origin is Literal:
+        return value in args
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if hint in (Path,):
+        return isinstance(value, str | Path)
+    container = origin or hint
+    if container in (list, tuple, collections.abc.Sequence):
+        if not isinstance(value, list | tuple):
+            return False
+        if container is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+            return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args, strict=True))
+        return not args or all(_fits(v, args[0]) for v in value)
+    if container in (dict, collections.abc.Mapping):
+        return isinstance(value, dict)
+    return True
+
+
+def _describe(hint: Any) -> str:
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if hint is type(None):
+        return "nothing"
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a table",
+             list: "a list", tuple: "a list"}
+    return names.get(origin or hint, getattr(hint, "__name__", str(hint)))
+
 
 
 def check_ints(obj: Any, *names: str, minimum: int = 1, optional: bool = False, error: type = ValueError,

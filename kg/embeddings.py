@@ -46,6 +46,7 @@ from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import ConfigError, InputError, WorkspaceError
 from kgagent.kg.io import atomic_dir, atomic_write_json, atomic_write_text
 from kgagent.kg.process import env_default, quiet_logger
+from kgagent.kg.validate import parse, read_json, read_safetensors, read_text
 
 if TYPE_CHECKING:
     import torch
@@ -290,22 +291,18 @@ class KGEmbeddings:
         if missing:
             raise WorkspaceError(f"{d}: not a saved KGE (missing {', '.join(missing)}); "
                                  "run `kgagent train kge WS`")
-        try:
-            info = json.loads((d / "config.json").read_text(encoding="utf-8"))
-            metrics = json.loads((d / "metrics.json").read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise WorkspaceError(f"{d}: corrupt KGE json at line {e.lineno}: {e.msg}") from e
+        info = read_json(d / "config.json")
+        metrics = read_json(d / "metrics.json")
         if info.get("format_version") != FORMAT_VERSION:
             raise WorkspaceError(f"{d}/config.json: format_version {info.get('format_version')!r} is not "
                                  f"{FORMAT_VERSION}; retrain with `kgagent train kge WS`")
-        from safetensors.torch import load_file
-
-        tensors = load_file(str(d / "embeddings.safetensors"))
-        stored_hash = (d / "id_hash").read_text(encoding="utf-8").strip()
+        tensors = read_safetensors(d / "embeddings.safetensors")
+        stored_hash = read_text(d / "id_hash").strip()
         if stored_hash != info.get("id_hash"):
             raise WorkspaceError(f"{d}: id_hash does not match config.json; the folder is inconsistent, "
                                  "run `kgagent train kge WS`")
-        return cls(info, tensors, metrics, path=d)
+        return parse(d / "embeddings.safetensors", "embeddings (tensors or config.json do not match)",
+                     lambda: cls(info, tensors, metrics, path=d))
 
     def check(self, kg: KnowledgeGraph) -> None:
         """Raise :class:`WorkspaceError` unless these embeddings were trained on ``kg``'s id maps."""
@@ -499,7 +496,14 @@ def _split(kg: KnowledgeGraph, config: KGEConfig) -> tuple[Any, Any, Any]:
         raise InputError(f"the KG has {kg.num_triples} triples; at least 10 are needed to train and evaluate "
                          "embeddings", field="triples")
     tf = _triples_factory(kg, config.inverse_triples)
-    train, valid, test = tf.split(list(config.split), random_state=config.seed)
+    try:
+        train, valid, test = tf.split(list(config.split), random_state=config.seed)
+    except ValueError as e:  # PyKEEN: the train part cannot cover every entity (more entities than triples)
+        if "coverage" not in str(e):
+            raise
+        raise InputError(f"cannot hold out validation/test triples: {kg.num_entities} entities in "
+                         f"{kg.num_triples} triples are too sparse for a train part that covers every entity; use a "
+                         "denser KG or a larger train fraction ([kge] split)", field="kge.split") from None
     if len(valid.mapped_triples) == 0 or len(test.mapped_triples) == 0:
         # every triple was needed in train to cover the entities (a tree-like KG)
         raise InputError(f"cannot hold out validation/test triples: all {kg.num_triples} triples are needed "

@@ -26,6 +26,7 @@ class InputError(KgAgentError):
             where += f":{line}"
         if field is not None:
             where += f" [{field}]"
+        where = where.strip()
         super().__init__(f"{where}: {message}" if where else message)
 
 

@@ -15,8 +15,15 @@ import numpy as np
 
 from kgagent.kg.errors import InputError, KgAgentError, WorkspaceError
 from kgagent.kg.io import atomic_dir
+from kgagent.kg.validate import check_ids, damaged, parse, read_json, read_npy, read_text
 
 INVERSE = "^-1"  # suffix of an inverse relation step: "directed_by^-1" walks tail -> head
+
+
+def inverse_message(relation: str) -> str:
+    """Why a relation name may not end in the inverse suffix (a step with it walks the reverse direction)."""
+    return (f"relation {relation!r} ends with {INVERSE!r}, the suffix that marks an inverse step, so it could never "
+            f"be walked; rename it (e.g. {relation[: -len(INVERSE)] + '_inverse'!r})")
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,9 @@ class KnowledgeGraph:
             ri = rel.setdefault(r, len(rel))
             ti = ent.setdefault(t, len(ent))
             rows.append((hi, ri, ti))
+        inverse = next((r for r in rel if r.endswith(INVERSE)), None)
+        if inverse is not None:
+            raise InputError(inverse_message(inverse), field="relation")
         arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
         if len(arr):
             _, first = np.unique(arr, axis=0, return_index=True)
@@ -336,19 +346,26 @@ class KnowledgeGraph:
         keys: list[str] = []
         labels: list[str] = []
         lit: list[bool] = []
-        with open(d / "entities.tsv", encoding="utf-8") as f:
-            next(f)
-            for n, line in enumerate(f, start=2):
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) != 4:
-                    raise InputError("corrupt entity row", path=d / "entities.tsv", line=n)
-                keys.append(_unesc(parts[1]))
-                labels.append(_unesc(parts[2]))
-                lit.append(parts[3] == "1")
-        rels = [_unesc(x) for x in (d / "relations.txt").read_text(encoding="utf-8").split("\n")[:-1]]
-        triples = np.load(d / "triples.npy", allow_pickle=False)
-        aliases = {int(k): v for k, v in json.loads((d / "aliases.json").read_text(encoding="utf-8")).items()}
-        desc = {int(k): v for k, v in json.loads((d / "descriptions.json").read_text(encoding="utf-8")).items()}
+        lines = read_text(d / "entities.tsv").split("\n")
+        for n, line in enumerate(lines[1:], start=2):
+            if not line and n == len(lines):
+                break
+            parts = line.split("\t")
+            if len(parts) != 4:
+                raise damaged(f"{d / 'entities.tsv'}:{n}", "corrupt entity row")
+            keys.append(_unesc(parts[1]))
+            labels.append(_unesc(parts[2]))
+            lit.append(parts[3] == "1")
+        rels = [_unesc(x) for x in read_text(d / "relations.txt").split("\n")[:-1]]
+        triples = read_npy(d / "triples.npy", ndim=2, kind="iu")
+        check_ids(d / "triples.npy", triples, len(keys), len(rels))
+        aliases = parse(d / "aliases.json", "aliases", lambda: {
+            int(k): _strings(v) for k, v in read_json(d / "aliases.json").items()})
+        desc = parse(d / "descriptions.json", "descriptions", lambda: {
+            int(k): _strings([v])[0] for k, v in read_json(d / "descriptions.json").items()})
+        for name, table in (("aliases.json", aliases), ("descriptions.json", desc)):
+            if any(not 0 <= k < len(keys) for k in table):
+                raise damaged(d / name, f"entity ids out of range ({len(keys)} entities in entities.tsv)")
         return cls(entities=keys, relations=rels, triples=triples, labels=labels, aliases=aliases,
                    descriptions=desc, literal=np.array(lit, dtype=bool))
 
@@ -372,6 +389,12 @@ class KnowledgeGraph:
                 "isolated": int((deg == 0).sum()),
             },
         }
+
+
+def _strings(values: object) -> list[str]:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise TypeError(f"expected a list of strings, found {values!r:.60}")
+    return values
 
 
 def _csr(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ import codecs
 import csv
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,7 +28,7 @@ from urllib.parse import unquote
 
 from kgagent.kg.config import make_config
 from kgagent.kg.errors import ConfigError, InputError
-from kgagent.kg.graph import KnowledgeGraph
+from kgagent.kg.graph import INVERSE, KnowledgeGraph, inverse_message
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,36 @@ def iter_lines(path: Path, *, desc: str | None = None) -> Iterator[tuple[int, st
                                  "save the file as UTF-8", path=path, line=n) from None
             yield n, text
         bar.update(done - bar.n)
+
+
+# ----------------------------------------------------------------- names
+# NUL, C0/C1 control characters (a terminal escape sequence starts with ESC or CSI), DEL and lone surrogates: in a
+# name they rewrite terminals, break tables and cannot be saved as UTF-8. Descriptions keep newlines and tabs.
+_BAD_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_BAD_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def check_name(text: str, *, path: Path, line: int | None = None, field: str = "name") -> str:
+    """``text`` when it is a usable name; else an :class:`InputError` naming the character, file and line."""
+    m = _BAD_NAME.search(text)
+    if m:
+        raise InputError(f"control character U+{ord(m.group()):04X} in the {field} {text[:40]!a} (NULs and "
+                         "terminal escape sequences are not allowed in names)", path=path, line=line, field=field)
+    return text
+
+
+def check_triple(h: str, r: str, t: str, *, path: Path, line: int | None = None) -> None:
+    """Names of one triple are usable, and the relation is not written like an inverse step."""
+    if _BAD_NAME.search(h + r + t):
+        for role, text in zip(ROLES, (h, r, t), strict=True):
+            check_name(text, path=path, line=line, field=role)
+    if r.endswith(INVERSE):
+        raise InputError(inverse_message(r), path=path, line=line, field="relation")
+
+
+def clean_text(text: str) -> str:
+    """A description without control characters (newlines and tabs kept)."""
+    return _BAD_TEXT.sub("", text) if _BAD_TEXT.search(text) else text
 
 
 # ----------------------------------------------------------------- delimited text: tsv, csv, pipe
@@ -192,6 +223,10 @@ class DelimitedLoader:
             if not (h and r and t):
                 role = ROLES[(h, r, t).index("")]
                 raise InputError(f"empty {role} field", path=path, line=n, field=role)
+            if "\n" in h or "\n" in r or "\n" in t:  # csv: a quoted field spans lines
+                raise InputError("a quoted field runs over several lines from here: is a quote left open?",
+                                 path=path, line=n)
+            check_triple(h, r, t, path=path, line=n)
             append((h, r, t))
         return out
 
@@ -200,7 +235,7 @@ class DelimitedLoader:
         lines = iter_lines(path)
         if self.quoted:
             counted = _Counted(lines, out)
-            reader = csv.reader(counted, delimiter=delim)
+            reader = csv.reader(counted, delimiter=delim, strict=True)  # strict: a quote open at the end fails
             start = 1  # a quoted field may span lines: report the line where the record starts
             try:
                 for cells in reader:
@@ -208,6 +243,9 @@ class DelimitedLoader:
                         yield start, cells
                     start = counted.n + 1
             except csv.Error as e:
+                if "end of data" in str(e):  # strict mode: the file ends inside quotes opened in this record
+                    raise InputError("a quote left open: the quoted field starting here is never closed",
+                                     path=path, line=start) from None
                 raise InputError(f"invalid CSV: {e}", path=path, line=counted.n) from None
             return
         for n, line in lines:
@@ -300,9 +338,11 @@ def load_jsonl(path: Path, **options: Any) -> ParsedKG:
         if not line or line.isspace():
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line, parse_constant=_no_constant)
         except json.JSONDecodeError as e:
             raise InputError(f"invalid JSON: {e.msg} (column {e.colno})", path=path, line=n) from None
+        except RecursionError:
+            raise InputError("invalid JSON: nested too deeply", path=path, line=n) from None
         if not isinstance(obj, dict):
             raise InputError(f"expected a JSON object with keys {', '.join(keys)}", path=path, line=n)
         values = []
@@ -313,12 +353,19 @@ def load_jsonl(path: Path, **options: Any) -> ParsedKG:
             if isinstance(v, bool) or not isinstance(v, str | int | float):
                 raise InputError(f"{role} must be a string or number, got {type(v).__name__}", path=path,
                                  line=n, field=key)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise InputError(f"{role} is {v}, not a name or a finite number", path=path, line=n, field=key)
             v = str(v).strip()
             if not v:
                 raise InputError(f"empty {role} field", path=path, line=n, field=key)
             values.append(v)
+        check_triple(values[0], values[1], values[2], path=path, line=n)
         out.triples.append((values[0], values[1], values[2]))
     return out
+
+
+def _no_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a name or a finite number", name, 0)
 
 
 # ----------------------------------------------------------------- RDF: nt, ttl, rdf/xml (rdflib)
@@ -355,6 +402,14 @@ class RdfLoader:
         out = ParsedKG()
         statements = self._ntriples(path, out) if self.rdflib_format == "nt" else self._document(path, out)
         _rdf_to_parsed(statements, opts, out)
+        for h, r, t in out.triples:  # rdflib unescapes \u001b and the like: check what it produced
+            check_triple(h, r, t, path=path)
+        for k, label in out.labels.items():
+            check_name(label, path=path, field=f"label of {k[:60]}")
+        for k, names in out.aliases.items():
+            for a in names:
+                check_name(a, path=path, field=f"alias of {k[:60]}")
+        out.descriptions = {k: clean_text(v) for k, v in out.descriptions.items()}
         return out
 
     @staticmethod
@@ -401,6 +456,9 @@ class RdfLoader:
 
         lines = [line for _, line in iter_lines(path)]
         out.lines = len(lines)
+        last = max((i + 1 for i, line in enumerate(lines) if line.strip()), default=1)  # last non-blank line
+        if self.rdflib_format == "xml":
+            _refuse_entities(path, lines)
         graph = _Recorder()
         try:
             graph.parse(data="\n".join(lines), format=self.rdflib_format, publicID=path.resolve().as_uri())
@@ -410,13 +468,30 @@ class RdfLoader:
         except SyntaxError as e:  # rdflib's notation3 BadSyntax: 0-based line in .lines, reason in ._why
             line = getattr(e, "lines", None)
             why = getattr(e, "_why", None) or str(e)
-            raise InputError(f"invalid {self.rdflib_format}: {_short(why)}", path=path,
-                             line=line + 1 if isinstance(line, int) else None) from None
+            # past the end: the parser counts the line it would read next
+            line = min(line + 1, last) if isinstance(line, int) else None
+            raise InputError(f"invalid {self.rdflib_format}: {_short(why)}", path=path, line=line) from None
+        except (IndexError, AssertionError):  # rdflib's turtle parser runs off the end of a cut-off statement
+            raise InputError(f"invalid {self.rdflib_format}: the file ends inside a statement or a quoted "
+                             "literal (cut off, or a quote left open)", path=path, line=last) from None
         except (RdflibError, ValueError) as e:
             m = re.search(r":(\d+):\d+:", str(e))  # RDF/XML errors embed "source:line:column:"
             raise InputError(f"invalid {self.rdflib_format}: {_short(str(e))}", path=path,
                              line=int(m.group(1)) if m else None) from None
         return graph.rows
+
+
+# A DTD can declare entities that expand to each other (billion laughs: a kilobyte file, hours of CPU) or read
+# local files (external entities). RDF/XML has no need of either, so declarations are refused before parsing.
+_DECLARATION = re.compile(r"<!(DOCTYPE|ENTITY)\b", re.IGNORECASE)
+
+
+def _refuse_entities(path: Path, lines: list[str]) -> None:
+    for n, line in enumerate(lines, start=1):
+        m = _DECLARATION.search(line)
+        if m:
+            raise InputError(f"RDF/XML with a <!{m.group(1).upper()}> declaration is refused (entity expansion "
+                             "can exhaust the machine or read local files); remove the DTD", path=path, line=n)
 
 
 class _Sink:
@@ -628,6 +703,10 @@ def read_side_file(path: str | Path, kind: str) -> list[tuple[int, str, list[str
             raise InputError(f"wrong column count: expected {want}, got {len(cells)}", path=path, line=n)
         if "" in cells:
             raise InputError(f"empty field in column {cells.index('') + 1}", path=path, line=n)
+        if kind == "descriptions":
+            cells[1] = clean_text(cells[1])
+        for c in cells[: 1 if kind == "descriptions" else None]:
+            check_name(c, path=path, line=n, field="entity" if c is cells[0] else "alias")
         rows.append((n, cells[0], cells[1:]))
     if not rows:
         raise InputError(f"no {kind} found", path=path)

@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from kgagent.kg.config import check_ints, check_range
+from kgagent.kg.errors import KgAgentError
 from kgagent.kg.graph import INVERSE, KnowledgeGraph
 from kgagent.kg.io import atomic_write_text
+from kgagent.kg.validate import damaged, parse, read_json
 
 SAME_NAME = "same_name"  # body step between distinct entities whose labels are equal but for case
 
@@ -176,11 +178,21 @@ class RuleSet:
 
     @classmethod
     def load(cls, path: str | Path, kg: KnowledgeGraph) -> RuleSet:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        rules: dict[str, list[Rule]] = {}
-        for r in data["rules"]:
-            rules.setdefault(r["head"], []).append(Rule(r["head"], tuple(r["body"]), r["confidence"], r["support"]))
-        return cls(kg, rules, RuleConfig(**data["config"]))
+        data = read_json(path)
+
+        def build() -> RuleSet:
+            rules: dict[str, list[Rule]] = {}
+            for r in data["rules"]:
+                for step in (r["head"], *r["body"]):
+                    kg.parse_step(step)  # a rule over a relation this KG lacks: the file is not this KG's
+                rules.setdefault(r["head"], []).append(Rule(r["head"], tuple(r["body"]), float(r["confidence"]),
+                                                            int(r["support"])))
+            return cls(kg, rules, RuleConfig(**data["config"]))
+
+        try:
+            return parse(path, "rules", build)
+        except KgAgentError as e:
+            raise damaged(path, str(e)) from None
 
 
 def mine_rules(kg: KnowledgeGraph, config: RuleConfig | None = None, *, progress: bool = False) -> RuleSet:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from kgagent.kg.config import make_config
 from kgagent.kg.errors import ConfigError, WorkspaceError
-from kgagent.kg.io import atomic_write_json
+from kgagent.kg.io import atomic_write_json, recover_dir
 
 T = TypeVar("T")
 _PACKAGES = ("kgagent", "torch", "transformers", "peft", "pykeen", "faiss-cpu", "langgraph", "gradio", "networkx")
@@ -41,9 +41,20 @@ class Workspace:
     manifest_path = property(lambda self: self.root / "manifest.json")
     config_path = property(lambda self: self.root / "kgagent.toml")
 
+    PARTS = ("kg", "kge", "index", "models")
+
+    def recover(self) -> Workspace:
+        """Put back folders a killed swap left aside (see :func:`kg.io.recover_dir`): the workspace and its parts."""
+        recover_dir(self.root)
+        for part in self.PARTS:
+            recover_dir(self.root / part)
+        return self
+
     def require(self, part: str) -> Path:
         """The folder of ``part`` ("kg", "kge", "index", ...), or a clear error naming the step to run."""
+        recover_dir(self.root)
         path = self.root / part
+        recover_dir(path)
         if not path.exists():
             hint = {"kg": "kgagent kg load FILE --workspace WS", "kge": "kgagent train kge WS",
                     "index": "kgagent index WS"}.get(part, "kgagent build FILE --workspace WS")
@@ -77,16 +88,25 @@ class Workspace:
         atomic_write_json(self.manifest_path, m)
 
     # ----------------------------------------------------------------- config (one TOML, one section per step)
-    def section(self, section: str) -> dict[str, Any]:
-        """The table ``[section]`` of ``kgagent.toml`` as it is written (empty when absent)."""
+    def settings(self) -> dict[str, Any]:
+        """The whole ``kgagent.toml`` (empty when there is none)."""
         if not self.config_path.exists():
             return {}
         try:
-            values = tomllib.loads(self.config_path.read_text(encoding="utf-8")).get(section, {})
+            return tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{self.config_path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
         except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{self.config_path}: {e}") from e
+            raise ConfigError(f"{self.config_path}: {e}") from None
+        except OSError as e:
+            raise ConfigError(f"{self.config_path}: cannot read ({e.strerror})") from None
+
+    def section(self, section: str) -> dict[str, Any]:
+        """The table ``[section]`` of ``kgagent.toml`` as it is written (empty when absent)."""
+        values = self.settings().get(section, {})
         if not isinstance(values, dict):
-            raise ConfigError(f"{self.config_path}: {section} must be a [{section}] table")
+            raise ConfigError(f"{self.config_path} [{section}]: must be a table ([{section}] with key = value "
+                              f"lines), not {type(values).__name__} {values!r:.40}")
         return values
 
     def lexicon(self) -> dict[str, list[str]]:

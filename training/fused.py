@@ -27,6 +27,7 @@ from torch import nn
 from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import ConfigError, WorkspaceError
 from kgagent.kg.io import atomic_dir
+from kgagent.kg.validate import parse, read_json, read_safetensors
 
 log = logging.getLogger(__name__)
 
@@ -249,15 +250,13 @@ class FusedEncoder(nn.Module):
     def from_pretrained(cls, directory: str | Path,
                         entity_vectors: torch.Tensor | None = None) -> FusedEncoder:
         """Load what ``save_pretrained`` wrote; the base model is read from ``base_model`` (offline)."""
-        from safetensors.torch import load_file
-
         directory = Path(directory)
         meta_path = directory / "encoder_config.json"
         if not meta_path.exists():
             raise WorkspaceError(f"{directory}: not a saved encoder (no encoder_config.json)")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        values = dict(meta["encoder_config"])
-        config = EncoderConfig(**values)
+        meta = read_json(meta_path)
+        values = parse(meta_path, "encoder settings", lambda: dict(meta["encoder_config"]))
+        config = parse(meta_path, "encoder settings", lambda: EncoderConfig(**values))
         # Build on the plain (frozen) base, then put the saved weights on it; for "full" the fine-tuned
         # weights are the base model.
         base = str(directory / "encoder") if config.finetune == "full" else config.base_model
@@ -274,7 +273,9 @@ class FusedEncoder(nn.Module):
 
         enc.tokenizer = AutoTokenizer.from_pretrained(directory / "tokenizer")
         if (directory / "fusion.safetensors").exists():
-            missing = enc.load_state_dict(load_file(str(directory / "fusion.safetensors")), strict=False)
+            fusion = directory / "fusion.safetensors"
+            missing = parse(fusion, "fusion weights",
+                            lambda: enc.load_state_dict(read_safetensors(fusion), strict=False))
             if missing.unexpected_keys:
                 raise WorkspaceError(f"{directory}/fusion.safetensors: unexpected weights "
                                      f"{missing.unexpected_keys}")

@@ -27,6 +27,7 @@ import numpy as np
 
 from kgagent.kg.config import check_ints, check_range, make_config
 from kgagent.kg.errors import ConfigError, InputError, WorkspaceError
+from kgagent.kg.validate import check_safetensors, parse, read_json, read_safetensors
 from kgagent.training.fused import EncoderConfig
 from kgagent.training.intents_data import IntentData, IntentSplit, load_intent_data
 from kgagent.training.intents_net import IntentClassifier
@@ -253,7 +254,6 @@ class IntentModel:
         else those of the workspace it lies in (``WS/models/intents`` -> ``WS/kge``, ``WS/kg``; the linker is
         built on first use). ``merge`` folds LoRA into the weights for faster inference."""
         import torch
-        from safetensors.torch import load_file
 
         from kgagent.training.fused import FusedEncoder
 
@@ -262,10 +262,14 @@ class IntentModel:
         if not meta_path.is_file():
             raise WorkspaceError(f"{directory}: no intent model (intents.json missing); run "
                                  "`kgagent train intents`")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = read_json(meta_path)
         # models saved before oos_score existed calibrated their threshold on the top probability
-        config = make_config(IntentConfig, {"oos_score": "softmax", **meta["config"]}, where=str(meta_path))
-        enc_meta = json.loads((directory / "encoder" / "encoder_config.json").read_text(encoding="utf-8"))
+        config = parse(meta_path, "intent settings",
+                       lambda: make_config(IntentConfig, {"oos_score": "softmax", **meta["config"]},
+                                           where=str(meta_path)))
+        head = directory / "head.safetensors"
+        check_safetensors(head)
+        enc_meta = read_json(directory / "encoder" / "encoder_config.json")
         workspace = directory.parent.parent if directory.parent.name == "models" else None
         factory = None
         if enc_meta.get("d_kge") is not None and workspace is not None:
@@ -274,8 +278,9 @@ class IntentModel:
             if linker is None:
                 factory = lambda: workspace_linker(workspace)  # noqa: E731
         encoder = FusedEncoder.from_pretrained(directory / "encoder", entity_vectors)
-        classifier = IntentClassifier(encoder, len(meta["labels"]), config.head_dropout, config.label_smoothing)
-        classifier.head.load_state_dict(load_file(str(directory / "head.safetensors")))
+        classifier = parse(meta_path, "intent settings", lambda: IntentClassifier(
+            encoder, len(meta["labels"]), config.head_dropout, config.label_smoothing))
+        parse(head, "intent head", lambda: classifier.head.load_state_dict(read_safetensors(head)))
         classifier.to(torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))).eval()
         model = cls(classifier, meta["labels"], config, threshold=meta.get("threshold"), linker=linker,
                     metrics=meta.get("metrics"), linker_factory=factory)

@@ -17,8 +17,10 @@ from typing import Any
 
 import gradio as gr
 
+from kgagent.agent.inputs import clean_message
 from kgagent.kg import Workspace
 from kgagent.kg.errors import InputError, KgAgentError
+from kgagent.kg.paths import safe_child, safe_name
 from kgagent.ui.config import UIConfig
 from kgagent.ui.examples import Example, workspace_examples
 from kgagent.ui.plots import degree_histogram, loss_curves, relation_bars
@@ -194,7 +196,7 @@ class _App:
         """Stream one turn: the user's message, then the agent's steps, reply and evidence as they come."""
         session = self.session(session)
         history = list(history or [])
-        message = (message or "").strip()
+        message = clean_message(message or "")
         if not message:
             yield "", history, session
             return
@@ -219,10 +221,10 @@ class _App:
                     yield "", history + _messages(translator.items()), session
             translator.finish()
         except KgAgentError as e:
-            translator.fail(str(e))
+            translator.fail(public(str(e)))
         except Exception as e:  # shown in the chat; the server goes on serving others
             log.exception("turn failed on thread %s", session.thread_id)
-            translator.fail(f"Something went wrong ({type(e).__name__}: {e}).")
+            translator.fail(f"Something went wrong ({type(e).__name__}: {public(str(e))}).")
         first = len(history)
         history += _messages(translator.items())
         record = {"thread_id": session.thread_id, "workspace": session.workspace, **translator.view.record()}
@@ -267,7 +269,7 @@ class _App:
         try:
             s = self.pool.opened(workspace).kg.stats()
         except KgAgentError as e:
-            return _status(html.escape(str(e)), ok=False)
+            return _status(html.escape(public(str(e))), ok=False)
         cells = [("triples", s["triples"]), ("entities", s["entities"]), ("relations", s["relations"]),
                  ("mean degree", f"{s['degree']['mean']:.1f}"), ("max degree", s["degree"]["max"]),
                  ("isolated", s["degree"]["isolated"])]
@@ -302,7 +304,7 @@ class _App:
         if kg_file is None:
             return _status("Choose a KG file first.", ok=False), session, *keep
         src = Path(_path(kg_file))
-        target = self.upload_root() / _slug(src.stem)
+        target = self.upload_target(session, src.name)
         options = BuildOptions(file=src, workspace=target, format=None if fmt == "auto" else fmt,
                                aliases=_opt_path(aliases), descriptions=_opt_path(descriptions),
                                intents=_opt_path(intents), questions=[Path(_path(q)) for q in questions or []])
@@ -315,10 +317,10 @@ class _App:
         except InputError as e:
             return _status(_input_error(e), ok=False), session, *keep
         except KgAgentError as e:
-            return _status(html.escape(str(e)), ok=False), session, *keep
+            return _status(html.escape(public(str(e))), ok=False), session, *keep
         except Exception as e:  # a failed build leaves the previous workspace as it was; say so and go on serving
             log.exception("building %s failed", target)
-            return _status(f"The build failed ({html.escape(type(e).__name__)}: {html.escape(str(e))}); "
+            return _status(f"The build failed ({html.escape(type(e).__name__)}: {html.escape(public(str(e)))}); "
                            "the previous workspace is unchanged.", ok=False), session, *keep
         self.pool.reload(target)
         session = session.restart(str(target.resolve()))
@@ -327,6 +329,11 @@ class _App:
                f"{time.perf_counter() - t0:.0f} s. The chat now uses it (new conversation).")
         return (_status(msg, ok=True), session, [], self.counts_html(ws), *self.plots(ws), self.relation_rows(ws),
                 gr.Dataset(samples=_samples(self.examples(ws))), self.badge(ws))
+
+    def upload_target(self, session: Session, filename: str) -> Path:
+        """Where an upload named ``filename`` is built: one folder per browser session (unguessable), one workspace
+        per file name in it, the name made safe, so no upload reaches another session's workspace or outside."""
+        return safe_child(self.upload_root() / session.uploads, Path(safe_name(filename)).stem, default="kg")
 
     def upload_root(self) -> Path:
         root = self.config.upload_root
@@ -355,10 +362,11 @@ class _App:
                 results[name], found = run_training(name, ws, given, on_step=live)
                 curves.update(found)
         except KgAgentError as e:
-            return _status(html.escape(str(e)), ok=False), _scalars(results) or None, None, gr.update()
+            return _status(html.escape(public(str(e))), ok=False), _scalars(results) or None, None, gr.update()
         except Exception as e:  # shown in the tab; the server goes on serving
             log.exception("training %s on %s failed", parts, ws)
-            return (_status(f"Training failed ({html.escape(type(e).__name__)}: {html.escape(str(e))}).", ok=False),
+            return (_status(f"Training failed ({html.escape(type(e).__name__)}: {html.escape(public(str(e)))}).",
+                            ok=False),
                     _scalars(results) or None, None, gr.update())
         finally:
             self.pool.reload(ws)  # the next turn loads what was trained
@@ -405,10 +413,6 @@ def _opt_path(file: Any) -> Path | None:
     return Path(_path(file)) if file else None
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "kg"
-
-
 def _input_error(e: InputError) -> str:
     """The error with the uploaded file's own name (not the server's temp path) and its line, in plain words."""
     name = Path(e.path).name if e.path else "the file"
@@ -417,7 +421,21 @@ def _input_error(e: InputError) -> str:
         where += f" [{html.escape(e.field)}]"
     prefix = (e.path or "") + (f":{e.line}" if e.line is not None else "") + (f" [{e.field}]" if e.field else "")
     message = str(e).removeprefix(prefix + ": ") if prefix else str(e)
-    return f"<b>Could not load {where}:</b> {html.escape(message)}"
+    return f"<b>Could not load {where}:</b> {html.escape(public(message))}"
+
+
+# an absolute path (POSIX or Windows) down to its last component
+_PATH = re.compile(r"(?<![\w:/.])(?:[A-Za-z]:)?[\\/](?:[^\s\\/'\"`<>;,()\[\]]+[\\/])+[^\s\\/'\"`<>;,()\[\]:]*")
+
+
+def public(message: str) -> str:
+    """``message`` as a browser may see it: every server path cut to its last component (no folder layout,
+    no user names, no upload folders of other sessions).
+
+    >>> public("/srv/ws-uploads/3f2a/films/kg: not a saved KG")
+    'kg: not a saved KG'
+    """
+    return _PATH.sub(lambda m: m.group().replace("\\", "/").rstrip("/").rsplit("/", 1)[-1], message)
 
 
 def _status(message: str, *, ok: bool) -> str:

@@ -113,11 +113,13 @@ def ensure_demo_workspace(workspace: str | Path, *, rebuild: bool = False, threa
 
 def run_demo(workspace: str | Path = ".cache/demo-ws", *, host: str = "127.0.0.1", port: int | None = 7860,
              open_browser: bool = True, rebuild: bool = False, block: bool = True,
-             progress: Callable[[float, str], None] | None = None) -> Any:
-    """Build (first run) or reuse the demo workspace, then serve the app on it."""
+             progress: Callable[[float, str], None] | None = None, auth: Any = None, insecure: bool = False) -> Any:
+    """Build (first run) or reuse the demo workspace, then serve the app on it (``auth``, ``insecure``: as
+    :func:`ui.launch`)."""
     from kgagent.agent import build_agent
-    from kgagent.ui.launch import launch
+    from kgagent.ui.launch import check_exposure, launch
 
+    check_exposure(host, auth, insecure)  # before the (long) first build
     ensure_demo_workspace(workspace, rebuild=rebuild, progress=progress)
     app = create_app(build_agent(workspace), workspace)
-    return launch(app, host=host, port=port, open_browser=open_browser, block=block)
+    return launch(app, host=host, port=port, open_browser=open_browser, block=block, auth=auth, insecure=insecure)

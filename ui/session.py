@@ -29,10 +29,12 @@ class Session:
     workspace: str
     thread_id: str = field(default_factory=lambda: f"ui-{uuid.uuid4().hex[:16]}")
     turns: dict[int, dict[str, Any]] = field(default_factory=dict)  # chat index of a reply -> what it answered
+    # this tab's folder under the upload root: unguessable, so no other session can build into or read it
+    uploads: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def restart(self, workspace: str | None = None) -> Session:
-        """A fresh conversation (new thread), on ``workspace`` when given."""
-        return Session(workspace=workspace or self.workspace)
+        """A fresh conversation (new thread), on ``workspace`` when given; the same upload folder."""
+        return Session(workspace=workspace or self.workspace, uploads=self.uploads)
 
     @property
     def config(self) -> dict[str, Any]:

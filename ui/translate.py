@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -85,15 +86,39 @@ class TurnView:
                 "evidence": self.evidence}
 
 
-# How each state field reads in the steps panel; a registry, so a new field is one entry.
+# What the chat's Markdown would act on in a label or a reply (data anyone may have written): inline syntax
+# (images, links, HTML, emphasis, code, math), block syntax at a line's start (headings, lists, quotes), and
+# what GFM turns into links by itself (URLs, www., e-mail addresses). Escapes already there are kept.
+_INLINE = re.compile(r"\\[!-/:-@\[-`{-~]|[\\`*_\[\]<>!$~|#@]")
+_LINE_START = re.compile(r"^(\s*)([-+=>]|\d+(?=[.)]))", re.MULTILINE)
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp|mailto|file|data|javascript)(:)|\b(www)(\.)")
+
+
+def as_text(text: str) -> str:
+    """``text`` escaped so the chat's Markdown shows it as the characters it is: no image, link, HTML, emphasis
+    or heading comes out of a label, and no URL becomes a link.
+
+    >>> print(as_text("![x](http://h/p.png) and <b>*www.h.io*</b>"))
+    \\!\\[x\\](http\\://h/p.png) and \\<b\\>\\*www\\.h.io\\*\\</b\\>
+    """
+    text = _INLINE.sub(lambda m: m.group() if len(m.group()) == 2 else "\\" + m.group(), str(text))
+    text = _AUTOLINK.sub(lambda m: f"{m.group(1)}\\:" if m.group(1) else f"{m.group(3)}\\.", text)
+    return _LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if not m.group(2).isdigit()
+                           else f"{m.group(1)}{m.group(2)}\\", text)
+
+
+# How each state field reads in the steps panel; a registry, so a new field is one entry. Labels and the
+# user's words go through as_text; the Markdown around them is the panel's own.
 STEP_LINES: dict[str, Callable[[Any, dict], str | None]] = {
-    "intent": lambda v, u: f"intent **{v}**" + (f" ({u['intent_confidence']:.0%})" if "intent_confidence" in u else ""),
-    "entities": lambda v, u: ("entities: " + ", ".join(f"**{e['label']}**" for e in v)) if v else None,
-    "followups": lambda v, u: ("refers back to: " + ", ".join(e["label"] for e in v)) if v else None,
-    "clarification": lambda v, u: (f"“{v['mention']}” is ambiguous: {len(v['options'])} candidates") if v else None,
+    "intent": lambda v, u: f"intent **{as_text(v)}**" + (
+        f" ({u['intent_confidence']:.0%})" if "intent_confidence" in u else ""),
+    "entities": lambda v, u: ("entities: " + ", ".join(f"**{as_text(e['label'])}**" for e in v)) if v else None,
+    "followups": lambda v, u: ("refers back to: " + ", ".join(as_text(e["label"]) for e in v)) if v else None,
+    "clarification": lambda v, u: (f"“{as_text(v['mention'])}” is ambiguous: {len(v['options'])} candidates")
+    if v else None,
     "subgraph": lambda v, u: f"neighbourhood: {len(v)} triples" if v else None,
     "passages": lambda v, u: f"passages: {len(v)}" if v else None,
-    "relation_path": lambda v, u: ("relation path: " + " → ".join(f"`{r}`" for r in v)) if v else None,
+    "relation_path": lambda v, u: ("relation path: " + " → ".join(as_text(r) for r in v)) if v else None,
     "answers": lambda v, u: (f"{len(v)} answer{'s' * (len(v) != 1)}"
                              + (f", confidence {u['confidence']:.0%}" if "confidence" in u else "")) if v else None,
     "problem": lambda v, u: {"no_entity": "no entity found in the question", "no_answer": "no answer in the graph",
@@ -185,10 +210,10 @@ class ChatTranslator:
             text = "\n".join(f"- {s}" for s in v.steps) or "- reading the question"
             out.append(ChatItem("steps", text=text, title=title, status="done" if v.done else "pending"))
         if v.error:
-            out.append(ChatItem("error", text=f"⚠️ {v.error}"))
+            out.append(ChatItem("error", text=f"⚠️ {as_text(v.error)}"))
             return out
         if v.reply:
-            out.append(ChatItem("answer", text=v.reply, options=self._options() if v.done else []))
+            out.append(ChatItem("answer", text=as_text(v.reply), options=self._options() if v.done else []))
         if v.done and v.evidence and self._render is not None:
             if self._evidence_html is None:
                 self._evidence_html = self._render(v)

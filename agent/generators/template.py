@@ -84,6 +84,21 @@ def derive_template(relation: str) -> str:
     return f"{{head}} {{has}} {phrase} {{tail}}"
 
 
+# The reply is plain text built from KG labels (data anyone may have written). A client that renders Markdown
+# (a chat UI, an OpenAI-compatible client) must not turn a label into an image, a link or HTML: brackets and angle
+# brackets are escaped, which is all those constructs need, and leaves the text readable in a terminal.
+_ACTIVE = re.compile(r"[\[\]<>]")
+
+
+def plain(text: str) -> str:
+    """``text`` with ``[``, ``]``, ``<``, ``>`` backslash-escaped (no Markdown image, link, autolink or HTML).
+
+    >>> print(plain("![x](http://h/p.png)"))
+    !\\[x\\](http://h/p.png)
+    """
+    return _ACTIVE.sub(lambda m: "\\" + m.group(), text)
+
+
 def join_names(names: list[str], more: int = 0) -> str:
     """``["A", "B", "C"]`` -> ``"A, B and C"``; with ``more=12``: ``"A, B, C and 12 more"``."""
     items = [*names, f"{more} more"] if more > 0 else list(names)
@@ -142,10 +157,10 @@ class TemplateGenerator(Generator):
 
     def generate(self, request: ResponseRequest) -> str:
         if request.problem or request.unsure or not request.answers:
-            return self.no_answer(request)
+            return plain(self.no_answer(request))
         body = self.answer_sentences(request)
         cite = self.citation(request)
-        return f"{body}\n\n{cite}" if cite else body
+        return plain(f"{body}\n\n{cite}" if cite else body)
 
     # ----------------------------------------------------------------- pieces
     def no_answer(self, request: ResponseRequest) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kgagent.kg import InputError, KnowledgeGraph, WorkspaceError, load_kg
+from kgagent.kg import KnowledgeGraph, WorkspaceError, load_kg
 
 
 def _assert_same(a: KnowledgeGraph, b: KnowledgeGraph) -> None:
@@ -71,5 +71,5 @@ def test_load_errors_name_what_is_wrong(tmp_path, tiny_kg):
     rows = (tmp_path / "kg" / "entities.tsv").read_text(encoding="utf-8").splitlines()
     rows[3] = "2\tonly two"
     (tmp_path / "kg" / "entities.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"entities.tsv:4: corrupt entity row"):
+    with pytest.raises(WorkspaceError, match=r"entities.tsv:4: corrupt entity row"):
         KnowledgeGraph.load(tmp_path / "kg")

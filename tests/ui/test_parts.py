@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kgagent.kg.errors import ConfigError, InputError
+from kgagent.kg.errors import ConfigError, InputError, KgAgentError
 from kgagent.ui.config import UIConfig
 from kgagent.ui.examples import Example, from_question_files, hops, toml_section, workspace_examples
-from kgagent.ui.launch import parse_auth
+from kgagent.ui.launch import AUTH_ENV, check_exposure, parse_auth, resolve_auth
 from kgagent.ui.session import FeedbackLog, GraphPool, Session
 
 
@@ -60,17 +60,40 @@ def test_feedback_lines_stay_whole_under_concurrent_writers(tmp_path):
     assert len(rows) == 200 and all(set(r) >= {"time", "thread_id", "liked"} for r in rows)
 
 
-def test_auth_from_a_pair_or_a_file(tmp_path):
-    assert parse_auth("ada:s3cret:with:colons") == [("ada", "s3cret:with:colons")]
+def test_auth_from_a_file_or_the_environment_never_argv(tmp_path):
     assert parse_auth(None) is None and parse_auth("") is None
     f = tmp_path / "users.txt"
-    f.write_text("# who may sign in\nada:one\n\nbob:two\n")
-    assert parse_auth(f) == [("ada", "one"), ("bob", "two")]
+    f.write_text("# who may sign in\nada:one\n\nbob:two:with:colons\n")
+    assert parse_auth(f) == [("ada", "one"), ("bob", "two:with:colons")]
+    assert resolve_auth(None, {AUTH_ENV: "ada:one\nbob:two"}) == [("ada", "one"), ("bob", "two")]
+    assert resolve_auth(f, {AUTH_ENV: "eve:x"})[0] == ("ada", "one")  # the file wins
+    assert resolve_auth(None, {}) is None
     f.write_text("ada:one\nbob\n")
     with pytest.raises(InputError, match=r"users\.txt:2: expected user:password"):
         parse_auth(f)
-    with pytest.raises(InputError, match="--auth"):
+    with pytest.raises(InputError, match="process list"):  # a password in argv is refused
+        parse_auth("ada:s3cret")
+    with pytest.raises(InputError, match="no such file"):
         parse_auth("nopassword")
+
+
+@pytest.mark.parametrize(("host", "auth", "insecure", "ok"), [
+    ("127.0.0.1", None, False, True), ("localhost", None, False, True), ("::1", None, False, True),
+    ("0.0.0.0", None, False, False), ("192.168.1.5", None, False, False), ("0.0.0.0", [("a", "b")], False, True),
+    ("0.0.0.0", None, True, True)])
+def test_a_public_address_needs_a_login_or_insecure(host, auth, insecure, ok):
+    if ok:
+        check_exposure(host, auth, insecure)
+    else:
+        with pytest.raises(KgAgentError, match="--insecure"):
+            check_exposure(host, auth, insecure)
+
+
+def test_kgagent_chat_refuses_0000_without_auth(demo_ws, capsys):
+    from kgagent.agent.cli import main
+
+    assert main(["chat", str(demo_ws), "--host", "0.0.0.0", "--memory"]) == 2
+    assert "--insecure" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("bad", [{"concurrency": 0}, {"max_examples": 0}, {"examples": "one question"},

@@ -21,6 +21,7 @@ from kgagent.kg.config import make_config
 from kgagent.kg.errors import InputError, WorkspaceError
 from kgagent.kg.graph import KnowledgeGraph
 from kgagent.kg.io import atomic_dir
+from kgagent.kg.validate import check_safetensors, parse, read_json, read_safetensors
 from kgagent.kg.workspace import Workspace
 from kgagent.training.qa.config import QAConfig
 from kgagent.training.qa.ranking import Encoded, Ranker
@@ -210,7 +211,6 @@ class QAModel:
         trained further).
         """
         import torch
-        from safetensors.torch import load_file
 
         from kgagent.training.fused import FusedEncoder
         from kgagent.training.qa_net import QANet
@@ -219,33 +219,36 @@ class QAModel:
         meta_path = directory / "qa_config.json"
         if not meta_path.is_file():
             raise WorkspaceError(f"{directory}: no QA model here (no qa_config.json); run `kgagent train qa` first")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        config = make_config(QAConfig, meta["config"], where=str(meta_path))
+        meta = read_json(meta_path)
+        config = parse(meta_path, "QA settings", lambda: make_config(QAConfig, meta["config"], where=str(meta_path)))
+        heads = directory / "heads.safetensors"
+        check_safetensors(heads)  # before the encoder loads: a damaged file is reported at once
         root = Workspace(directory.parent.parent)
         if kg is None:
             kg = KnowledgeGraph.load(root.require("kg"))
-        if kg.num_entities != meta["num_entities"] or list(kg.relations) != meta["relations"]:
+        if kg.num_entities != meta.get("num_entities") or list(kg.relations) != meta.get("relations"):
             raise WorkspaceError(f"{directory}: the QA model was trained on another KG "
-                                 f"({meta['num_entities']} entities); retrain it with `kgagent train qa`")
+                                 f"({meta.get('num_entities')} entities); retrain it with `kgagent train qa`")
+        rules = None
+        if (directory / "rules.json").is_file():  # read before the encoder: a damaged file is reported at once
+            from kgagent.kg.rules import RuleSet
+
+            rules = RuleSet.load(directory / "rules.json", kg)
         scorer = None
         if meta.get("rel_dim") or config.encoder.fusion != "none":
             kge = kge if kge is not None else root.require("kge")
             scorer = load_scorer(kge, kg)
         vectors = fusion_vectors(scorer) if config.encoder.fusion != "none" else None
         encoder = FusedEncoder.from_pretrained(directory / "encoder", entity_vectors=vectors)
-        net = QANet(encoder, len(meta["paths"]), meta.get("rel_dim"), config.answer_hidden)
-        net.load_state_dict(load_file(str(directory / "heads.safetensors")), strict=False)
+        net = parse(meta_path, "QA settings", lambda: QANet(encoder, len(meta["paths"]), meta.get("rel_dim"),
+                                                            config.answer_hidden))
+        parse(heads, "QA heads", lambda: net.load_state_dict(read_safetensors(heads), strict=False))
         if merge and config.encoder.finetune == "lora":
             encoder.merge_adapter()
         dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         net.to(dev).eval()
         if scorer is not None:
             scorer.to(dev)
-        rules = None
-        if (directory / "rules.json").is_file():
-            from kgagent.kg.rules import RuleSet
-
-            rules = RuleSet.load(directory / "rules.json", kg)
         from kgagent.training.path_scorer import PathScorer
 
         path_scorer = PathScorer.load(directory, len(meta["paths"]))
