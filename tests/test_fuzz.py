@@ -193,8 +193,8 @@ TOML_VALUE = st.recursive(st.one_of(st.integers(), st.floats(allow_nan=True), st
                                                "domain", "torch_threads", "nope"]), TOML_VALUE, max_size=3))
 def test_agent_settings_of_any_type_build_or_name_the_field(values):
     from kgagent.agent.context import Context
-    from kgagent.kg.errors import ConfigError
     from kgagent.kg.config import make_config
+    from kgagent.kg.errors import ConfigError
 
     try:
         make_config(Context, values, where="[agent]")
