@@ -184,7 +184,8 @@ class RuleSet:
             rules: dict[str, list[Rule]] = {}
             for r in data["rules"]:
                 for step in (r["head"], *r["body"]):
-                    kg.parse_step(step)  # a rule over a relation this KG lacks: the file is not this KG's
+                    if step != SAME_NAME:
+                        kg.parse_step(step)  # a rule over a relation this KG lacks: the file is not this KG's
                 rules.setdefault(r["head"], []).append(Rule(r["head"], tuple(r["body"]), float(r["confidence"]),
                                                             int(r["support"])))
             return cls(kg, rules, RuleConfig(**data["config"]))

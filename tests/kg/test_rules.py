@@ -59,6 +59,11 @@ def test_save_load_round_trip(kg: KnowledgeGraph, tmp_path) -> None:
     rules.save(tmp_path / "rules.json")
     loaded = RuleSet.load(tmp_path / "rules.json", kg)
     assert loaded.rules == rules.rules and loaded.config == rules.config and len(loaded) == len(rules)
+    # two-step bodies through same-name links load back too (same_name is no relation of the graph)
+    rules = mine_rules(kg, RuleConfig(min_support=3))
+    assert any(SAME_NAME in r.body for rs in rules.rules.values() for r in rs)
+    rules.save(tmp_path / "rules2.json")
+    assert RuleSet.load(tmp_path / "rules2.json", kg).rules == rules.rules
 
 
 @pytest.mark.parametrize("bad", [{"max_body": 3}, {"min_confidence": 1.5}, {"per_head": 0}])
