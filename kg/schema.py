@@ -286,7 +286,7 @@ def _step_type(kg: KnowledgeGraph, name: RelationName, forward: bool, ends: np.n
     words = set(name.words) | {name.noun}
     if literal in ("year", "date") or (forward and words & _TIME_NOUNS and literal):
         qword = "when"
-    elif any(_is_person_noun(n) for n in nouns) or (forward and name.kind == "passive"
+    elif any(is_person_noun(n) for n in nouns) or (forward and name.kind == "passive"
                                                     and (set(name.words) & _PERSON_VERBS or not literal)):
         qword = "who"
     elif forward and (words & _PLACE_NOUNS or any(n in _PLACE_NOUNS for n in nouns)):
@@ -296,7 +296,8 @@ def _step_type(kg: KnowledgeGraph, name: RelationName, forward: bool, ends: np.n
     return StepType(qword=qword, nouns=tuple(dict.fromkeys(n for n in nouns if n)), literal=literal)
 
 
-def _is_person_noun(noun: str) -> bool:
+def is_person_noun(noun: str) -> bool:
+    """Whether a noun names a person or agent: a short list of common ones, else an agent suffix (-er, -or, -ist...)."""
     last = noun.split()[-1] if noun else ""
     if not last or last in _NOT_PERSON or noun in _NOT_PERSON:
         return False

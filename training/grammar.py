@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from kgagent.kg.graph import INVERSE
-from kgagent.kg.schema import RelationName, Schema, StepType
+from kgagent.kg.schema import RelationName, Schema, StepType, is_person_noun
 
 GENERIC = ("things", "ones", "items", "entries")  # answers whose class has no name in the graph
 FAMILIES = ("a", "b")  # two disjoint sets of forms: train on one, validate on the other when asked to
@@ -65,6 +65,23 @@ def _agent(base: str) -> str:
     return base + ("r" if base.endswith("e") else "er")
 
 
+def _deagent(agent: str) -> str:
+    """The verb of an agent noun: actor -> act, director -> direct, writer -> write, creator -> create."""
+    if agent.endswith("ator"):
+        return agent[:-2] + "e"
+    stem = agent[:-2] if agent.endswith(("or", "er")) else agent.removesuffix("ist")
+    if stem.endswith(("c", "v", "z")) or (len(stem) > 2 and stem[-1] in "ts" and stem[-2] in "aeiou"
+                                           and stem[-3] not in "aeiou"):
+        stem += "e"  # producer -> produce, writer -> write, user -> use
+    return stem
+
+
+def _singular(noun: str) -> str:
+    if noun.endswith("ies"):
+        return noun[:-3] + "y"
+    return noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
+
+
 def _plural(noun: str) -> str:
     if not noun or noun.endswith("s"):
         return noun
@@ -91,6 +108,17 @@ class _Words:
         if name.kind == "passive":  # directed_by: the director, the directors
             self.noun = _agent(base.split()[0])
         self.wh = answers.qword
+        # who does it, and the verb of doing it ("directed_by": director, direct; "starred_actors": actor, act
+        # or star): relations that name an agent are asked about with it ("what was X the director of")
+        self.agent, self.abase, self.apast = "", "", ""
+        last = _singular(self.noun.split()[-1]) if self.noun else ""
+        if name.kind == "passive":
+            self.agent, self.abase, self.apast = self.noun, base.split()[0], past.split()[0]
+        elif name.kind == "noun" and is_person_noun(last):
+            self.agent = last
+            verb = core[0] if core[0].endswith("ed") and len(core) > 1 else ""  # "starred actors": star
+            self.apast, self.abase = _verb_forms(verb) if verb and rng.random() < 0.5 else \
+                (_deagent(last) + "ed", _deagent(last))
         # the class of what this step reaches: named by the graph, or by the relation itself read forward
         # ("the directors", "the genres"), else a generic noun
         own = (self.noun,) if forward and name.kind in ("passive", "noun") else ()
@@ -155,6 +183,20 @@ SHARE_QUESTIONS: tuple[Form, ...] = (("a", "which {things} share {noun} with {x}
                                      ("b", "what has the same {noun} as {x}"),
                                      ("a", "{things} that share the {noun} of {x}"),
                                      ("b", "name {things} with the same {noun} as {x}"))
+# relations that name an agent (a director, an actor): forward reaches the agents, backward their works
+AGENT_QUESTIONS: dict[bool, tuple[Form, ...]] = {
+    True: (("a", "who {apast} {x}"), ("b", "who {apast} in {x}"), ("a", "who was the {agent} of {x}"),
+           ("b", "who were the {agent}s of {x}"), ("a", "{x} had which {agent}s"), ("b", "who is {x}'s {agent}")),
+    False: (("a", "what was {x} the {agent} of"), ("b", "{x} was the {agent} of which {things}"),
+            ("a", "what did {x} {abase} in"), ("b", "which {things} did {x} {abase}"),
+            ("a", "which {things} had {x} as {agent}"), ("b", "{things} that {x} {apast} in"),
+            ("a", "{x} {apast} in which {things}"), ("b", "what {things} did {x} {abase} in")),
+}
+AGENT_PHRASES: dict[bool, tuple[Form, ...]] = {
+    True: (("a", "the {agent}s of {x}"), ("b", "whoever {apast} in {x}"), ("a", "the people who {apast} {x}")),
+    False: (("a", "the {things} {x} was the {agent} of"), ("b", "the {things} {x} {apast} in"),
+            ("a", "{things} with {x} as {agent}"), ("b", "the {things} that {x} {apast}")),
+}
 LEADS = ("", "", "", "please ", "can you tell me ", "i want to know ", "do you know ")
 
 
@@ -168,7 +210,8 @@ def _choose(forms: Sequence[Form], families: Sequence[str] | None, rng: np.rando
 
 def _fill(form: str, w: _Words, x: str) -> str:
     return form.format(x=x, noun=w.noun, things=w.things, wh=w.wh, phrase=w.phrase, verb=w.verb,
-                       participle=w.participle, past=w.past, base=w.base)
+                       participle=w.participle, past=w.past, base=w.base, agent=w.agent, abase=w.abase,
+                       apast=w.apast)
 
 
 def ask(path: Sequence[str], topic: str, schema: Schema, rng: np.random.Generator,
@@ -191,8 +234,11 @@ def ask(path: Sequence[str], topic: str, schema: Schema, rng: np.random.Generato
             i += 2
             continue
         forward = not step.endswith(INVERSE)
-        table = QUESTIONS if last else PHRASES
-        family, form = _choose(table[(w.name.kind, forward)], families, rng, simple=i == 0)
+        if w.agent and rng.random() < 0.5:
+            forms = (AGENT_QUESTIONS if last else AGENT_PHRASES)[forward]
+        else:
+            forms = (QUESTIONS if last else PHRASES)[(w.name.kind, forward)]
+        family, form = _choose(forms, families, rng, simple=i == 0)
         np_ = _fill(form, w, np_)
         i += 1
     return _surface(np_, rng), family

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kgagent.kg.errors import ConfigError, InputError
-from kgagent.kg.graph import KnowledgeGraph
+from kgagent.kg.graph import INVERSE, KnowledgeGraph
 from kgagent.training.qa.config import Fallback, QAConfig
 from kgagent.training.qa.model import Prepared, QAModel, fusion_vectors
 from kgagent.training.qa.ranking import Encoded
@@ -308,7 +308,8 @@ def select_abstention(model: QAModel, data: PathData, encoded: Sequence[Encoded]
     for ratio in grid:
         hits = np.mean([is_hit(model.ranker.rank(e, fb, w, ratio=ratio), data.examples[r], model.kg)
                         for e, r in zip(encoded, rows, strict=True)])
-        abstained = np.mean([model.ranker.rank(e, fb, w, ratio=ratio, blocked=data.labels[r][0][0]).missing
+        abstained = np.mean([model.ranker.rank(e, fb, w, ratio=ratio,
+                                               blocked=data.labels[r][0][0].removesuffix(INVERSE)).missing
                              for e, r in blockable]) if blockable else 0.0
         table.append({"ratio": ratio, "hits_at_1": float(hits), "abstained": float(abstained)})
     best = max(table, key=lambda x: x["hits_at_1"] + x["abstained"] - 1e-9 * table.index(x))

@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kgagent.kg.graph import KnowledgeGraph, Path_
+from kgagent.kg.graph import INVERSE, KnowledgeGraph, Path_
 from kgagent.training.qa.config import Fallback, QAConfig
 from kgagent.training.qa.results import Answer, QAResult
 from kgagent.training.qa_paths import PathIndex, RelPath
@@ -152,37 +153,46 @@ class Ranker:
         graph lacks it (nothing is chosen then).
 
         With a fallback (the graph may miss edges) the most likely paths are taken as they are. Without one, the
-        graph is the truth: only paths it can walk from the topics count, so "which films did X direct" is not
-        read backwards as "who directed X" for a director. When the most likely path cannot be walked and no
-        walkable one reaches ``ratio`` (default ``config.abstain_ratio``, else the one chosen on the held-out
-        split) of its probability, the question asks for something this topic lacks. ``blocked``: treat paths
-        starting with that step as unwalkable (how abstention is measured on the held-out split)."""
+        graph is the truth. Paths are grouped by their relations read in any direction (``directed_by`` and
+        ``directed_by^-1`` ask about the same relation; wordings often leave the direction unclear), and only
+        paths the graph can walk from the topic are executed, so "what was X the director of" becomes
+        ``directed_by^-1`` for a director. When the most likely relations cannot be walked in any direction and
+        no walkable group reaches ``ratio`` (default ``config.abstain_ratio``, else the one chosen on the
+        held-out split) of their probability, the question asks for something this topic lacks. ``blocked``:
+        a relation treated as absent from the topic (how abstention is measured on the held-out split)."""
         probs, cfg = enc.path_probs, self.config
         order = np.argsort(-probs, kind="stable")
         chosen: list[tuple[RelPath, float]] = []
-        mass = 0.0
         if fallback.soft or fallback.scorer or not cfg.walk_prior:
+            mass = 0.0
             for i in order[: cfg.max_paths]:
                 chosen.append((self.paths[i], float(probs[i])))
                 mass += float(probs[i])
                 if mass >= 0.99:
                     break
             return chosen, None
+        groups = self.groups
+        group_p = np.bincount(groups, weights=probs, minlength=int(groups.max()) + 1)  # (n_groups,)
+        walkable: list[tuple[float, float, int]] = []
         for i in order[: _WALK_CANDIDATES]:
             path = self.paths[i]
-            if path[0] == blocked or not enc.memo(("walks", int(i)), lambda path=path: bool(
-                    len(self.index.execute(enc.topics, path)))):
+            if blocked is not None and path[0].removesuffix(INVERSE) == blocked:
                 continue
-            chosen.append((path, float(probs[i])))
-            mass += float(probs[i])
-            if len(chosen) >= cfg.max_paths or mass >= 0.99:
-                break
-        top = float(probs[order[0]])
+            if enc.memo(("walks", int(i)), lambda path=path: bool(len(self.index.execute(enc.topics, path)))):
+                walkable.append((float(group_p[groups[i]]), float(probs[i]), int(i)))
+        top_group = float(group_p.max())
         ratio = ratio if ratio is not None else (cfg.abstain_ratio if cfg.abstain_ratio is not None
                                                  else self.abstain_ratio)
-        if not chosen or chosen[0][1] < ratio * top:
+        if not walkable or max(w[0] for w in walkable) < ratio * top_group:
             return [], self.paths[order[0]]
-        return chosen, None
+        walkable.sort(key=lambda w: (-w[0], -w[1]))  # the most likely group first, its likeliest direction first
+        return [(self.paths[i], gp) for gp, _, i in walkable[: cfg.max_paths]], None
+
+    @cached_property
+    def groups(self) -> np.ndarray:
+        """``(n_paths,)`` group id of each path: the same relations in the same order, directions ignored."""
+        keys: dict[tuple[str, ...], int] = {}
+        return np.array([keys.setdefault(tuple(s.removesuffix(INVERSE) for s in p), len(keys)) for p in self.paths])
 
     def rank(self, enc: Encoded, fallback: Fallback | str, scorer_weight: float, *, ratio: float | None = None,
              blocked: str | None = None) -> QAResult:
