@@ -197,6 +197,12 @@ AGENT_PHRASES: dict[bool, tuple[Form, ...]] = {
     False: (("a", "the {things} {x} was the {agent} of"), ("b", "the {things} {x} {apast} in"),
             ("a", "{things} with {x} as {agent}"), ("b", "the {things} that {x} {apast}")),
 }
+# two steps back and forth through an agent relation from an agent: the co-directors, the co-stars
+CO_QUESTIONS: tuple[Form, ...] = (("a", "who {apast} with {x}"), ("b", "who {apast} together with {x}"),
+                                  ("a", "who are {x}'s co-{agent}s"), ("b", "who worked with {x}"),
+                                  ("a", "{x} {apast} together with who"), ("b", "which {agent}s worked with {x}"))
+CO_PHRASES: tuple[Form, ...] = (("a", "the people who {apast} with {x}"), ("b", "{x}'s co-{agent}s"),
+                                ("a", "those who worked with {x}"))
 LEADS = ("", "", "", "please ", "can you tell me ", "i want to know ", "do you know ")
 
 
@@ -227,6 +233,14 @@ def ask(path: Sequence[str], topic: str, schema: Schema, rng: np.random.Generato
         share = i + 1 < len(path) and path[i + 1] == _flip(step) and not step.endswith(INVERSE) \
             and rng.random() < 0.6
         w = _words(step if not share else path[i + 1], schema, rng)
+        # X r^-1 y, y r z for an agent relation r: z worked with X (the co-directors of X)
+        if not share and i + 1 < len(path) and path[i + 1] == _flip(step) and step.endswith(INVERSE) \
+                and w.agent and rng.random() < 0.6:
+            table = CO_QUESTIONS if i + 1 == len(path) - 1 else CO_PHRASES
+            family, form = _choose(table, families, rng, simple=i == 0)
+            np_ = _fill(form, w, np_)
+            i += 2
+            continue
         if share:
             table = SHARE_QUESTIONS if i + 1 == len(path) - 1 else SHARE
             family, form = _choose(table, families, rng, simple=i == 0)
