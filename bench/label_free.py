@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--link", action="store_true")
     p.add_argument("--robustness", action="store_true", help="also lower-cased / one-typo versions (grammar)")
     p.add_argument("--eval-only", action="store_true")
+    p.add_argument("--skip-dev", action="store_true", help="score the seeded 20%% test split only (not whole dev)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
@@ -177,14 +178,15 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 p.error(f"unknown variant {name}")
         model = QAModel.load(root / "models" / "qa")
-        log(f"{name}: whole dev splits")
-        entry["dev"] = evaluate_files(model, dev)
+        if not args.skip_dev:
+            log(f"{name}: whole dev splits")
+            entry["dev"] = evaluate_files(model, dev)
         log(f"{name}: seeded 20% test split")
         entry["test"] = evaluate_files(model, test)
         if args.link:
             from kgagent.retrieval.linker import EntityLinker
 
-            entry["dev_linked"] = evaluate_files(model, dev, link=True, linker=EntityLinker(model.kg))
+            entry["test_linked"] = evaluate_files(model, test, link=True, linker=EntityLinker(model.kg))
         if args.robustness and name == "grammar":
             rng = np.random.default_rng(args.seed)
             tmp = args.work / "label_free_variants"
