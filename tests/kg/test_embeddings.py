@@ -63,7 +63,8 @@ def test_training_learns_and_reports_metrics(complex_run, ring_kg) -> None:
 def test_split_keeps_every_held_out_entity_and_relation_in_train(ring_kg) -> None:
     from kgagent.kg.embeddings import _split
 
-    train, valid, test = _split(ring_kg, KGEConfig(**FAST))
+    train, valid, test, note = _split(ring_kg, KGEConfig(**FAST))
+    assert note is None  # PyKEEN's own split
     tr = train.mapped_triples.numpy()
     seen_e, seen_r = set(tr[:, [0, 2]].ravel()), set(tr[:, 1])
     for part in (valid, test):
