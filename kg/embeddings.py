@@ -101,6 +101,8 @@ class KGEConfig:
     frequency: int = field(default=5, metadata={"help": "Validate every this many epochs."})
     patience: int = field(default=2, metadata={"help": "Validations without improvement before stopping."})
     relative_delta: float = 0.002
+    max_seconds: float | None = field(default=300.0, metadata={
+        "help": "training time budget: no epoch starts after it (the best validated weights are kept); None: none"})
     eval_batch_size: int = field(default=64, metadata={"help": "Explicit: automatic growth eats RAM."})
     max_eval_triples: int | None = field(default=1000, metadata={"help": "Validation sample size."})
     max_test_triples: int | None = field(default=None, metadata={"help": "Test sample size; None: all."})
@@ -117,6 +119,8 @@ class KGEConfig:
                 raise ConfigError(f"kge.{name}: must be a positive integer, got {value!r}")
         if not isinstance(self.patience, int) or self.patience < 0:
             raise ConfigError(f"kge.patience: must be an integer >= 0, got {self.patience!r}")
+        if self.max_seconds is not None and not (isinstance(self.max_seconds, int | float) and self.max_seconds > 0):
+            raise ConfigError(f"kge.max_seconds: must be a number of seconds > 0 or None, got {self.max_seconds!r}")
         for name in ("max_eval_triples", "max_test_triples"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
@@ -573,6 +577,22 @@ def _split(kg: KnowledgeGraph, config: KGEConfig) -> _Split:
     return _Split(*exchange, note)
 
 
+def _budget_callback(seconds: float, state: dict[str, bool]) -> Any:
+    """A training callback that ends training after the epoch that passes ``seconds`` (PyKEEN's own early
+    stopping callback ends it the same way; the loop then restores the best validated weights)."""
+    from pykeen.training.callbacks import TrainingCallback
+
+    start = time.perf_counter()
+
+    class Budget(TrainingCallback):
+        def post_epoch(self, epoch: int, epoch_loss: float, **kwargs: Any) -> None:
+            if time.perf_counter() - start > seconds:
+                state["stopped"] = True
+                self.training_loop._should_stop = True
+
+    return Budget()
+
+
 def _restore_best_callback(path: Path) -> Any:
     """A training callback that reloads the best validated weights when training ends at ``epochs`` (PyKEEN's
     early stopper restores them only when it stops training itself, and then deletes the file)."""
@@ -726,6 +746,10 @@ def train_embeddings(
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kge-") as tmp:
         best = Path(tmp) / "best.pt"  # not pystow's shared checkpoints folder
+        budget: dict[str, bool] = {"stopped": False}
+        callbacks = [_restore_best_callback(best)]
+        if config.max_seconds is not None:
+            callbacks.append(_budget_callback(config.max_seconds, budget))
         stopper_kwargs = {"frequency": config.frequency, "patience": config.patience, "metric": "mrr",
                           "relative_delta": config.relative_delta,
                           "evaluation_batch_size": config.eval_batch_size, "best_model_path": best}
@@ -739,7 +763,7 @@ def train_embeddings(
                 optimizer=config.optimizer, optimizer_kwargs={"lr": config.lr},
                 epochs=config.epochs,
                 training_kwargs={"batch_size": config.batch_size, "use_tqdm_batch": progress,
-                                 "callbacks": [_restore_best_callback(best)], **config.training_kwargs},
+                                 "callbacks": callbacks, **config.training_kwargs},
                 stopper="early" if early_stopping else None,
                 stopper_kwargs=stopper_kwargs if early_stopping else None,
                 evaluator="rankbased",
@@ -761,6 +785,7 @@ def train_embeddings(
         "epochs": len(res.losses),
         "best_epoch": getattr(stopper, "best_epoch", None),
         "stopped_early": bool(getattr(stopper, "stopped", False)),
+        "stopped_by_budget": budget["stopped"],
         "seconds": round(seconds, 2),
         "train_seconds": round(float(res.train_seconds), 2),
         "n_train": len(train.mapped_triples),
