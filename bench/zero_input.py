@@ -8,6 +8,8 @@ hop (the hops of each question's relation path in its ``qa_qtype.txt``), path ac
 
     python bench/zero_input.py --kgs nations umls demo --work .cache/zero-input --out bench/results/zero_input.json
 
+``--settings FILE`` puts a ``kgagent.toml`` in every workspace before the build (recorded with the results).
+
 Question sets: ``bench/questions/<kg>/qa.txt`` (see each README); the demo's are its shipped
 ``kgagent/kg/demo/data/questions.txt``. Builds are CPU-heavy: they run sequentially.
 """
@@ -88,13 +90,16 @@ def evaluate(ws: Path, questions: Path, link: bool, folder: Path) -> dict[str, A
     return {**{k: m.get(k) for k in keep}, "per_hop": per_hop(m["per_type"]), "eval_seconds": run["seconds"]}
 
 
-def run_kg(name: str, work: Path) -> dict[str, Any]:
+def run_kg(name: str, work: Path, settings: Path | None = None) -> dict[str, Any]:
     folder = work / name
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     kg = WRITERS[name](folder)
     ws = folder / "ws"
+    if settings is not None:  # the build keeps a workspace's kgagent.toml
+        ws.mkdir()
+        shutil.copy2(settings, ws / "kgagent.toml")
     print(f"[{name}] building {kg.file} ...", flush=True)
     build = timed(kgagent("build", str(kg.file), "--workspace", str(ws), *kg.build_args), folder / "build.log")
     manifest = json.loads((ws / "manifest.json").read_text(encoding="utf-8"))
@@ -121,22 +126,28 @@ def main() -> None:
     p.add_argument("--kgs", nargs="+", default=["nations", "umls", "demo"], choices=sorted(WRITERS))
     p.add_argument("--work", type=Path, default=None, help="folder for workspaces and logs (default: a temp dir)")
     p.add_argument("--label", default="baseline", help="name of this run in the results file")
+    p.add_argument("--settings", type=Path, default=None,
+                   help="a kgagent.toml for every workspace (default: none, every step's defaults)")
     p.add_argument("--out", type=Path, default=HERE / "results" / "zero_input.json")
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    runs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="zero-input-") as tmp:
         work = args.work or Path(tmp)
-        runs = {name: run_kg(name, work) for name in args.kgs}
-    previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
-    previous.setdefault("runs", {})[args.label] = {
-        "command": " ".join(["python", "bench/zero_input.py", *sys.argv[1:]]),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "date": time.strftime("%Y-%m-%d"),
-        "kgs": runs,
-    }
-    atomic_write_json(args.out, previous)
+        for name in args.kgs:  # saved after each KG: a long run stopped half way keeps what it measured
+            runs[name] = run_kg(name, work, args.settings)
+            results = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
+            results.setdefault("runs", {})[args.label] = {
+                "command": " ".join(["python", "bench/zero_input.py", *sys.argv[1:]]),
+                "settings": args.settings.read_text(encoding="utf-8") if args.settings else None,
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                            "load_average": [round(x, 1) for x in os.getloadavg()]},
+                "date": time.strftime("%Y-%m-%d"),
+                "kgs": runs,
+            }
+            atomic_write_json(args.out, results)
     print(f"wrote {args.out}")
 
 
