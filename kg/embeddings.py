@@ -20,7 +20,8 @@ Saved layout (``out_dir``):
   ``(n, *shape, 2)`` float32 tensor with real part ``[..., 0]`` and imaginary part ``[..., 1]``
   (``torch.view_as_real``); ``config.json`` marks which ones are complex.
 - ``config.json``: model name and kwargs, representation shapes, inverse-triples flag, the :class:`KGEConfig`.
-- ``metrics.json``: filtered rank-based metrics on the held-out test split.
+- ``metrics.json``: filtered rank-based metrics on the held-out test split (``evaluated: false`` and null
+  figures where a sparse KG leaves nothing to hold out; ``split_note`` says how a sparse KG was split).
 - ``id_hash``: a hash of the entity/relation id maps, so embeddings trained on another KG are detected.
 
 Flat vectors (:attr:`KGEmbeddings.entity_vectors`, :attr:`KGEmbeddings.relation_vectors`): per id, every
@@ -38,7 +39,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -102,6 +103,8 @@ class KGEConfig:
     frequency: int = field(default=5, metadata={"help": "Validate every this many epochs."})
     patience: int = field(default=2, metadata={"help": "Validations without improvement before stopping."})
     relative_delta: float = 0.002
+    max_seconds: float | None = field(default=300.0, metadata={
+        "help": "training time budget: no epoch starts after it (the best validated weights are kept); None: none"})
     eval_batch_size: int = field(default=64, metadata={"help": "Explicit: automatic growth eats RAM."})
     max_eval_triples: int | None = field(default=1000, metadata={"help": "Validation sample size."})
     max_test_triples: int | None = field(default=None, metadata={"help": "Test sample size; None: all."})
@@ -116,6 +119,7 @@ class KGEConfig:
         check_ints(self, "max_eval_triples", "max_test_triples", optional=True, **checks)
         check_range(self, "lr", high=10, low_open=True, high_open=True, **checks)
         check_range(self, "relative_delta", **checks)
+        check_range(self, "max_seconds", low_open=True, optional=True, **checks)
         try:
             self.split = tuple(float(x) for x in self.split)  # type: ignore[assignment]  # TOML gives a list
         except (TypeError, ValueError) as e:
@@ -489,27 +493,84 @@ def _triples_factory(kg: KnowledgeGraph, inverse: bool) -> Any:
     )
 
 
-def _split(kg: KnowledgeGraph, config: KGEConfig) -> tuple[Any, Any, Any]:
+class _Split(NamedTuple):
+    """Train/valid/test factories; ``note`` says why the split is not PyKEEN's (None when it is)."""
+
+    train: Any
+    valid: Any
+    test: Any
+    note: str | None = None
+
+
+def covered_holdout(triples: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Indices of at most ``size`` triples, drawn in a seeded random order, whose removal leaves every entity and
+    relation with at least one triple: the held-out part of a sparse KG that PyKEEN's splitter cannot cover."""
+    ent = np.bincount(triples[:, [0, 2]].ravel(), minlength=int(triples[:, [0, 2]].max(initial=-1)) + 1)
+    rel = np.bincount(triples[:, 1])
+    held: list[int] = []
+    for i in np.random.default_rng(seed).permutation(len(triples)):
+        if len(held) >= size:
+            break
+        h, r, t = (int(x) for x in triples[i])
+        need = 2 if h == t else 1  # a self-loop is both ends of one triple
+        if ent[h] > need and ent[t] > need and rel[r] > 1:
+            ent[h] -= 1
+            ent[t] -= 1
+            rel[r] -= 1
+            held.append(int(i))
+    return np.array(sorted(held), dtype=np.int64)
+
+
+def _split(kg: KnowledgeGraph, config: KGEConfig) -> _Split:
     """Seeded train/valid/test split; PyKEEN's splitter moves triples into train until it covers every
-    entity and relation of valid and test."""
+    entity and relation of valid and test.
+
+    Where it cannot (more entities than triples: most entities seen once), only triples whose entities and
+    relation stay covered by the rest are held out (:func:`covered_holdout`, fewer than asked); where not even
+    two can be, every triple trains and ``valid``/``test`` are empty: nothing is evaluated, and the note says why.
+    """
     if kg.num_triples < 10:
         raise InputError(f"the KG has {kg.num_triples} triples; at least 10 are needed to train and evaluate "
                          "embeddings", field="triples")
     tf = _triples_factory(kg, config.inverse_triples)
     try:
         train, valid, test = tf.split(list(config.split), random_state=config.seed)
-    except ValueError as e:  # PyKEEN: the train part cannot cover every entity (more entities than triples)
-        if "coverage" not in str(e):
-            raise
-        raise InputError(f"cannot hold out validation/test triples: {kg.num_entities} entities in "
-                         f"{kg.num_triples} triples are too sparse for a train part that covers every entity; use a "
-                         "denser KG or a larger train fraction ([kge] split)", field="kge.split") from None
-    if len(valid.mapped_triples) == 0 or len(test.mapped_triples) == 0:
-        # every triple was needed in train to cover the entities (a tree-like KG)
-        raise InputError(f"cannot hold out validation/test triples: all {kg.num_triples} triples are needed "
-                         "to cover the entities; use a larger KG or larger valid/test fractions",
-                         field="kge.split")
-    return train, valid, test
+        if len(valid.mapped_triples) and len(test.mapped_triples):
+            return _Split(train, valid, test)
+        reason = "every triple is needed in training to cover the entities"
+    except ValueError as e:  # "Could not find a coverage of all entities and relation with only N triples"
+        reason = f"PyKEEN's split cannot cover every entity ({e})"
+    triples = tf.mapped_triples.numpy()
+    asked = round(len(triples) * (1 - config.split[0]))
+    held = covered_holdout(triples, asked, config.seed)
+    rest = np.setdiff1d(np.arange(len(triples)), held)
+    n_valid = round(len(held) * config.split[1] / (config.split[1] + config.split[2]))
+    parts = [rest, held[:n_valid], held[n_valid:]] if 1 <= n_valid < len(held) else [np.arange(len(triples))]
+    exchange = [tf.clone_and_exchange_triples(mapped_triples=tf.mapped_triples[p]) for p in parts]
+    if len(exchange) == 1:
+        note = f"{reason}; no triple can be held out without losing one: trained on all, not evaluated"
+        log.warning("KGE split: %s", note)
+        return _Split(exchange[0], None, None, note)
+    note = (f"{reason}; held out {len(held)} of {len(triples)} triples (asked {asked}) whose entities and relation "
+            "stay covered by the rest")
+    log.warning("KGE split: %s", note)
+    return _Split(*exchange, note)
+
+
+def _budget_callback(seconds: float, state: dict[str, bool]) -> Any:
+    """A training callback that ends training after the epoch that passes ``seconds`` (PyKEEN's own early
+    stopping callback ends it the same way; the loop then restores the best validated weights)."""
+    from pykeen.training.callbacks import TrainingCallback
+
+    start = time.perf_counter()
+
+    class Budget(TrainingCallback):
+        def post_epoch(self, epoch: int, epoch_loss: float, **kwargs: Any) -> None:
+            if time.perf_counter() - start > seconds:
+                state["stopped"] = True
+                self.training_loop._should_stop = True
+
+    return Budget()
 
 
 def _restore_best_callback(path: Path) -> Any:
@@ -580,6 +641,9 @@ def _export(model: Any, kg: KnowledgeGraph, config: KGEConfig, model_name: str, 
     return info, tensors
 
 
+_METRIC_KEYS = ("mrr", "hits_at_1", "hits_at_3", "hits_at_10", "mean_rank", "mrr_tail", "mrr_head")
+
+
 def _metrics(results: Any) -> dict[str, float]:
     get = results.get_metric
     return {
@@ -647,15 +711,25 @@ def train_embeddings(
     name = model_resolver.normalize_cls(model_cls)
     kwargs = {**MODEL_DEFAULTS.get(name, {}), "embedding_dim": config.dim, **config.model_kwargs}
 
-    train, valid, test = _split(kg, config)
-    valid_eval, valid_rest = _sample(valid, config.max_eval_triples, config.seed)
-    test_eval, test_rest = _sample(test, config.max_test_triples, config.seed + 1)
+    train, valid, test, split_note = _split(kg, config)
+    evaluated = test is not None
+    if evaluated:
+        valid_eval, valid_rest = _sample(valid, config.max_eval_triples, config.seed)
+        test_eval, test_rest = _sample(test, config.max_test_triples, config.seed + 1)
+    else:  # PyKEEN's pipeline always tests: one training triple stands in, and its figures are not reported
+        valid_eval, valid_rest, test_rest = None, train.mapped_triples[:0], train.mapped_triples[:0]
+        test_eval = _sample(train, 1, config.seed)[0]
     # Filtered setting: every known triple is filtered, also valid/test triples left out of the samples.
     filters = [x for x in (valid_rest, test_rest) if len(x)]
+    early_stopping = config.early_stopping and evaluated
 
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kge-") as tmp:
         best = Path(tmp) / "best.pt"  # not pystow's shared checkpoints folder
+        budget: dict[str, bool] = {"stopped": False}
+        callbacks = [_restore_best_callback(best)]
+        if config.max_seconds is not None:
+            callbacks.append(_budget_callback(config.max_seconds, budget))
         stopper_kwargs = {"frequency": config.frequency, "patience": config.patience, "metric": "mrr",
                           "relative_delta": config.relative_delta,
                           "evaluation_batch_size": config.eval_batch_size, "best_model_path": best}
@@ -669,9 +743,9 @@ def train_embeddings(
                 optimizer=config.optimizer, optimizer_kwargs={"lr": config.lr},
                 epochs=config.epochs,
                 training_kwargs={"batch_size": config.batch_size, "use_tqdm_batch": progress,
-                                 "callbacks": [_restore_best_callback(best)], **config.training_kwargs},
-                stopper="early" if config.early_stopping else None,
-                stopper_kwargs=stopper_kwargs if config.early_stopping else None,
+                                 "callbacks": callbacks, **config.training_kwargs},
+                stopper="early" if early_stopping else None,
+                stopper_kwargs=stopper_kwargs if early_stopping else None,
                 evaluator="rankbased",
                 evaluator_kwargs={"filtered": True, "batch_size": config.eval_batch_size},
                 evaluation_kwargs={"batch_size": config.eval_batch_size,
@@ -684,18 +758,21 @@ def train_embeddings(
     seconds = time.perf_counter() - t0
 
     metrics: dict[str, Any] = {
-        **_metrics(res.metric_results),
+        **(_metrics(res.metric_results) if evaluated else dict.fromkeys(_METRIC_KEYS)),
+        "evaluated": evaluated,
+        "split_note": split_note,
         "model": name,
         "epochs": len(res.losses),
         "best_epoch": getattr(stopper, "best_epoch", None),
         "stopped_early": bool(getattr(stopper, "stopped", False)),
+        "stopped_by_budget": budget["stopped"],
         "seconds": round(seconds, 2),
         "train_seconds": round(float(res.train_seconds), 2),
         "n_train": len(train.mapped_triples),
-        "n_valid": len(valid.mapped_triples),
-        "n_test": len(test.mapped_triples),
-        "n_test_evaluated": len(test_eval.mapped_triples),
-        "n_valid_evaluated": len(valid_eval.mapped_triples),
+        "n_valid": len(valid.mapped_triples) if evaluated else 0,
+        "n_test": len(test.mapped_triples) if evaluated else 0,
+        "n_test_evaluated": len(test_eval.mapped_triples) if evaluated else 0,
+        "n_valid_evaluated": len(valid_eval.mapped_triples) if evaluated else 0,
     }
     info, tensors = _export(res.model, kg, config, name, kwargs)
     info["metrics"] = metrics
@@ -713,7 +790,8 @@ def train_embeddings(
             atomic_write_json(tmp_dir / "metrics.json", metrics)
             atomic_write_text(tmp_dir / "id_hash", info["id_hash"] + "\n")
         embeddings.path = out
-    log.info("KGE %s: mrr %.3f hits@10 %.3f in %.0fs", name, metrics["mrr"], metrics["hits_at_10"], seconds)
+    if evaluated:
+        log.info("KGE %s: mrr %.3f hits@10 %.3f in %.0fs", name, metrics["mrr"], metrics["hits_at_10"], seconds)
     return KGEResult(metrics=metrics, config=config, embeddings=embeddings, model=res.model,
                      losses=[float(x) for x in res.losses], out_dir=out)
 

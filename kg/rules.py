@@ -17,6 +17,8 @@ True
 from __future__ import annotations
 
 import json
+import logging
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from kgagent.kg.graph import INVERSE, KnowledgeGraph
 from kgagent.kg.io import atomic_write_text
 from kgagent.kg.validate import damaged, parse, read_json
 
+log = logging.getLogger(__name__)
 SAME_NAME = "same_name"  # body step between distinct entities whose labels are equal but for case
 
 
@@ -52,12 +55,16 @@ class RuleConfig:
     max_pairs: int = field(default=5_000_000, metadata={
         "help": "skip two-step bodies that would join more pairs than this (dense, and never confident)"})
     smoothing: int = field(default=5, metadata={"help": "added to the body count: rare bodies earn less trust"})
+    max_bodies: int = field(default=50_000, metadata={
+        "help": "bodies evaluated at most, those with the most paths first (hundreds of relations give ~10^5)"})
+    max_seconds: float = field(default=120.0, metadata={"help": "time budget of mining; bodies left are skipped"})
 
     def __post_init__(self) -> None:
         if self.max_body not in (1, 2):
             raise ValueError(f"max_body must be 1 or 2, not {self.max_body!r}")
         check_range(self, "min_confidence", high=1.0)
-        check_ints(self, "min_support", "per_head", "max_pairs")
+        check_ints(self, "min_support", "per_head", "max_pairs", "max_bodies")
+        check_range(self, "max_seconds", low_open=True)
 
 
 def _inverse(step: str) -> str:
@@ -70,9 +77,10 @@ def step_matrices(kg: KnowledgeGraph) -> dict[str, object]:
 
     n = kg.num_entities
     out: dict[str, object] = {}
-    tr = kg.triples
+    tr = kg.triples[np.argsort(kg.triples[:, 1], kind="stable")]  # grouped by relation: one pass, not one per relation
+    bounds = np.searchsorted(tr[:, 1], np.arange(kg.num_relations + 1))
     for r, name in enumerate(kg.relations):
-        sel = tr[tr[:, 1] == r]
+        sel = tr[bounds[r]: bounds[r + 1]]
         m = sp.csr_matrix((np.ones(len(sel), np.float32), (sel[:, 0], sel[:, 2])), shape=(n, n))
         m.data[:] = 1.0  # parallel edges count once
         out[name] = m
@@ -112,10 +120,12 @@ def _join(mats: dict[str, object], body: tuple[str, ...]) -> object:
 class RuleSet:
     """Mined rules per head step, and predictions from them."""
 
-    def __init__(self, kg: KnowledgeGraph, rules: dict[str, list[Rule]], config: RuleConfig | None = None) -> None:
+    def __init__(self, kg: KnowledgeGraph, rules: dict[str, list[Rule]], config: RuleConfig | None = None,
+                 *, stats: dict[str, float] | None = None) -> None:
         self.kg = kg
         self.rules = rules
         self.config = config or RuleConfig()
+        self.stats = stats or {}  # how mining went: candidate/mined/skipped bodies, seconds
         self._mats: dict[str, object] | None = None
         self._bodies: dict[tuple[str, ...], object] = {}
 
@@ -172,7 +182,7 @@ class RuleSet:
 
     def save(self, path: str | Path) -> None:
         """Write the rules and the mining config as JSON (atomically)."""
-        data = {"config": asdict(self.config),
+        data = {"config": asdict(self.config), "stats": self.stats,
                 "rules": [asdict(r) for rs in self.rules.values() for r in rs]}
         atomic_write_text(path, json.dumps(data, indent=1) + "\n")
 
@@ -188,7 +198,7 @@ class RuleSet:
                         kg.parse_step(step)  # a rule over a relation this KG lacks: the file is not this KG's
                 rules.setdefault(r["head"], []).append(Rule(r["head"], tuple(r["body"]), float(r["confidence"]),
                                                             int(r["support"])))
-            return cls(kg, rules, RuleConfig(**data["config"]))
+            return cls(kg, rules, RuleConfig(**data["config"]), stats=data.get("stats"))
 
         try:
             return parse(path, "rules", build)
@@ -196,46 +206,106 @@ class RuleSet:
             raise damaged(path, str(e)) from None
 
 
-def mine_rules(kg: KnowledgeGraph, config: RuleConfig | None = None, *, progress: bool = False) -> RuleSet:
-    """Mine closed path rules of up to ``config.max_body`` steps for every relation step of ``kg``."""
+def _candidate_bodies(mats: dict[str, object], config: RuleConfig) -> list[tuple[tuple[str, ...], float]]:
+    """Bodies that could reach ``min_support``, each with its path count (an upper bound of its pairs), most
+    first. A two-step body ``(s, t)`` is a candidate only where ``s``'s tails meet ``t``'s heads in at least
+    ``min_support`` paths: the counts for every step pair come from one sparse product, so the work grows with
+    the pairs of steps that share entities, not with the square of the number of relations."""
     import scipy.sparse as sp
+
+    steps = list(mats)
+    edges = np.array([m.nnz for m in mats.values()], dtype=np.float64)  # type: ignore[attr-defined]
+    out = [((s,), float(e)) for s, e in zip(steps, edges, strict=True) if e >= config.min_support]
+    if config.max_body >= 2:
+        # (n, steps) degree matrices: in_deg[:, s] = edges of step s entering each entity, out_deg likewise
+        in_deg = sp.hstack([sp.csr_matrix(np.asarray(m.sum(axis=0)).T) for m in mats.values()]).tocsr()  # type: ignore[attr-defined]
+        out_deg = sp.hstack([sp.csr_matrix(np.asarray(m.sum(axis=1))) for m in mats.values()]).tocsr()  # type: ignore[attr-defined]
+        paths = (in_deg.T @ out_deg).tocoo()  # (steps, steps): paths x -s-> z -t-> y
+        for i, j, count in zip(paths.row, paths.col, paths.data, strict=True):
+            s, t = steps[i], steps[j]
+            # x -> z and back along the same relation joins x to its own kind (films sharing a genre):
+            # dense, and rarely a confident rule
+            if (s == t == SAME_NAME) or t == _inverse(s):
+                continue
+            if config.min_support <= count <= config.max_pairs:
+                out.append(((s, t), float(count)))
+    out.sort(key=lambda bc: (-bc[1], len(bc[0]), bc[0]))
+    return out
+
+
+class _HeadIndex:
+    """Every head step's edges as sorted pair keys ``x * n + y``, to count a body's pairs per head at once."""
+
+    def __init__(self, mats: dict[str, object], heads: list[str], n: int) -> None:
+        import scipy.sparse as sp
+
+        self.n = n
+        keys, which = [], []
+        for k, h in enumerate(heads):
+            m = sp.coo_matrix(mats[h])
+            keys.append(m.row.astype(np.int64) * n + m.col)
+            which.append(np.full(m.nnz, k))
+        key, step = np.concatenate(keys), np.concatenate(which)
+        order = np.argsort(key, kind="stable")
+        self.key, self.step = key[order], step[order]
+        # (n, heads) indicator: entity x has some edge of head k (PCA confidence counts only such x)
+        has = [np.flatnonzero(np.diff(mats[h].indptr)) for h in heads]  # type: ignore[attr-defined]
+        self.has_head = sp.csr_matrix(
+            (np.ones(sum(len(x) for x in has), np.float32),
+             (np.concatenate(has), np.repeat(np.arange(len(heads)), [len(x) for x in has]))), shape=(n, len(heads)))
+
+    def counts(self, joined: object) -> tuple[np.ndarray, np.ndarray]:
+        """``(n_body, support)`` per head: the body's pairs whose ``x`` has a head edge, and those where the
+        head edge holds."""
+        indptr, cols = joined.indptr, joined.indices  # type: ignore[attr-defined]
+        n_body = np.asarray(self.has_head.T @ np.diff(indptr).astype(np.float64)).ravel()
+        rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(indptr))
+        keys = rows * self.n + cols
+        lo, hi = np.searchsorted(self.key, keys, "left"), np.searchsorted(self.key, keys, "right")
+        hits = hi - lo
+        total = int(hits.sum())
+        at = np.repeat(lo - np.cumsum(hits) + hits, hits) + np.arange(total)  # every matching edge of every pair
+        support = np.bincount(self.step[at], minlength=self.has_head.shape[1])
+        return n_body, support
+
+
+def mine_rules(kg: KnowledgeGraph, config: RuleConfig | None = None, *, progress: bool = False) -> RuleSet:
+    """Mine closed path rules of up to ``config.max_body`` steps for every relation step of ``kg``.
+
+    Bodies are pruned by support before any join (:func:`_candidate_bodies`) and evaluated most paths first
+    within ``max_bodies`` and ``max_seconds``; ``RuleSet.stats`` says how many were mined and skipped.
+    """
     from tqdm.auto import tqdm
 
     config = config or RuleConfig()
+    t0 = time.perf_counter()
     mats = step_matrices(kg)
-    steps = list(mats)
-    bodies: list[tuple[str, ...]] = [(s,) for s in steps]
-    if config.max_body >= 2:
-        out_deg = {s: np.diff(m.indptr) for s, m in mats.items()}  # type: ignore[attr-defined]
-        in_deg = {s: np.diff(m.tocsc().indptr) for s, m in mats.items()}  # type: ignore[attr-defined]
-        for s in steps:
-            for t in steps:
-                # x -> z and back along the same relation joins x to its own kind (films sharing a genre):
-                # dense, and rarely a confident rule
-                if (s == t == SAME_NAME) or t == _inverse(s):
-                    continue
-                if float(in_deg[s] @ out_deg[t]) <= config.max_pairs:  # pairs the join would produce, at most
-                    bodies.append((s, t))
-    heads = [s for s in steps if s != SAME_NAME]
-    # only x that have some head edge count (PCA confidence)
-    has_head = {h: sp.diags((np.diff(mats[h].indptr) > 0).astype(np.float32)) for h in heads}  # type: ignore[attr-defined]
+    heads = [s for s in mats if s != SAME_NAME]
+    candidates = _candidate_bodies(mats, config)
+    index = _HeadIndex(mats, heads, kg.num_entities)
     found: dict[str, list[Rule]] = {h: [] for h in heads}
-    for body in tqdm(bodies, desc="rule bodies", disable=not progress):
+    done = 0
+    for body, _ in tqdm(candidates[: config.max_bodies], desc="rule bodies", disable=not progress):
+        if time.perf_counter() - t0 > config.max_seconds:
+            break
+        done += 1
         joined = _join(mats, body)  # one body's pairs in memory at a time
-        for head in heads:
+        n_body, support = index.counts(joined)
+        for k in np.flatnonzero(support >= config.min_support):
+            head = heads[k]
             if body == (head,):
                 continue
-            m = has_head[head] @ joined
-            n_body = m.nnz
-            if n_body < config.min_support:
-                continue
-            support = m.multiply(mats[head]).nnz
-            conf = support / (n_body + config.smoothing)
-            if support >= config.min_support and conf >= config.min_confidence:
-                found[head].append(Rule(head, body, round(float(conf), 4), int(support)))
+            conf = support[k] / (n_body[k] + config.smoothing)
+            if conf >= config.min_confidence:
+                found[head].append(Rule(head, body, round(float(conf), 4), int(support[k])))
     rules: dict[str, list[Rule]] = {}
     for head, rs in found.items():
         rs.sort(key=lambda r: (-r.confidence, len(r.body), r.body))
         if rs:
             rules[head] = rs[: config.per_head]
-    return RuleSet(kg, rules, config)
+    stats = {"candidate_bodies": len(candidates), "mined_bodies": done, "skipped_bodies": len(candidates) - done,
+             "seconds": round(time.perf_counter() - t0, 2)}
+    if done < len(candidates):
+        log.warning("rule mining: %d of %d candidate bodies left out by the budget (max_bodies %d, max_seconds %g)",
+                    len(candidates) - done, len(candidates), config.max_bodies, config.max_seconds)
+    return RuleSet(kg, rules, config, stats=stats)

@@ -53,3 +53,14 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"benchmark data not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def sparse_freebase_triples():
+    """``bench/sparse_kg.py``'s generator of sparse Freebase-style KGs (hundreds of relations, ids as names)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sparse_kg", ROOT / "bench" / "sparse_kg.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.sparse_freebase_triples

@@ -63,7 +63,8 @@ def test_training_learns_and_reports_metrics(complex_run, ring_kg) -> None:
 def test_split_keeps_every_held_out_entity_and_relation_in_train(ring_kg) -> None:
     from kgagent.kg.embeddings import _split
 
-    train, valid, test = _split(ring_kg, KGEConfig(**FAST))
+    train, valid, test, note = _split(ring_kg, KGEConfig(**FAST))
+    assert note is None  # PyKEEN's own split
     tr = train.mapped_triples.numpy()
     seen_e, seen_r = set(tr[:, [0, 2]].ravel()), set(tr[:, 1])
     for part in (valid, test):
@@ -72,6 +73,51 @@ def test_split_keeps_every_held_out_entity_and_relation_in_train(ring_kg) -> Non
     parts = [tr, valid.mapped_triples.numpy(), test.mapped_triples.numpy()]
     all_rows = {tuple(x) for x in np.concatenate(parts)}
     assert all_rows == {tuple(x) for x in ring_kg.triples}
+
+
+def sparse_triples() -> list[tuple[str, str, str]]:
+    """More entities than triples: a small connected core; the rest are leaves of hubs and isolated pairs."""
+    core = [(f"hub{i}", "linked", f"hub{(i + k) % 6}") for k in (1, 2) for i in range(6)]
+    leaves = [(f"hub{i % 6}", f"rel{i % 3}", f"leaf{i}") for i in range(30)]
+    pairs = [(f"a{i}", "paired_with", f"b{i}") for i in range(20)]
+    return core + leaves + pairs
+
+
+def test_sparse_kg_holds_out_only_covered_triples() -> None:
+    """PyKEEN's split cannot cover 76 entities with 62 triples; the fallback holds out what the rest covers."""
+    from kgagent.kg.embeddings import _split
+
+    kg = KnowledgeGraph.from_triples(sparse_triples())
+    assert kg.num_entities > kg.num_triples
+    train, valid, test, note = _split(kg, KGEConfig(**FAST))
+    assert note is not None and "cannot cover every entity" in note and "held out" in note
+    tr = train.mapped_triples.numpy()
+    held = np.concatenate([valid.mapped_triples.numpy(), test.mapped_triples.numpy()])
+    assert len(valid.mapped_triples) > 0 < len(test.mapped_triples)
+    assert set(tr[:, [0, 2]].ravel()) == set(range(kg.num_entities)) and set(tr[:, 1]) == set(range(5))
+    assert {tuple(x) for x in np.concatenate([tr, held])} == {tuple(x) for x in kg.triples}
+    # only the core's hub-to-hub triples can be held out: a leaf or a pair has a single triple
+    names = {kg.entities[int(e)] for e in held[:, [0, 2]].ravel()}
+    assert names and all(n.startswith("hub") for n in names)
+
+
+def test_sparse_kg_trains_and_evaluates_what_it_can(tmp_path) -> None:
+    kg = KnowledgeGraph.from_triples(sparse_triples())
+    result = train_embeddings(kg, config=KGEConfig(**FAST), out_dir=tmp_path / "kge", progress=False)
+    m = result.metrics
+    assert m["evaluated"] and "cannot cover every entity" in m["split_note"] and 0 < m["mrr"] <= 1
+    assert m["n_train"] + m["n_valid"] + m["n_test"] == kg.num_triples
+    assert KGEmbeddings.load(tmp_path / "kge").entity_vectors.shape[0] == kg.num_entities
+
+
+def test_a_star_kg_trains_on_everything_unevaluated(tmp_path) -> None:
+    """No triple can be held out without losing an entity: all train, nothing is evaluated, and it says why."""
+    kg = KnowledgeGraph.from_triples([("hub", f"r{i % 2}", f"leaf{i}") for i in range(12)])
+    result = train_embeddings(kg, config=KGEConfig(**FAST), out_dir=tmp_path / "kge", progress=False)
+    m = result.metrics
+    assert m["evaluated"] is False and m["mrr"] is None and "not evaluated" in m["split_note"]
+    assert m["n_train"] == kg.num_triples and m["n_valid"] == m["n_test"] == 0
+    assert json.loads((tmp_path / "kge" / "metrics.json").read_text())["evaluated"] is False
 
 
 def test_saved_files_and_no_pickle(complex_run, ring_kg) -> None:
@@ -264,3 +310,10 @@ def test_cli_train_and_eval_kge(tmp_path, capsys) -> None:
     assert main(["train", "kge", str(ws), "--model", "NoSuchModel"]) == 2
     assert capsys.readouterr().err.startswith("error: kge.model")
 
+
+
+def test_time_budget_ends_training(ring_kg) -> None:
+    """No epoch starts after ``max_seconds``: with a budget shorter than an epoch, one epoch of 500 runs."""
+    cfg = KGEConfig(**{**FAST, "epochs": 500, "early_stopping": False, "max_seconds": 0.001})
+    m = train_embeddings(ring_kg, config=cfg, progress=False).metrics
+    assert m["epochs"] == 1 and m["stopped_by_budget"] is True and m["evaluated"]

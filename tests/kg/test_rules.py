@@ -3,6 +3,7 @@ save/load, config checks."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from kgagent.kg import KnowledgeGraph
@@ -70,3 +71,37 @@ def test_save_load_round_trip(kg: KnowledgeGraph, tmp_path) -> None:
 def test_config_checks(bad: dict) -> None:
     with pytest.raises(ValueError):
         RuleConfig(**bad)
+
+
+@pytest.fixture(scope="module")
+def many_relations_kg(sparse_freebase_triples) -> KnowledgeGraph:
+    """200 Freebase-style relations (some stored with explicit inverse twins), fewer triples than entities."""
+    return KnowledgeGraph.from_triples(sparse_freebase_triples(200, 2000, seed=1))
+
+
+def test_many_relations_are_pruned_by_support_before_any_join(many_relations_kg: KnowledgeGraph) -> None:
+    import time
+
+    kg = many_relations_kg
+    steps = 2 * kg.num_relations + 1
+    t0 = time.perf_counter()
+    rules = mine_rules(kg)
+    seconds = time.perf_counter() - t0
+    # every step pair would be ~160,000 bodies; only those with enough paths are joined
+    assert rules.stats["candidate_bodies"] < steps**2 / 50 and rules.stats["skipped_bodies"] == 0
+    assert seconds < 60  # loose on a shared machine; a few seconds unloaded
+    # an explicitly stored inverse twin is found as the rule it is
+    counts = np.bincount(kg.triples[:, 1], minlength=kg.num_relations)
+    twin = max((r for r in kg.relations if r.endswith("_inverse")), key=lambda r: counts[kg.relation_id(r)])
+    base = twin[: -len("_inverse")]
+    assert any(rule.body == (twin + "^-1",) and rule.confidence > 0.5 for rule in rules.rules[base])
+
+
+def test_mining_stops_at_its_budget(many_relations_kg: KnowledgeGraph) -> None:
+    full = mine_rules(many_relations_kg).stats["candidate_bodies"]
+    capped = mine_rules(many_relations_kg, RuleConfig(max_bodies=40))
+    assert capped.stats["mined_bodies"] == 40 and capped.stats["skipped_bodies"] == full - 40
+    timed = mine_rules(many_relations_kg, RuleConfig(max_seconds=1e-6))
+    assert timed.stats["mined_bodies"] == 0 and len(timed) == 0
+    with pytest.raises(ValueError, match="max_seconds"):
+        RuleConfig(max_seconds=0)
