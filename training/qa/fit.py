@@ -129,7 +129,14 @@ class PathData:
 def label_questions(kg: KnowledgeGraph, examples: list[QAExample], config: QAConfig, cache_dir: Path | None,
                     progress: bool) -> PathData:
     """Weak labels, the seeded split and the path vocabulary; a clear error when no question has a path."""
-    labels = cached_path_labels(kg, examples, config.max_hops, PathIndex(kg), cache_dir, progress)
+    # a synthesized question is labelled by the path it was asked from; the others are searched for
+    known = [tuple(ex.qtype.split("/")) if ex.source == "synthesized" and ex.qtype else None for ex in examples]
+    asked = [i for i, k in enumerate(known) if k is None]
+    found = cached_path_labels(kg, [examples[i] for i in asked], config.max_hops, PathIndex(kg), cache_dir,
+                               progress) if asked else []
+    labels: list[tuple[RelPath, ...]] = [(k,) if k is not None else () for k in known]
+    for i, lab in zip(asked, found, strict=True):
+        labels[i] = lab
     train_idx, val_idx = split_indices(len(examples), config.val_fraction, config.seed)
     labelled = [i for i in train_idx if labels[i]]
     if not labelled:
