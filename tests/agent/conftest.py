@@ -238,14 +238,20 @@ def qa_examples(kg) -> list:
 
 
 @pytest.fixture(scope="session")
-def trained_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def agent_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny BERT of the trained workspace's models, saved once per session."""
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def trained_ws(tmp_path_factory: pytest.TempPathFactory, agent_bert: Path) -> Path:
     """The movie workspace with a real (tiny, briefly trained) intent model and QA model in ``models/``."""
     from kgagent.kg.config import make_config
     from kgagent.training.intents import IntentConfig, IntentData, IntentSplit, train_intents
     from kgagent.training.qa import QAConfig, fit_qa
 
     root = make_workspace(tmp_path_factory.mktemp("trained-ws"))
-    bert = str(build_tiny_bert(tmp_path_factory.mktemp("tiny-bert")))
+    bert = str(agent_bert)
     texts = [t for ts in INTENT_EXAMPLES.values() for t in ts]
     labels = [k for k, ts in INTENT_EXAMPLES.items() for _ in ts]
     train_intents(IntentData(root / "intents.jsonl", IntentSplit(texts, labels)),
