@@ -17,11 +17,12 @@ killed update leaves the workspace as it was.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,10 +137,22 @@ def update_workspace(workspace: str | Path, source: Source, action: str, *, prog
 
     if action not in ("add", "remove"):
         raise InputError(f"action must be 'add' or 'remove', not {action!r}", field="action")
+    ws = Workspace(workspace)
+    ws.require("kg")
+    with _one_at_a_time(ws.root):
+        result = _update(ws, source, action, progress, load_options)
+    from kgagent.agent.workspace import close_workspace
+
+    close_workspace(ws.root)  # this process reopens the updated workspace on its next use
+    log.info("%s: %s", ws.root, result.message)
+    return result
+
+
+def _update(ws: Workspace, source: Source, action: str, progress: Progress | None,
+            load_options: dict[str, Any]) -> UpdateResult:
     t0 = time.perf_counter()
     report = progress or (lambda frac, msg: log.info("%3.0f%% %s", 100 * frac, msg))
-    ws = Workspace(workspace)
-    old = KnowledgeGraph.load(ws.require("kg"))
+    old = KnowledgeGraph.load(ws.kg_dir)
     delta, name = _read_source(source, load_options)
     new = old.add_triples(delta) if action == "add" else old.remove_triples(delta)
     change = GraphChange.between(old, new)
@@ -166,11 +179,18 @@ def update_workspace(workspace: str | Path, source: Source, action: str, *, prog
         staged.record("update", metrics=result.as_dict(), source=name,
                       artifacts=[staged.kg_dir / f for f in KnowledgeGraph.FILES], history=[*previous, entry])
     report(1.0, "done")
-    from kgagent.agent.workspace import close_workspace
-
-    close_workspace(ws.root)  # this process reopens the updated workspace on its next use
-    log.info("%s: %s", ws.root, result.message)
     return result
+
+
+@contextlib.contextmanager
+def _one_at_a_time(root: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the workspace for one update: two at once would both start from the same graph
+    and the second swap would drop the first's change. A second update waits for the first."""
+    import fcntl
+
+    with open(root.with_name(f".{root.name}.update.lock"), "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes (also when the process dies)
+        yield
 
 
 def _read_source(source: Source, load_options: dict[str, Any]) -> tuple[KnowledgeGraph, str]:

@@ -27,7 +27,9 @@ _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about)\s+(?P<rest>.+?)\s*[?.!
 def understand(state: State, runtime: Runtime[Context]) -> dict:
     """Reset the turn's fields; set intent, act, topic entities, follow-up candidates and any ambiguity."""
     ctx = runtime.context
-    ws = open_workspace(ctx.workspace)
+    # the turn's first node reopens the workspace when its artifacts changed on disk (``kgagent kg add`` in another
+    # process, a rebuild): four stat calls; the later nodes of the turn share what it opened
+    ws = open_workspace(ctx.workspace, refresh=True)
     text = last_user_text(state.get("messages", []))
     focus = list(state.get("focus") or [])
     update: dict[str, Any] = {**turn_reset(), "turn": state.get("turn", 0) + 1, "question": text}

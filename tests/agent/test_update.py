@@ -171,7 +171,7 @@ def test_failing_step_leaves_workspace_unchanged(ws: Path, tmp_path: Path, monke
     with pytest.raises(RuntimeError, match="index step failed"):
         update.add_triples(ws, facts)
     assert snapshot(ws) == before
-    assert sorted(p.name for p in ws.parent.iterdir()) == ["new.tsv", "ws"]  # no temporary copy left
+    assert not [p for p in ws.parent.iterdir() if p.name.endswith(".tmp")]  # no temporary copy left
 
 
 def test_killed_update_leaves_workspace_unchanged(ws: Path, tmp_path: Path, capsys) -> None:
@@ -204,3 +204,21 @@ def test_bad_file_is_one_line_exit_2(ws: Path, tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith("error:") and "bad.tsv" in err and len(err.strip().splitlines()) == 1
     assert snapshot(ws) == before
+
+
+def test_running_agent_answers_from_an_update_made_by_another_process(ws: Path, tmp_path: Path) -> None:
+    from kgagent.agent import build_agent
+
+    graph = build_agent(ws, checkpointer="memory")
+
+    def reply(question: str, thread: str) -> str:
+        out = graph.invoke({"messages": [("user", question)]}, config={"configurable": {"thread_id": thread}})
+        return out["messages"][-1].content
+
+    assert "Denis Villeneuve" not in reply("who directed Arrival?", "before")
+    facts = tmp_path / "new.tsv"
+    facts.write_text(NEW_FACTS, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "kgagent", "kg", "add", str(ws), str(facts)], capture_output=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert "Denis Villeneuve" in reply("who directed Arrival?", "after")
