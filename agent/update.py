@@ -56,11 +56,12 @@ class UpdateResult:
         if not self.triples and not self.parts:
             where = "already in" if self.action == "add" else "not in"
             return f"nothing {verb}: the {self.unchanged} triples of {self.source} are {where} the graph"
-        extra = [f"{self.new_entities} new entities"] if self.new_entities else []
-        extra += [f"{self.orphaned_entities} entities left without triples"] if self.orphaned_entities else []
+        extra = [_count(self.new_entities, "new entity", "new entities")] if self.new_entities else []
+        extra += [_count(self.orphaned_entities, "entity", "entities") + " left without triples"] \
+            if self.orphaned_entities else []
         extra += [f"{self.unchanged} {'already present' if self.action == 'add' else 'not found'}"] \
             if self.unchanged else []
-        text = f"{verb} {self.triples} triples" + (f" ({', '.join(extra)})" if extra else "") \
+        text = f"{verb} {_count(self.triples, 'triple', 'triples')}" + (f" ({', '.join(extra)})" if extra else "") \
             + f" in {self.seconds:.1f} s"
         if self.new_relations:
             names = ", ".join(self.new_relations)
@@ -71,6 +72,10 @@ class UpdateResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "message": self.message}
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def add_triples(workspace: str | Path, source: Source, *, progress: Progress | None = None,

@@ -24,7 +24,7 @@ def test_add_and_remove_triples_through_the_app(demo_ws: Path, tmp_path: Path) -
     shutil.copytree(demo_ws, ws, ignore=shutil.ignore_patterns("checkpoints.sqlite*"))
     before = KnowledgeGraph.load(ws / "kg")
     facts = tmp_path / "new.tsv"
-    facts.write_text("Kite 9\tmade_by\tLumora\nKite 9\thas_price\t999 USD\n", encoding="utf-8")
+    facts.write_text("Kite 9\tmade_by\tLumora\nKite 9\thas_price\t4321 USD\n", encoding="utf-8")
     app = launch(create_app(None, ws, config=UIConfig()), port=_port(), block=False, quiet=True)
     try:
         client = Client(app.local_url, verbose=False)
@@ -35,7 +35,7 @@ def test_add_and_remove_triples_through_the_app(demo_ws: Path, tmp_path: Path) -
         assert kg.follow([kg.entity_id("Kite 9")], ["made_by"]).keys() == {kg.entity_id("Lumora")}
 
         _, history = client.predict("what is the price of Kite 9?", [], api_name="/chat")
-        assert any("999 USD" in str(m["content"]) for m in history[1:])
+        assert any("4321 USD" in str(m["content"]) for m in history[1:])
 
         status, *_ = client.predict(handle_file(str(facts)), "auto", api_name="/remove_triples")
         assert "removed 2 triples" in status
