@@ -1,5 +1,5 @@
-"""``kgagent kg add`` / ``kg remove``: a built workspace (KG, KGE, both FAISS indexes, intent and QA models, path
-rules) updated in place without a rebuild; atomic when a step fails or the process is killed."""
+"""``kgagent kg add`` / ``kg remove``: a built workspace (KG, KGE, both FAISS indexes, intent and QA models) updated
+in place without a rebuild; atomic when a step fails or the process is killed."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def test_added_fact_is_answered_at_once_and_ids_stay(ws: Path, tmp_path: Path, c
     out = capsys.readouterr().out
     assert "added 4 triples (5 new entities)" in out and "train qa" not in out
     result = json.loads((tmp_path / "r.json").read_text())
-    assert set(result["parts"]) == {"kg", "kge", "index", "rules"} and not result["retrain_qa"]
+    assert set(result["parts"]) == {"kg", "kge", "index"} and not result["retrain_qa"]
 
     reply = ask(ws, "who directed Arrival?", capsys)
     assert reply["answers"][0]["label"] == "Denis Villeneuve"
