@@ -124,6 +124,21 @@ def new_fact_questions(kg: Any, added: list[tuple[str, str, str]], n_old: int, s
     return out
 
 
+def dedupe(triples: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    return list(dict.fromkeys(triples))
+
+
+def regold(kg: Any, examples: list[Any]) -> list[Any]:
+    """Examples whose gold is recomputed on ``kg`` from their relation path (``qtype``), same ids."""
+    from dataclasses import replace
+
+    from kgagent.training.qa_paths import PathIndex
+
+    index = PathIndex(kg)
+    return [replace(ex, answers=tuple(int(a) for a in index.execute(ex.topics, tuple(ex.qtype.split("/")))))
+            for ex in examples]
+
+
 def hits(ws: Path, examples: list[Any], *, link: bool = False) -> dict[str, Any]:
     from kgagent.training.qa import QAModel
     from kgagent.training.qa.evaluate import evaluate_qa
@@ -159,16 +174,16 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     ws = args.work / "ws"
     load_before = load_avg()
-    if args.reuse and (args.work / "build.json").is_file():
+    pristine = args.work / "pristine"  # the workspace as built: each run starts from a copy of it
+    if args.reuse and (args.work / "build.json").is_file() and pristine.is_dir():
         build_s = json.loads((args.work / "build.json").read_text())["build_seconds"]
     else:
         build_s = build(args, ws)
         (args.work / "build.json").write_text(json.dumps({"build_seconds": build_s}))
+        shutil.rmtree(pristine, ignore_errors=True)
+        shutil.copytree(ws, pristine)
     print(f"full build: {build_s} s")
-    pristine = args.work / "pristine"
-    shutil.rmtree(pristine, ignore_errors=True)
-    shutil.copytree(ws, pristine)  # each run starts from the built workspace
-    shutil.rmtree(ws)
+    shutil.rmtree(ws, ignore_errors=True)
     shutil.copytree(pristine, ws)
 
     old = KnowledgeGraph.load(ws / "kg")
@@ -180,7 +195,14 @@ def main() -> None:
                               "heldout_before": hits(ws, heldout)}
     print("held-out before:", result["heldout_before"])
 
-    added = new_triples(old, args.n, args.seed)
+    # the question generator below on old facts: the model's level on such questions before any update
+    rng = np.random.default_rng(args.seed + 3)
+    sample = old.triples[rng.choice(old.num_triples, min(500, old.num_triples), replace=False)]
+    result["old_facts_same_generator"] = hits(ws, new_fact_questions(
+        old, [(old.entities[h], old.relations[r], old.entities[t]) for h, r, t in sample], 0, args.seed))
+    print("old facts, same generator:", result["old_facts_same_generator"])
+
+    added = dedupe(new_triples(old, args.n, args.seed))
     file = args.work / "new.tsv"
     file.write_text("".join(f"{h}\t{r}\t{t}\n" for h, r, t in added), encoding="utf-8")
     add = add_triples(ws, file, format="tsv", header=False)
@@ -194,8 +216,14 @@ def main() -> None:
     result["new_facts_given_topic"] = hits(ws, questions)
     result["new_facts_linked"] = hits(ws, questions, link=True)
     result["heldout_after_add"] = hits(ws, heldout)
+    if not args.heldout:  # synthesized: qtype is the path, so the gold can be recomputed
+        # new facts also answer old questions ("what is stocked at [store]"): their gold on the current graph
+        current = regold(kg, heldout)
+        result["heldout_gold_changed"] = sum(set(a.answers) != set(b.answers)
+                                             for a, b in zip(heldout, current, strict=True))
+        result["heldout_after_add_current_gold"] = hits(ws, current)
     print("new facts:", result["new_facts_given_topic"], result["new_facts_linked"])
-    print("held-out after add:", result["heldout_after_add"])
+    print("held-out after add:", result["heldout_after_add"], result.get("heldout_after_add_current_gold"))
 
     remove = remove_triples(ws, file, format="tsv", header=False)
     result["remove_added"] = remove.as_dict()
