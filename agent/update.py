@@ -122,7 +122,7 @@ def _index_part(ws: Workspace, change: GraphChange, progress: bool) -> dict[str,
 Part = Callable[[Workspace, GraphChange, bool], dict[str, Any] | None]  # None: the workspace lacks the part
 # The QA model's path rules are kept as mined: they are joins of relation matrices built from the graph the model
 # is loaded with, so they infer over the new facts too; only their confidences are from the old graph. Mining
-# them again took 150 s of a 167 s update on the demo KG (BENCHMARKS.md); `kgagent train qa` mines them anew.
+# them again took 131.5 s of a 167 s update on the demo KG (BENCHMARKS.md); `kgagent train qa` mines them anew.
 PARTS: dict[str, Part] = {"kg": _kg_part, "kge": _kge_part, "index": _index_part}
 
 
