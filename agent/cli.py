@@ -20,7 +20,7 @@ from kgagent.kg.errors import KgAgentError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="kgagent: a knowledge-graph-augmented conversational agent.")
-kg_app = typer.Typer(no_args_is_help=True, help="Load and inspect a knowledge graph.")
+kg_app = typer.Typer(no_args_is_help=True, help="Load, inspect and update a knowledge graph.")
 train_app = typer.Typer(no_args_is_help=True, help="Train KG embeddings and models on a workspace.")
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate; prints a table and, with --json, writes one JSON object.")
 app.add_typer(kg_app, name="kg")
@@ -53,27 +53,66 @@ def emit(result: dict[str, Any], json_path: Path | None, *, title: str = "") -> 
 
 
 # ----------------------------------------------------------------- kg
+KgFile = Annotated[Path, typer.Argument(help="KG file: .tsv/.csv/.txt (s|r|o)/.nt/.ttl/.rdf/.jsonl")]
+Format = Annotated[str | None, typer.Option("--format", "-f", help="Loader name; default: by extension.")]
+Aliases = Annotated[Path | None, typer.Option(help="TSV of entity<TAB>alias[<TAB>alias...].")]
+Descriptions = Annotated[Path | None, typer.Option(help="TSV of entity<TAB>description.")]
+Delimiter = Annotated[str | None, typer.Option(help="tsv/csv/pipe: the field delimiter.")]
+Columns = Annotated[str | None, typer.Option(
+    help="tsv/csv/pipe: head,relation,tail columns (indices from 0, or header names): 0,2,1")]
+Header = Annotated[bool | None, typer.Option(
+    "--header/--no-header", help="tsv/csv/pipe: the first row is a header (default: detected).")]
+
+
+def _load_options(**given: Any) -> dict[str, Any]:
+    """The loader options that were given (None: the loader's default)."""
+    return {k: v for k, v in given.items() if v is not None}
+
+
 @kg_app.command("load")
 def kg_load(
-    file: Annotated[Path, typer.Argument(help="KG file: .tsv/.csv/.txt (s|r|o)/.nt/.ttl/.rdf/.jsonl")],
+    file: KgFile,
     workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder to write.")],
-    format: Annotated[str | None, typer.Option("--format", "-f", help="Loader name; default: by extension.")] = None,
-    aliases: Annotated[Path | None, typer.Option(help="TSV of entity<TAB>alias[<TAB>alias...].")] = None,
-    descriptions: Annotated[Path | None, typer.Option(help="TSV of entity<TAB>description.")] = None,
-    delimiter: Annotated[str | None, typer.Option(help="tsv/csv/pipe: the field delimiter.")] = None,
-    columns: Annotated[str | None, typer.Option(
-        help="tsv/csv/pipe: head,relation,tail columns (indices from 0, or header names): 0,2,1")] = None,
-    header: Annotated[bool | None, typer.Option(
-        "--header/--no-header", help="tsv/csv/pipe: the first row is a header (default: detected).")] = None,
-    json_out: JsonOut = None,
+    format: Format = None, aliases: Aliases = None, descriptions: Descriptions = None,
+    delimiter: Delimiter = None, columns: Columns = None, header: Header = None, json_out: JsonOut = None,
 ) -> None:
     """Validate a KG file and save it into WS/kg/."""
     from kgagent.agent.build import load_step
 
-    given = {"delimiter": delimiter, "columns": columns, "header": header}
-    options = {k: v for k, v in given.items() if v is not None}
+    options = _load_options(delimiter=delimiter, columns=columns, header=header)
     report = load_step(file, workspace, format=format, aliases=aliases, descriptions=descriptions, **options)
     emit(report, json_out, title=f"loaded {file} -> {workspace}/kg")
+
+
+def _update(action: str, workspace: Path, file: Path, json_out: Path | None, **given: Any) -> None:
+    from kgagent.agent.update import update_workspace
+
+    result = update_workspace(workspace, file, action, **_load_options(**given))
+    emit({k: v for k, v in result.as_dict().items() if k != "message"}, json_out,
+         title=f"{action} {file} -> {workspace}")
+    typer.echo(result.message.replace("WS", str(workspace)))
+
+
+@kg_app.command("add")
+def kg_add(
+    workspace: WS, file: KgFile,
+    format: Format = None, aliases: Aliases = None, descriptions: Descriptions = None,
+    delimiter: Delimiter = None, columns: Columns = None, header: Header = None, json_out: JsonOut = None,
+) -> None:
+    """Add the triples of FILE to a built workspace, atomically, without a rebuild (graph, KGE, indexes, rules)."""
+    _update("add", workspace, file, json_out, format=format, aliases=aliases, descriptions=descriptions,
+            delimiter=delimiter, columns=columns, header=header)
+
+
+@kg_app.command("remove")
+def kg_remove(
+    workspace: WS, file: KgFile,
+    format: Format = None, delimiter: Delimiter = None, columns: Columns = None, header: Header = None,
+    json_out: JsonOut = None,
+) -> None:
+    """Remove the triples of FILE from a built workspace, atomically, without a rebuild."""
+    _update("remove", workspace, file, json_out, format=format, delimiter=delimiter, columns=columns,
+            header=header)
 
 
 @kg_app.command("stats")
@@ -90,12 +129,12 @@ def kg_stats(workspace: WS, json_out: JsonOut = None) -> None:
 def build(
     file: Annotated[Path, typer.Argument(help="KG file to build a workspace from.")],
     workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder to write.")],
-    format: Annotated[str | None, typer.Option("--format", "-f")] = None,
+    format: Format = None,
     intents: Annotated[Path | None, typer.Option(help="Intent examples (JSON lines, CSV or CLINC JSON).")] = None,
     questions: Annotated[list[Path] | None, typer.Option(
         help="QA files in MetaQA format (`--questions a.txt b.txt`, or repeated).")] = None,
-    aliases: Annotated[Path | None, typer.Option(help="TSV of entity<TAB>alias[<TAB>alias...].")] = None,
-    descriptions: Annotated[Path | None, typer.Option(help="TSV of entity<TAB>description.")] = None,
+    aliases: Aliases = None,
+    descriptions: Descriptions = None,
 ) -> None:
     """Load, validate and build every artifact of a workspace; a failed build leaves the old one intact."""
     from kgagent.agent.build import BuildOptions, build_workspace

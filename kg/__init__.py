@@ -6,6 +6,7 @@
 1
 """
 
+from kgagent.kg.change import GraphChange
 from kgagent.kg.errors import ConfigError, InputError, KgAgentError, WorkspaceError
 from kgagent.kg.graph import INVERSE, KnowledgeGraph, Step
 from kgagent.kg.loaders import LOADERS, LoadReport, load_kg
@@ -15,6 +16,7 @@ __all__ = [
     "INVERSE",
     "LOADERS",
     "ConfigError",
+    "GraphChange",
     "InputError",
     "KgAgentError",
     "KnowledgeGraph",

@@ -240,6 +240,7 @@ class KGEmbeddings:
         import torch
 
         self.info = info
+        self.tensors = tensors  # the saved layout (complex as real (..., 2)); see the module docstring
         self.metrics = metrics
         self.path = path
         self.config = KGEConfig.from_dict(info["kge_config"])
@@ -307,6 +308,18 @@ class KGEmbeddings:
                                  "run `kgagent train kge WS`")
         return parse(d / "embeddings.safetensors", "embeddings (tensors or config.json do not match)",
                      lambda: cls(info, tensors, metrics, path=d))
+
+    def save(self, directory: str | Path) -> None:
+        """Write tensors, config, metrics and id hash to ``directory``, atomically (all files or none)."""
+        from safetensors.torch import save_file
+
+        with atomic_dir(directory) as tmp_dir:
+            save_file(self.tensors, str(tmp_dir / "embeddings.safetensors"),
+                      metadata={"format": "kgagent-kge", "version": str(FORMAT_VERSION)})
+            atomic_write_json(tmp_dir / "config.json", self.info)
+            atomic_write_json(tmp_dir / "metrics.json", self.metrics)
+            atomic_write_text(tmp_dir / "id_hash", self.info["id_hash"] + "\n")
+        self.path = Path(directory)
 
     def check(self, kg: KnowledgeGraph) -> None:
         """Raise :class:`WorkspaceError` unless these embeddings were trained on ``kg``'s id maps."""
@@ -781,15 +794,7 @@ def train_embeddings(
 
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
-        from safetensors.torch import save_file
-
-        with atomic_dir(out) as tmp_dir:
-            save_file(tensors, str(tmp_dir / "embeddings.safetensors"),
-                      metadata={"format": "kgagent-kge", "version": str(FORMAT_VERSION)})
-            atomic_write_json(tmp_dir / "config.json", info)
-            atomic_write_json(tmp_dir / "metrics.json", metrics)
-            atomic_write_text(tmp_dir / "id_hash", info["id_hash"] + "\n")
-        embeddings.path = out
+        embeddings.save(out)
     if evaluated:
         log.info("KGE %s: mrr %.3f hits@10 %.3f in %.0fs", name, metrics["mrr"], metrics["hits_at_10"], seconds)
     return KGEResult(metrics=metrics, config=config, embeddings=embeddings, model=res.model,

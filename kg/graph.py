@@ -117,6 +117,80 @@ class KnowledgeGraph:
             literal=lit,
         )
 
+    # ----------------------------------------------------------------- changes (new graphs, stable ids)
+    def add_triples(self, other: KnowledgeGraph) -> KnowledgeGraph:
+        """A new graph with ``other``'s triples (matched by entity key and relation name) added.
+
+        Every existing entity, relation and triple keeps its id; new entities and relations get the next ids and
+        new triples are appended, all in ``other``'s order. Triples already present are skipped. New entities take
+        ``other``'s label, literal flag and description; existing ones gain its aliases (and a description where
+        they had none).
+
+        >>> kg = KnowledgeGraph.from_triples([("Alien", "directed_by", "Ridley Scott")])
+        >>> kg2 = kg.add_triples(KnowledgeGraph.from_triples([("Gladiator", "directed_by", "Ridley Scott")]))
+        >>> kg2.entity_id("Ridley Scott") == kg.entity_id("Ridley Scott"), kg2.entity_id("Gladiator")
+        (True, 2)
+        """
+        entities, labels, literal = list(self.entities), list(self.labels), list(self.literal)
+        ent = dict(self._entity_ids)
+        for i, key in enumerate(other.entities):
+            if key not in ent:
+                ent[key] = len(entities)
+                entities.append(key)
+                labels.append(other.labels[i])
+                literal.append(bool(other.literal[i]))
+        rel = dict(self._relation_ids)
+        relations = list(self.relations)
+        for name in other.relations:
+            if name not in rel:
+                rel[name] = len(relations)
+                relations.append(name)
+        emap = np.array([ent[k] for k in other.entities], dtype=np.int64)
+        rmap = np.array([rel[r] for r in other.relations], dtype=np.int64)
+        incoming = np.stack([emap[other.triples[:, 0]], rmap[other.triples[:, 1]], emap[other.triples[:, 2]]],
+                            axis=1) if other.num_triples else np.empty((0, 3), dtype=np.int64)
+        fresh = incoming[~_rows_in(incoming, self.triples, len(entities), len(relations))]
+        aliases = {k: list(v) for k, v in self.aliases.items()}
+        for i, names in other.aliases.items():
+            bucket = aliases.setdefault(int(emap[i]), [])
+            bucket.extend(n for n in names if n not in bucket)
+        descriptions = dict(self.descriptions)
+        for i, text in other.descriptions.items():
+            descriptions.setdefault(int(emap[i]), text)
+        return KnowledgeGraph(entities=entities, relations=relations, triples=np.concatenate([self.triples, fresh]),
+                              labels=labels, aliases=aliases, descriptions=descriptions,
+                              literal=np.array(literal, dtype=bool))
+
+    def find_triples(self, other: KnowledgeGraph) -> np.ndarray:
+        """Ids of this graph's triples that ``other`` also holds (by entity key and relation name), ascending."""
+        ent = [self._entity_ids.get(k, -1) for k in other.entities]
+        rel = [self._relation_ids.get(r, -1) for r in other.relations]
+        rows = np.stack([np.asarray(ent, dtype=np.int64)[other.triples[:, 0]],
+                         np.asarray(rel, dtype=np.int64)[other.triples[:, 1]],
+                         np.asarray(ent, dtype=np.int64)[other.triples[:, 2]]], axis=1) \
+            if other.num_triples else np.empty((0, 3), dtype=np.int64)
+        rows = rows[(rows >= 0).all(axis=1)]
+        return np.flatnonzero(_rows_in(self.triples, rows, self.num_entities, self.num_relations))
+
+    def remove_triples(self, other: KnowledgeGraph) -> KnowledgeGraph:
+        """A new graph without ``other``'s triples (matched by entity key and relation name; absent ones ignored).
+
+        Entities and relations keep their ids, also those left without triples (the linker skips such entities);
+        the remaining triples keep their order, so their ids shift down past each removed one.
+        """
+        keep = np.ones(self.num_triples, dtype=bool)
+        keep[self.find_triples(other)] = False
+        return KnowledgeGraph(entities=list(self.entities), relations=list(self.relations),
+                              triples=self.triples[keep], labels=list(self.labels),
+                              aliases={k: list(v) for k, v in self.aliases.items()},
+                              descriptions=dict(self.descriptions), literal=self.literal.copy())
+
+    def degrees(self) -> np.ndarray:
+        """``(n_entities,)`` int64: triples touching each entity (0: the entity lost all its triples)."""
+        if not self.num_triples:
+            return np.zeros(self.num_entities, dtype=np.int64)
+        return np.bincount(self.triples[:, [0, 2]].ravel(), minlength=self.num_entities)
+
     # ----------------------------------------------------------------- ids
     @cached_property
     def _entity_ids(self) -> dict[str, int]:
@@ -371,8 +445,7 @@ class KnowledgeGraph:
 
     def stats(self) -> dict:
         """Counts, relation frequencies and degree statistics (the ``kg stats`` report)."""
-        deg = np.bincount(self.triples[:, [0, 2]].ravel(), minlength=self.num_entities) if self.num_triples \
-            else np.zeros(self.num_entities, dtype=np.int64)
+        deg = self.degrees()
         freq = np.bincount(self.triples[:, 1], minlength=self.num_relations) if self.num_triples \
             else np.zeros(self.num_relations, dtype=np.int64)
         order = np.argsort(-freq, kind="stable")
@@ -395,6 +468,16 @@ def _strings(values: object) -> list[str]:
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise TypeError(f"expected a list of strings, found {values!r:.60}")
     return values
+
+
+def _rows_in(rows: np.ndarray, table: np.ndarray, n_entities: int, n_relations: int) -> np.ndarray:
+    """``(len(rows),)`` bool: each ``[h, r, t]`` row of ``rows`` occurs in ``table`` (ids below the given counts)."""
+    def key(x: np.ndarray) -> np.ndarray:  # one int64 per triple: ((h * R) + r) * E + t
+        return (x[:, 0] * n_relations + x[:, 1]) * n_entities + x[:, 2]
+
+    if not len(rows) or not len(table):
+        return np.zeros(len(rows), dtype=bool)
+    return np.isin(key(rows), key(table))
 
 
 def _csr(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -374,6 +374,18 @@ class VectorIndex:
         """The ids of the live vectors, ascending."""
         return np.array(sorted(self._records), dtype=np.int64)
 
+    def items(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(id, record)`` of every live vector, ascending ids."""
+        for i in sorted(self._records):
+            yield i, self._records[i]
+
+    def set_records(self, records: dict[int, dict[str, Any]]) -> None:
+        """Replace the records of live vectors (e.g. renumbered sources), keeping the vectors."""
+        unknown = [i for i in records if int(i) not in self._records]
+        if unknown:
+            raise KgAgentError(f"no vectors with ids {unknown[:5]} in this index")
+        self._records.update({int(i): r for i, r in records.items()})
+
     def reconstruct(self, id: int) -> np.ndarray:
         """The stored (normalized) vector of ``id``, ``(d,)``."""
         self.record(id)

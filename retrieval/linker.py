@@ -111,7 +111,10 @@ class EntityLinker:
         kg = self.kg
         keys: dict[tuple[str, ...], int] = {}
         surfaces: list[list[tuple[int, str]]] = []  # name id -> [(entity, original surface form)]
+        live = kg.degrees() > 0  # an entity that lost all its triples (``kgagent kg remove``) is not linked
         for e in range(kg.num_entities):
+            if not live[e]:
+                continue
             for surface in kg.names(e):
                 key = name_key(surface)
                 if not key:

@@ -64,14 +64,14 @@ def build_index(
         config.encoder, batch_size=config.batch_size, max_length=config.max_length
     )
 
-    name_records = [{"entity": e, "name": n} for e in range(kg.num_entities) for n in kg.names(e)]
-    if not name_records:
+    names = name_records(kg)
+    if not names:
         raise InputError("the KG has no entities to index", field="kg")
     passages = build_passages(kg, config)
     t_encode = time.perf_counter()
-    name_vecs = encoder.encode([r["name"] for r in name_records], progress=progress, desc="encoding names")
+    name_vecs = encoder.encode([r["name"] for r in names], progress=progress, desc="encoding names")
     entities = VectorIndex.build(
-        name_vecs, name_records, config=config, progress=progress, desc="indexing names"
+        name_vecs, names, config=config, progress=progress, desc="indexing names"
     )
     passage_index = None
     if passages:
@@ -95,21 +95,44 @@ def build_index(
             k: sum(p.source["kind"] == k.rstrip("s") for p in passages) for k in config.passages
         },
     }
-    with atomic_dir(out_dir) as tmp:
-        entities.save(tmp / "entities")
-        if passage_index is not None:
-            passage_index.save(tmp / "passages")
-        # None: the bundled default, found again on whichever machine opens the workspace
-        name = None if Path(encoder.name) == default_encoder_path() else encoder.name
-        meta = {"config": asdict(config), "encoder": name, **report}
-        (tmp / "config.json").write_text(
-            json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+    # None: the bundled default, found again on whichever machine opens the workspace
+    name = None if Path(encoder.name) == default_encoder_path() else encoder.name
+    save_index(out_dir, entities, passage_index, {"config": asdict(config), "encoder": name, **report})
     report["encode_index_seconds"] = round(encode_s, 2)
     report["seconds"] = round(time.perf_counter() - t0, 2)
     log.info("index in %s: %d names, %d passages in %.1f s", out_dir, len(entities), len(passages),
              report["seconds"])
     return IndexResult(report, config)
+
+
+def name_records(kg: KnowledgeGraph) -> list[dict[str, Any]]:
+    """``{"entity", "name"}`` for every name and alias of every entity that has triples (an entity that lost
+    all its triples to ``kgagent kg remove`` keeps its id but is no longer found)."""
+    live = kg.degrees() > 0
+    return [{"entity": e, "name": n} for e in range(kg.num_entities) if live[e] for n in kg.names(e)]
+
+
+def save_index(out_dir: str | Path, entities: VectorIndex, passages: VectorIndex | None,
+               meta: dict[str, Any]) -> None:
+    """Write an index folder (``WS/index``) atomically: both indexes and ``config.json`` (``meta``: config,
+    encoder, counts)."""
+    with atomic_dir(out_dir) as tmp:
+        entities.save(tmp / "entities")
+        if passages is not None:
+            passages.save(tmp / "passages")
+        (tmp / "config.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def index_meta(ws: Workspace) -> tuple[IndexConfig, dict[str, Any]]:
+    """The ``IndexConfig`` and the whole ``config.json`` (encoder, counts) of ``WS/index``."""
+    meta_path = ws.require("index") / "config.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        return make_config(IndexConfig, meta["config"], where=str(meta_path)), meta
+    except FileNotFoundError:
+        raise WorkspaceError(f"{meta_path}: missing; run `kgagent index WS`") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise InputError(f"corrupt index settings ({e}); run `kgagent index WS`", path=meta_path) from e
 
 
 @dataclass(frozen=True)
@@ -216,14 +239,7 @@ def open_retriever(
     if not ws.index_dir.exists() and not require_index:
         return Retriever(kg, linker_config=linker_config)
     index_dir = ws.require("index")
-    meta_path = index_dir / "config.json"
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        config = make_config(IndexConfig, meta["config"], where=str(meta_path))
-    except FileNotFoundError:
-        raise WorkspaceError(f"{meta_path}: missing; run `kgagent index WS`") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise InputError(f"corrupt index settings ({e}); run `kgagent index WS`", path=meta_path) from e
+    config, meta = index_meta(ws)
     entities = VectorIndex.load(index_dir / "entities", gpu=config.gpu)
     passages = None
     if (index_dir / "passages").exists():

@@ -140,6 +140,14 @@ class _App:
                             questions = gr.File(label="QA questions (MetaQA format)", file_count="multiple")
                         build = gr.Button("Validate and build", variant="primary", elem_id="kg-build")
                         status = gr.HTML(elem_id="kg-status")
+                        with gr.Accordion("Update the current graph", open=False):
+                            gr.Markdown("Add or remove the triples of a file (any format above) without a rebuild; "
+                                        "the chat answers from the change at once.")
+                            update_file = gr.File(label="Triples", file_count="single", elem_id="kg-update-file")
+                            with gr.Row():
+                                add = gr.Button("Add triples", elem_id="kg-add")
+                                remove = gr.Button("Remove triples", elem_id="kg-remove")
+                            update_status = gr.HTML(elem_id="kg-update-status")
                     with gr.Column(scale=3, min_width=420):
                         degree, relations = self.plots(self.workspace)
                         counts = gr.HTML(self.counts_html(self.workspace), elem_id="kg-stats")
@@ -182,6 +190,10 @@ class _App:
                         [status, session, chatbot, counts, degree_plot, relation_plot, relation_table, example_list,
                          badge],
                         api_name="build_workspace", concurrency_limit=1, concurrency_id="build")
+            refreshed = [update_status, counts, degree_plot, relation_plot, relation_table]
+            for button, handler in ((add, self.add_triples), (remove, self.remove_triples)):
+                button.click(handler, [update_file, fmt, session], refreshed, concurrency_limit=1,
+                             concurrency_id="build")
             train.click(self.train, [parts, kge_model, epochs, train_intents, train_questions, session],
                         [train_status, metrics, loss_plot, counts], api_name="train",
                         concurrency_limit=1, concurrency_id="build")
@@ -334,6 +346,33 @@ class _App:
         """Where an upload named ``filename`` is built: one folder per browser session (unguessable), one workspace
         per file name in it, the name made safe, so no upload reaches another session's workspace or outside."""
         return safe_child(self.upload_root() / session.uploads, Path(safe_name(filename)).stem, default="kg")
+
+    def add_triples(self, file: Any, fmt: str, session: Session | None,
+                    progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:
+        """Add the uploaded file's triples to the session's workspace (``agent.update``)."""
+        return self._update("add", file, fmt, session, progress)
+
+    def remove_triples(self, file: Any, fmt: str, session: Session | None,
+                       progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:
+        """Remove the uploaded file's triples from the session's workspace."""
+        return self._update("remove", file, fmt, session, progress)
+
+    def _update(self, action: str, file: Any, fmt: str, session: Session | None, progress: Any) -> tuple:
+        from kgagent.agent.update import update_workspace
+
+        ws = self.session(session).workspace
+        if file is None:
+            return _status("Choose a file of triples first.", ok=False), *(gr.update(),) * 4
+        try:
+            result = update_workspace(ws, Path(_path(file)), action, format=None if fmt == "auto" else fmt,
+                                      progress=lambda frac, msg: progress(frac, desc=msg))
+        except InputError as e:
+            return _status(_input_error(e), ok=False), *(gr.update(),) * 4
+        except KgAgentError as e:
+            return _status(html.escape(str(e)), ok=False), *(gr.update(),) * 4
+        self.pool.reload(ws)
+        return (_status(html.escape(result.message.replace("WS", Path(ws).name)), ok=not result.retrain_qa),
+                self.counts_html(ws), *self.plots(ws), self.relation_rows(ws))
 
     def upload_root(self) -> Path:
         root = self.config.upload_root

@@ -28,6 +28,10 @@ _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about)\s+(?P<rest>.+?)\s*[?.!
 
 def understand(state: State, ctx: Context, ws: AgentWorkspace) -> dict:
     """Reset the turn's fields; set intent, act, topic entities, follow-up candidates and any ambiguity."""
+    # the turn's first node reloads the workspace when its artifacts changed on disk (``kgagent kg add`` in another
+    # process, a rebuild): a few stat calls; the later nodes of the turn share what it loaded
+    if ws.changed:
+        ws.reload()
     text = last_user_text(state.get("messages", []))
     focus = list(state.get("focus") or [])
     update: dict[str, Any] = {**turn_reset(), "turn": state.get("turn", 0) + 1, "question": text}

@@ -244,6 +244,12 @@ def intents_jsonl(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def agent_bert(tiny_bert_dir: str) -> Path:
+    """The tiny BERT of the trained workspace's models."""
+    return Path(tiny_bert_dir)
+
+
+@pytest.fixture(scope="session")
 def trained_ws(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: str) -> Path:
     """The movie workspace with a real (tiny, briefly trained) intent model and QA model in ``models/``."""
     from kgagent.kg.config import make_config

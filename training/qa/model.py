@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -199,7 +200,8 @@ class QAModel:
             meta = {"format": _FORMAT, "config": asdict(self.config), "paths": [list(p) for p in self.paths],
                     "calibration": self.calibration, "selected": self.selected, "info": self.info,
                     "rel_dim": self.net.rel_head[-1].out_features if self.net.rel_head is not None else None,
-                    "num_entities": self.kg.num_entities, "relations": list(self.kg.relations)}
+                    "num_entities": self.kg.num_entities, "relations": list(self.kg.relations),
+                    "entities_sha256": _keys_hash(self.kg.entities)}
             (tmp / "qa_config.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
@@ -226,9 +228,7 @@ class QAModel:
         root = Workspace(directory.parent.parent)
         if kg is None:
             kg = KnowledgeGraph.load(root.require("kg"))
-        if kg.num_entities != meta.get("num_entities") or list(kg.relations) != meta.get("relations"):
-            raise WorkspaceError(f"{directory}: the QA model was trained on another KG "
-                                 f"({meta.get('num_entities')} entities); retrain it with `kgagent train qa`")
+        check_kg(kg, meta, directory)
         rules = None
         if (directory / "rules.json").is_file():  # read before the encoder: a damaged file is reported at once
             from kgagent.kg.rules import RuleSet
@@ -255,6 +255,22 @@ class QAModel:
         return cls(net, kg, scorer, [tuple(p) for p in meta["paths"]], config,
                    calibration=meta.get("calibration"), selected=meta.get("selected"),
                    info=meta.get("info"), rules=rules, path_scorer=path_scorer)
+
+
+def check_kg(kg: KnowledgeGraph, meta: dict[str, Any], directory: Path) -> None:
+    """The model serves ``kg`` when ``kg`` extends the graph it was trained on (``kgagent kg add``/``remove`` keep
+    ids): as many entities or more, and its relations first in the same order (a new relation is appended; the
+    model cannot ask about it until retrained, but executes its known paths on the new facts)."""
+    trained, n = list(meta["relations"]), int(meta["num_entities"])
+    same_keys = "entities_sha256" not in meta or _keys_hash(kg.entities[:n]) == meta["entities_sha256"]
+    if kg.num_entities < n or list(kg.relations[: len(trained)]) != trained or not same_keys:
+        raise WorkspaceError(f"{directory}: the QA model was trained on another KG "
+                             f"({meta['num_entities']} entities, {len(trained)} relations; this one has "
+                             f"{kg.num_entities}, {kg.num_relations}); retrain it with `kgagent train qa`")
+
+
+def _keys_hash(keys: Sequence[str]) -> str:
+    return hashlib.sha256(json.dumps(list(keys), ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 def load_scorer(kge: Any, kg: KnowledgeGraph | None = None) -> KGEScorer:
