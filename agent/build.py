@@ -141,6 +141,21 @@ def index_step(workspace: Path, *, encoder: str | None = None, documents: Path |
     return build_index(ws, config=config)
 
 
+def ner_step(workspace: Path, **overrides: Any) -> dict[str, Any]:
+    """Train the mention tagger on questions synthesized from ``WS/kg`` into ``WS/models/ner``; returns its
+    validation metrics and ``losses``. ``overrides`` (None skipped) win over ``[ner]`` of ``kgagent.toml``."""
+    from kgagent.training.ner import NERConfig, train_ner
+
+    ws = Workspace(workspace)
+    kg = KnowledgeGraph.load(ws.require("kg"))
+    config = ws.config("ner", NERConfig, **overrides)
+    out = ws.models_dir / "ner"
+    result = train_ner(kg, config=config, out_dir=out)
+    ws.record("ner", config=config, metrics=result.metrics,
+              artifacts=sorted(p for p in out.rglob("*") if p.is_file()))
+    return {**result.metrics, "losses": result.losses}
+
+
 def build_workspace(options: BuildOptions, progress: Progress | None = None) -> dict[str, Any]:
     """Run every build step into a fresh workspace; swap it in only when all succeed."""
     progress = progress or (lambda frac, msg: log.info("%3.0f%% %s", 100 * frac, msg))
@@ -149,6 +164,7 @@ def build_workspace(options: BuildOptions, progress: Progress | None = None) -> 
                                     descriptions=options.descriptions)),
         ("kge", lambda ws: kge_step(ws)),
         ("index", lambda ws: index_step(ws)),
+        ("ner", lambda ws: ner_step(ws)),
     ]
     if options.intents is not None:
         steps.append(("intents", lambda ws: intents_step(ws, options.intents)))
