@@ -235,6 +235,13 @@ class AgentWorkspace:
         return RelationMatchQA(self.kg)
 
     @cached_property
+    def entity_names(self) -> Any:
+        """The KG's names for checking a model's replies (``generators.faithful.EntityNames``)."""
+        from kgagent.agent.generators.faithful import EntityNames
+
+        return EntityNames.of_kg(self.kg)
+
+    @cached_property
     def domain(self) -> str:
         """What the KG covers, in words: its most frequent relations."""
         import numpy as np

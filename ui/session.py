@@ -29,10 +29,11 @@ class Session:
     workspace: str
     thread_id: str = field(default_factory=lambda: f"ui-{uuid.uuid4().hex[:16]}")
     turns: dict[int, dict[str, Any]] = field(default_factory=dict)  # chat index of a reply -> what it answered
+    generator: str | None = None  # who phrases the replies ("template", "hf"); None: the workspace's [agent]
 
     def restart(self, workspace: str | None = None) -> Session:
-        """A fresh conversation (new thread), on ``workspace`` when given."""
-        return Session(workspace=workspace or self.workspace)
+        """A fresh conversation (new thread), on ``workspace`` when given; the reply choice stays."""
+        return Session(workspace=workspace or self.workspace, generator=self.generator)
 
     @property
     def config(self) -> dict[str, Any]:

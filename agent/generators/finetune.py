@@ -122,7 +122,9 @@ def train_generator(data: str | Path, out_dir: str | Path, config: GeneratorTrai
     from kgagent.training.trainer import Batches, TrainConfig, seed_everything, train_loop
 
     if not config.base_model:
-        raise GeneratorError("train generator: set --model (a local causal-LM folder) or [generator] base_model")
+        from kgagent.agent.generators.local_model import default_model_path
+
+        config.base_model = str(default_model_path())  # the bundled SmolLM2-135M-Instruct
     dialogues = read_dialogues(data)
     seed_everything(config.seed)
     try:
