@@ -461,16 +461,25 @@ def eval_agent(
 @train_app.command("generator")
 def train_generator_cmd(
     workspace: WS,
-    data: Annotated[Path, typer.Option("--data", help="Grounded dialogues, JSON lines: question, evidence, answer.")],
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Causal LM to adapt (local folder).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Grounded dialogues, JSON lines: question, evidence, "
+                                                "answer; default: written from the workspace KG.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Causal LM to adapt (local folder); default: "
+                                              "the bundled SmolLM2-135M-Instruct.")] = None,
     epochs: Annotated[int | None, typer.Option(help="Passes over the dialogues.")] = None,
     out: Annotated[Path | None, typer.Option(help="Adapter folder; default WS/models/generator.")] = None,
+    dialogues: Annotated[int, typer.Option(help="Dialogues written from the KG when no --data is given.",
+                                           min=1)] = 400,
 ) -> None:
     """LoRA fine-tune a causal LM on grounded dialogues; use it with [agent] generator = "hf"."""
     from kgagent.agent.generators.finetune import GeneratorTrainConfig, train_generator
-    from kgagent.kg import Workspace
+    from kgagent.kg import KnowledgeGraph, Workspace
 
     ws = Workspace(workspace)
+    if data is None:
+        from kgagent.agent.generators.dialogues import write_dialogues
+
+        data = ws.root / ".cache" / "dialogues.jsonl"
+        write_dialogues(KnowledgeGraph.load(ws.require("kg")), dialogues, data)
     config = ws.config("generator", GeneratorTrainConfig, base_model=model, epochs=epochs)
     out = out or ws.models_dir / "generator"
     metrics = train_generator(data, out, config)

@@ -28,7 +28,8 @@ from kgagent.kg.errors import InputError
 class GeneratorTrainConfig:
     """How ``train generator`` fine-tunes; read from ``[generator]`` of ``WS/kgagent.toml``."""
 
-    base_model: str | None = field(default=None, metadata={"help": "Local causal-LM folder or hub name."})
+    base_model: str | None = field(default=None, metadata={
+        "help": "Local causal-LM folder or hub name; None: the bundled SmolLM2-135M-Instruct."})
     epochs: int = 3
     lr: float = 2e-4
     batch_size: int = 8
@@ -109,6 +110,26 @@ def encode_dialogue(tokenizer: Any, dialogue: Dialogue, max_length: int) -> tupl
     answer = answer[: max_length // 2]
     prompt = prompt[-(max_length - len(answer)):]  # keep the end of the prompt: the question
     return prompt + answer, [-100] * len(prompt) + answer
+
+
+def reply_log_likelihood(model: Any, tokenizer: Any, dialogues: list[Dialogue], max_length: int = 384) -> float:
+    """Mean log-likelihood per token of the dialogues' replies given their prompts (higher: more fluent in the
+    replies' own words); a fluency check before and after fine-tuning."""
+    import torch
+
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for d in dialogues:
+            ids, labels = encode_dialogue(tokenizer, d, max_length)
+            x = torch.tensor([ids], device=model.device)  # (1, t)
+            y = torch.tensor([labels], device=model.device)  # (1, t); -100 on the prompt
+            logp = model(input_ids=x).logits[:, :-1].float().log_softmax(-1)  # (1, t-1, vocab)
+            target = y[:, 1:]
+            mask = target != -100
+            picked = logp.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1)  # (1, t-1)
+            total += float(picked[mask].sum())
+            count += int(mask.sum())
+    return total / max(count, 1)
 
 
 def train_generator(data: str | Path, out_dir: str | Path, config: GeneratorTrainConfig,
