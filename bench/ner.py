@@ -100,7 +100,8 @@ def span_f1(tagger: Any, kg: Any, examples: list[Any]) -> dict[str, Any]:
             for t, s in span_scores(gold, pred).items()}
 
 
-def run_domain(workspace: Path, examples: list[Any], conditions: dict[str, str], seed: int) -> dict[str, Any]:
+def run_domain(workspace: Path, examples: list[Any], conditions: dict[str, str], seed: int, *,
+               int8: bool = False) -> dict[str, Any]:
     import torch
 
     from kgagent.agent.tagger import workspace_tagger
@@ -112,6 +113,10 @@ def run_domain(workspace: Path, examples: list[Any], conditions: dict[str, str],
     tagger = workspace_tagger(workspace)
     if tagger is None:
         sys.exit(f"{workspace}: no mention tagger; run `kgagent train ner {workspace}` first")
+    if int8:
+        from kgagent.training.quantize import quantize_int8
+
+        quantize_int8(tagger.model)
     names = {normalize(n) for e in range(kg.num_entities) for n in kg.names(e)}
     retriever.encoder  # noqa: B018  (load the dense encoder before timing)
     out: dict[str, Any] = {"workspace": str(workspace), "torch_threads": torch.get_num_threads()}
@@ -141,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--per-condition", type=int, default=1000)
     p.add_argument("--threads", type=int, default=1, help="torch threads (the agent serves with 1 per turn)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--int8", action="store_true", help="also measure MetaQA with the tagger quantized to int8")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ner.json")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -149,6 +155,10 @@ def main(argv: list[str] | None = None) -> None:
     sample = sample_questions(args.data, args.per_condition, args.seed)
     result["metaqa"] = run_domain(args.workspace, sample, {"a_as_is": "none", "b_typo": "typo",
                                                            "c_lower_partial": "lower_partial"}, args.seed)
+    if args.int8:
+        result["metaqa_int8"] = run_domain(args.workspace, sample, {"a_as_is": "none", "b_typo": "typo",
+                                                                    "c_lower_partial": "lower_partial"},
+                                           args.seed, int8=True)
     if args.demo_workspace is not None:
         demo = list(read_metaqa(demo_questions_path()))
         result["demo"] = run_domain(args.demo_workspace, demo, {"d_partial": "partial", "as_is": "none"},

@@ -10,10 +10,10 @@ Three candidate sources, cheapest first:
 3. **dense** (optional, only when 1 and 2 find nothing convincing): a callable over the name vector index.
 
 A **mention tagger** (optional, ``retrieval.tagging.MentionTagger``; the trained one is ``training.ner``) is asked
-only when no exact match is confident. Its spans are scored with its own confidence in place of the word-shape
+only when no exact or fuzzy match is confident. Its spans are scored with its own confidence in place of the word-shape
 quality below, and get candidates of their own: names that contain the span's words (a partial name, "the Scott
 film"), and dense hits for the span's text re-scored by string similarity (misspellings beyond one edit). Spans it
-did not propose lose ``tagger_weight`` of their score: it read the context the dictionary ignores.
+did not propose (nor overlap) lose ``tagger_weight`` of their score: it read the context the dictionary ignores.
 
 A span's score is ``similarity * quality``. Quality grows with the span's words (function and question words
 count a fifth), and with capitalization when the text is not all capitalized:
@@ -87,7 +87,7 @@ class LinkerConfig:
     context_self_boost: float = 0.1  # added for an entity of an earlier turn itself
     case_bonus: float = 0.02  # the text has the name's exact capitalization
     prior_weight: float = 0.02  # times log-degree / max log-degree: popular entities win ties
-    tagger_below: float = 0.6  # ask the tagger unless the best mention is an exact match scoring this much
+    tagger_below: float = 0.6  # ask the tagger unless the best mention is an exact or fuzzy match scoring this
     tagger_weight: float = 0.3  # share of their score that spans the tagger did not propose lose
     tagger_bonus: float = 0.1  # times the tagger's confidence, added to the candidates of a span it proposed
     partial_extra_words: int = 2  # a tagged span may name an entity by its name less this many words
@@ -229,7 +229,7 @@ class EntityLinker:
         spans = self._score(text, tokens, hits, ctx, caps, informative_caps)
         mentions = self._select(text, tokens, spans, top_k)
         if self.tagger is not None and not (
-            mentions and mentions[0].candidates[0].method == "exact" and mentions[0].score >= cfg.tagger_below
+            mentions and mentions[0].candidates[0].method != "dense" and mentions[0].score >= cfg.tagger_below
         ):
             tagged = self._tag_ranges(tokens, self.tagger.tag([text])[0])
             if tagged:
@@ -263,8 +263,8 @@ class EntityLinker:
         for i, j, nid, sim, method in hits:
             if (i, j) not in quality:
                 q = self._quality(tokens, i, j, caps, informative_caps)
-                if tagged is None:
-                    quality[(i, j)] = (q, 0.0)
+                if tagged is None or any(a < j and i < b for a, b in tagged if (a, b) != (i, j)):
+                    quality[(i, j)] = (q, 0.0)  # no tagging, or the tagger's span overlaps it: no say
                 elif (i, j) in tagged:
                     quality[(i, j)] = (max(q, tagged[(i, j)]), cfg.tagger_bonus * tagged[(i, j)])
                 else:
