@@ -228,9 +228,7 @@ class EntityLinker:
         hits += [(i, j, nid, sim, "fuzzy") for i, j, nid, sim in fuzzy]
         spans = self._score(text, tokens, hits, ctx, caps, informative_caps)
         mentions = self._select(text, tokens, spans, top_k)
-        if self.tagger is not None and not (
-            mentions and mentions[0].candidates[0].method != "dense" and mentions[0].score >= cfg.tagger_below
-        ):
+        if self.tagger is not None and not self._confident(mentions, tokens, informative_caps):
             tagged = self._tag_ranges(tokens, self.tagger.tag([text])[0])
             if tagged:
                 hits += self._tagged_hits(text, tokens, tagged)
@@ -244,6 +242,17 @@ class EntityLinker:
         if always and not keep and mentions:
             keep = mentions[:1]
         return keep
+
+    def _confident(self, mentions: list[Mention], tokens: Sequence[Token], informative_caps: bool) -> bool:
+        """The best mention is an exact or fuzzy match scoring ``tagger_below`` and no capitalized word it left
+        out touches it ("the Slate Pro" matched as "Slate" is a longer name, only partly known)."""
+        if not mentions or mentions[0].candidates[0].method == "dense" or mentions[0].score < self.config.tagger_below:
+            return False
+        if not informative_caps:
+            return True
+        m = mentions[0]
+        return not any(k > 0 and t.capitalized and t.norm not in self.common
+                       and (0 <= m.start - t.end <= 1 or 0 <= t.start - m.end <= 1) for k, t in enumerate(tokens))
 
     def _score(
         self,
