@@ -157,7 +157,8 @@ def load_agent(workspace: str | Path, config: ServeConfig, context: Any = None) 
 
 def quantize_agent(ws: Any) -> int:
     """Quantize (int8, in place) every encoder a turn may run: the intent and QA models', the mention tagger and,
-    where the workspace has indexes, the retriever's (loaded now; it would otherwise load unquantized on its first query)."""
+    where the workspace has indexes, the retriever's (loaded now; it would otherwise load unquantized on its first
+    query)."""
     from kgagent.training.quantize import quantize_int8
 
     parts = [ws.intents, ws.qa]
