@@ -179,12 +179,14 @@ class NERModel:
     @classmethod
     def create(cls, config: NERConfig, tags: Sequence[str]) -> NERModel:
         """A fresh model over ``config.base_model`` with a BIO head for ``tags``."""
-        from transformers import AutoModelForTokenClassification, AutoTokenizer
+        from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
         labels = [OUTSIDE, *(f"{p}-{t}" for t in sorted(set(tags)) for p in ("B", "I"))]
-        extra = {"num_hidden_layers": config.layers} if config.layers else {}
         path = config.model_path
         try:
+            # fewer layers than the model has: keep the first ones (more would add random layers: ignored)
+            depth = getattr(AutoConfig.from_pretrained(path), "num_hidden_layers", None)
+            extra = {"num_hidden_layers": config.layers} if config.layers and depth and config.layers < depth else {}
             tokenizer = AutoTokenizer.from_pretrained(path)
             model = AutoModelForTokenClassification.from_pretrained(
                 path, num_labels=len(labels), id2label=dict(enumerate(labels)),

@@ -156,3 +156,8 @@ def test_cli_train_and_eval_ner(tiny_bert: str, tmp_path: Path, capsys: pytest.C
 
     assert AgentWorkspace(ws).retriever.linker.tagger is not None
     assert main(["eval", "ner", str(tmp_path / "nowhere"), "--data", str(data)]) == 2
+
+
+def test_layers_keeps_the_first_ones_and_never_adds(tiny_bert: str) -> None:
+    assert NERModel.create(NERConfig(base_model=tiny_bert, layers=1), ["ENT"]).model.config.num_hidden_layers == 1
+    assert NERModel.create(NERConfig(base_model=tiny_bert, layers=5), ["ENT"]).model.config.num_hidden_layers == 2
