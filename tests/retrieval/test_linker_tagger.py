@@ -124,3 +124,12 @@ def test_perturbations_keep_the_span_on_the_changed_mention() -> None:
     assert lower_and_drop("by Ridley Scott", 3, 15, random.Random(0))[0] in ("by scott", "by ridley")
     typo, s, e = misspell("by Ridley Scott", 3, 15, random.Random(3))
     assert typo != "by Ridley Scott" and abs((e - s) - 12) <= 1
+
+
+def test_an_exact_match_inside_a_longer_capitalized_name_asks_the_tagger() -> None:
+    kg = KnowledgeGraph.from_triples([("Slate", "made_by", "Lumora"), ("Slate 12 Pro", "made_by", "Lumora"),
+                                      ("Slate 12 Pro", "has_price", "999 USD")])
+    marks = Marks(["Slate Pro"])
+    linker = EntityLinker(kg, tagger=marks)
+    assert entity(kg, linker, "how much is the Slate series") == "Slate" and marks.calls == 0
+    assert entity(kg, linker, "how much is the Slate Pro") == "Slate 12 Pro" and marks.calls == 1
