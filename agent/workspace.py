@@ -185,9 +185,12 @@ class AgentWorkspace:
     @cached_property
     def retriever(self) -> Any:
         """``retrieval``'s retriever: the KG, the entity linker and, when the workspace has them, the indexes."""
+        from kgagent.agent.tagger import workspace_tagger
         from kgagent.retrieval import open_retriever
 
-        return open_retriever(self.ws, require_index=False)
+        retriever = open_retriever(self.ws, require_index=False)
+        retriever.linker.tagger = workspace_tagger(self.ws)  # WS/models/ner, when trained
+        return retriever
 
     @property
     def kg(self) -> KnowledgeGraph:
@@ -230,6 +233,13 @@ class AgentWorkspace:
             return model
         log.info("%s: no QA model; using relation-name matching", self.root)
         return RelationMatchQA(self.kg)
+
+    @cached_property
+    def entity_names(self) -> Any:
+        """The KG's names for checking a model's replies (``generators.faithful.EntityNames``)."""
+        from kgagent.agent.generators.faithful import EntityNames
+
+        return EntityNames.of_kg(self.kg)
 
     @cached_property
     def domain(self) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kgagent.kg.errors import InputError
 from kgagent.retrieval.linker import EntityLinker
+from kgagent.retrieval.perturb import PERTURBATIONS
 from kgagent.retrieval.text import normalize
 
 _BRACKET = re.compile(r"\[([^\[\]]+)\]")
@@ -64,37 +65,31 @@ def read_metaqa(path: str | Path, *, limit: int | None = None) -> Iterator[Linki
 
 def misspell(example: LinkingExample, rng: random.Random) -> LinkingExample:
     """One random edit (delete, insert, substitute or transpose a letter/digit) inside the mention."""
-    text, s, e = example.text, example.start, example.end
-    positions = [i for i in range(s, e) if text[i].isalnum()]
-    if not positions:
-        return example
-    i = rng.choice(positions)
-    letter = rng.choice("abcdefghijklmnopqrstuvwxyz")
-    op = rng.choice(("delete", "insert", "substitute", "transpose"))
-    if op == "transpose" and i + 1 < e and text[i + 1].isalnum() and text[i + 1] != text[i]:
-        new = text[:i] + text[i + 1] + text[i] + text[i + 2 :]
-        return LinkingExample(new, example.gold, s, e)
-    if op == "delete" and len(positions) > 1:
-        return LinkingExample(text[:i] + text[i + 1 :], example.gold, s, e - 1)
-    if op == "insert":
-        return LinkingExample(text[:i] + letter + text[i:], example.gold, s, e + 1)
-    sub = letter if letter != text[i].lower() else ("a" if letter != "a" else "b")
-    return LinkingExample(text[:i] + sub + text[i + 1 :], example.gold, s, e)
+    return perturb_example(example, "typo", rng) or example
+
+
+def perturb_example(example: LinkingExample, kind: str, rng: random.Random) -> LinkingExample | None:
+    """``example`` with its mention changed by ``PERTURBATIONS[kind]``; None where that does not apply."""
+    if kind not in PERTURBATIONS:
+        raise ValueError(f"unknown perturbation {kind!r}; known: {', '.join(PERTURBATIONS)}")
+    edit = PERTURBATIONS[kind](example.text, example.start, example.end, rng)
+    return None if edit is None else LinkingExample(edit[0], example.gold, edit[1], edit[2])
 
 
 def evaluate_linking(
     linker: EntityLinker,
-    path: str | Path,
+    path: str | Path | Sequence[LinkingExample],
     *,
     limit: int | None = None,
     typos: bool = False,
     seed: int = 0,
     progress: bool = False,
 ) -> LinkingResult:
-    """Link every question of a MetaQA file (brackets removed); the top entity must carry the gold name."""
+    """Link every question of a MetaQA file (brackets removed), or the ``LinkingExample`` s given; the top entity
+    must carry the gold name."""
     from tqdm.auto import tqdm
 
-    examples = list(read_metaqa(path, limit=limit))
+    examples = list(read_metaqa(path, limit=limit)) if isinstance(path, str | Path) else list(path)[:limit]
     if not examples:
         raise InputError("no questions in the file", path=path)
     if typos:

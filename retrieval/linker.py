@@ -9,6 +9,12 @@ Three candidate sources, cheapest first:
    it aligns to;
 3. **dense** (optional, only when 1 and 2 find nothing convincing): a callable over the name vector index.
 
+A **mention tagger** (optional, ``retrieval.tagging.MentionTagger``; the trained one is ``training.ner``) is asked
+only when no exact or fuzzy match is confident. Its spans are scored with its own confidence in place of the word-shape
+quality below, and get candidates of their own: names that contain the span's words (a partial name, "the Scott
+film"), and dense hits for the span's text re-scored by string similarity (misspellings beyond one edit). Spans it
+did not propose (nor overlap) lose ``tagger_weight`` of their score: it read the context the dictionary ignores.
+
 A span's score is ``similarity * quality``. Quality grows with the span's words (function and question words
 count a fifth), and with capitalization when the text is not all capitalized:
 ``1 - 0.5 ** (weight + 0.5 * cap)``.
@@ -27,9 +33,11 @@ import numpy as np
 from kgagent.kg import KnowledgeGraph
 from kgagent.kg.config import check_range
 from kgagent.retrieval.passages import relation_phrase
+from kgagent.retrieval.tagging import MentionTagger, Span
 from kgagent.retrieval.text import FUNCTION_WORDS, QUESTION_WORDS, Token, name_key, tokenize
 
 DenseSearch = Callable[[str, int], list[tuple[int, str, float]]]  # (text, k) -> [(entity, name, cosine)]
+Hit = tuple[int, int, int, float, str]  # (first token, end token, name id, similarity, method)
 
 
 @dataclass(frozen=True)
@@ -81,11 +89,18 @@ class LinkerConfig:
     context_self_boost: float = 0.1  # added for an entity of an earlier turn itself
     case_bonus: float = 0.02  # the text has the name's exact capitalization
     prior_weight: float = 0.02  # times log-degree / max log-degree: popular entities win ties
+    tagger_below: float = 0.6  # ask the tagger unless the best mention is an exact or fuzzy match scoring this
+    tagger_weight: float = 0.3  # share of their score that spans the tagger did not propose lose
+    tagger_bonus: float = 0.1  # times the tagger's confidence, added to the candidates of a span it proposed
+    partial_extra_words: int = 2  # a tagged span may name an entity by its name less this many words
+    tagged_dense_weight: float = 0.8  # a dense hit for a tagged span: max(cosine times this, string similarity)
     extra_common_words: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         check_range(self, "min_score", "ambiguity_margin", "common_weight", "cap_weight", "dense_below",
-                    "dense_weight", "context_boost", "context_self_boost", "case_bonus", "prior_weight")
+                    "dense_weight", "context_boost", "context_self_boost", "case_bonus", "prior_weight",
+                    "tagger_below", "tagger_bonus", "partial_extra_words", "tagged_dense_weight")
+        check_range(self, "tagger_weight", high=1.0)
         check_range(self, "fuzzy_cutoff", high=1.0, low_open=True)
 
 
@@ -99,11 +114,17 @@ class EntityLinker:
     """
 
     def __init__(
-        self, kg: KnowledgeGraph, *, config: LinkerConfig | None = None, dense: DenseSearch | None = None
+        self,
+        kg: KnowledgeGraph,
+        *,
+        config: LinkerConfig | None = None,
+        dense: DenseSearch | None = None,
+        tagger: MentionTagger | None = None,
     ) -> None:
         self.kg = kg
         self.config = config or LinkerConfig()
         self.dense = dense
+        self.tagger = tagger
         self._build()
 
     # ------------------------------------------------------------- tables
@@ -153,6 +174,7 @@ class EntityLinker:
                     postings[w].append((nid, pos))
         self._postings = dict(postings)
         self._name_words = frozenset(w for k in self._keys for w in k)  # every word of every name
+        self._containing: dict[str, list[int]] | None = None  # word -> names with it (built for a tagger)
         deletes: dict[str, list[str]] = defaultdict(list)  # one-char deletion -> vocabulary words
         for w in self._postings:
             if len(w) >= self.config.fuzzy_min_chars and not w.isdigit():
@@ -185,25 +207,18 @@ class EntityLinker:
         # capitals carry information only when most words are not capitalized
         informative_caps = sum(caps) <= 0.6 * len(tokens)
         ctx = self._context(context)
-        # (i, j) token span -> entity -> (score, name, method)
-        spans: dict[tuple[int, int], dict[int, tuple[float, str, str]]] = defaultdict(dict)
-
-        def add(i: int, j: int, nid: int, sim: float, method: str) -> None:
-            q = self._quality(tokens, i, j, caps, informative_caps)
-            raw = text[tokens[i].start : tokens[j - 1].end]
-            bucket = spans[(i, j)]
-            for e, surface in self._surfaces[nid]:
-                s = sim * q + float(self._prior[e]) + (cfg.case_bonus if raw == surface else 0.0)
-                s += ctx.get(e, 0.0)
-                if s > bucket.get(e, (-1.0,))[0]:
-                    bucket[e] = (s, surface, method)
-
         exact = self._exact_spans(tokens)
-        for i, j, nid in exact:
-            add(i, j, nid, 1.0, "exact")
-        for i, j, nid, sim in self._fuzzy_spans(tokens, {(i, j) for i, j, _ in exact}):
-            add(i, j, nid, sim, "fuzzy")
+        hits: list[Hit] = [(i, j, nid, 1.0, "exact") for i, j, nid in exact]
+        fuzzy = self._fuzzy_spans(tokens, {(i, j) for i, j, _ in exact})
+        hits += [(i, j, nid, sim, "fuzzy") for i, j, nid, sim in fuzzy]
+        spans = self._score(text, tokens, hits, ctx, caps, informative_caps)
         mentions = self._select(text, tokens, spans, top_k)
+        if self.tagger is not None and not self._confident(mentions, tokens, informative_caps):
+            tagged = self._tag_ranges(tokens, self.tagger.tag([text])[0])
+            if tagged:
+                hits += self._tagged_hits(text, tokens, tagged)
+                spans = self._score(text, tokens, hits, ctx, caps, informative_caps, tagged)
+                mentions = self._select(text, tokens, spans, top_k)
         if self.dense is not None and (not mentions or mentions[0].score < cfg.dense_below):
             mentions = self._select(
                 text, tokens, self._dense_spans(text, tokens, spans, ctx, caps, informative_caps), top_k
@@ -212,6 +227,106 @@ class EntityLinker:
         if always and not keep and mentions:
             keep = mentions[:1]
         return keep
+
+    def _confident(self, mentions: list[Mention], tokens: Sequence[Token], informative_caps: bool) -> bool:
+        """The best mention is an exact or fuzzy match scoring ``tagger_below`` and no capitalized word it left
+        out touches it ("the Slate Pro" matched as "Slate" is a longer name, only partly known)."""
+        if not mentions or mentions[0].candidates[0].method == "dense" or mentions[0].score < self.config.tagger_below:
+            return False
+        if not informative_caps:
+            return True
+        m = mentions[0]
+        return not any(k > 0 and t.capitalized and t.norm not in self.common
+                       and (0 <= m.start - t.end <= 1 or 0 <= t.start - m.end <= 1) for k, t in enumerate(tokens))
+
+    def _score(
+        self,
+        text: str,
+        tokens: Sequence[Token],
+        hits: Iterable[Hit],
+        ctx: dict[int, float],
+        caps: list[bool],
+        informative_caps: bool,
+        tagged: dict[tuple[int, int], float] | None = None,
+    ) -> dict[tuple[int, int], dict[int, tuple[float, str, str]]]:
+        """``(i, j) token span -> entity -> (score, name, method)`` for every hit; ``tagged``: the tagger's
+        spans and confidences (their quality is at least that confidence; untagged spans are discounted)."""
+        cfg = self.config
+        spans: dict[tuple[int, int], dict[int, tuple[float, str, str]]] = defaultdict(dict)
+        quality: dict[tuple[int, int], tuple[float, float]] = {}  # span -> (factor on similarity, bonus)
+        for i, j, nid, sim, method in hits:
+            if (i, j) not in quality:
+                q = self._quality(tokens, i, j, caps, informative_caps)
+                if tagged is None or any(a < j and i < b for a, b in tagged if (a, b) != (i, j)):
+                    quality[(i, j)] = (q, 0.0)  # no tagging, or the tagger's span overlaps it: no say
+                elif (i, j) in tagged:
+                    quality[(i, j)] = (max(q, tagged[(i, j)]), cfg.tagger_bonus * tagged[(i, j)])
+                else:
+                    quality[(i, j)] = (q * (1.0 - cfg.tagger_weight), 0.0)
+            q, bonus = quality[(i, j)]
+            raw = text[tokens[i].start : tokens[j - 1].end]
+            bucket = spans[(i, j)]
+            for e, surface in self._surfaces[nid]:
+                s = sim * q + bonus + float(self._prior[e]) + (cfg.case_bonus if raw == surface else 0.0)
+                s += ctx.get(e, 0.0)
+                if s > bucket.get(e, (-1.0,))[0]:
+                    bucket[e] = (s, surface, method)
+        return spans
+
+    @staticmethod
+    def _tag_ranges(tokens: Sequence[Token], tagged: Sequence[Span]) -> dict[tuple[int, int], float]:
+        """The tagger's character spans as token spans ``(i, j)`` with their confidence."""
+        out: dict[tuple[int, int], float] = {}
+        for sp in tagged:
+            idx = [k for k, t in enumerate(tokens) if t.end > sp.start and t.start < sp.end]
+            if idx:
+                key = (idx[0], idx[-1] + 1)
+                out[key] = max(out.get(key, 0.0), float(sp.score))
+        return out
+
+    def _tagged_hits(self, text: str, tokens: Sequence[Token], tagged: dict[tuple[int, int], float]) -> list[Hit]:
+        """Candidates for the tagger's spans: names containing the span's words, and dense hits for its text."""
+        from rapidfuzz.distance import Indel
+
+        cfg = self.config
+        words = [t.norm for t in tokens]
+        out: list[Hit] = []
+        for i, j in tagged:
+            span = tuple(words[i:j])
+            target = " ".join(span)
+            for nid in self._partial_names(span):
+                out.append((i, j, nid, Indel.normalized_similarity(self._strings[nid], target), "partial"))
+            if self.dense is not None:
+                for _, name, cos in self.dense(text[tokens[i].start : tokens[j - 1].end], 10):
+                    nid = self._exact.get(name_key(name))
+                    if nid is not None:
+                        sim = max(cfg.tagged_dense_weight * float(cos),
+                                  Indel.normalized_similarity(self._strings[nid], target))
+                        out.append((i, j, nid, sim, "dense"))
+        return out
+
+    def _partial_names(self, span: tuple[str, ...]) -> list[int]:
+        """Names with every word of ``span`` in order and at most ``partial_extra_words`` more ("pulse max" ->
+        "Lumora Pulse Max"); fetched through the span's rarest word."""
+        if self._containing is None:
+            containing: dict[str, list[int]] = defaultdict(list)
+            for nid, k in enumerate(self._keys):
+                for w in set(k):
+                    containing[w].append(nid)
+            self._containing = dict(containing)
+        content = [w for w in span if w not in self.common] or list(span)
+        lists = [self._containing.get(w, []) for w in content]
+        if not lists or not all(lists):
+            return []
+        rarest = min(lists, key=len)
+        if len(rarest) > self.config.max_postings:
+            return []
+        out = []
+        for nid in rarest:
+            key = self._keys[nid]
+            if len(span) < len(key) <= len(span) + self.config.partial_extra_words and _in_order(span, key):
+                out.append(nid)
+        return out
 
     def _exact_spans(self, tokens: Sequence[Token]) -> list[tuple[int, int, int]]:
         """Every ``(i, j, name id)`` with ``tokens[i:j]`` a name; prefixes stop the scan early."""
@@ -351,6 +466,12 @@ class EntityLinker:
             start, end = tokens[i].start, tokens[j - 1].end
             out.append(Mention(start, end, text[start:end], cs, ambiguous))
         return out
+
+
+def _in_order(part: Sequence[str], whole: Sequence[str]) -> bool:
+    """Every word of ``part`` occurs in ``whole``, in the same order (others may come between)."""
+    it = iter(whole)
+    return all(w in it for w in part)
 
 
 def _deletions(w: str) -> set[str]:

@@ -120,6 +120,9 @@ class _App:
                                              elem_id="kg-send")
                     with gr.Column(scale=1, min_width=260):
                         new = gr.Button("New conversation", elem_id="kg-new")
+                        replies = gr.Radio([("Template (exact)", "template"), ("Local model", "hf")],
+                                           value="template", label="Replies", elem_id="kg-replies",
+                                           info="The model's reply is shown only when it keeps to the evidence.")
                         example_list = gr.Dataset(
                             label="Examples", components=[gr.Textbox(visible=False), gr.Textbox(visible=False)],
                             headers=["question", "shows"], samples=_samples(examples), layout="table",
@@ -186,6 +189,7 @@ class _App:
             example_list.click(self.example, [example_list, chatbot, session], out, api_name=False, **chat_io)
             chatbot.like(self.feedback, [session], None, api_name=False)
             new.click(self.new_conversation, [session], [textbox, chatbot, session], api_name="new_conversation")
+            replies.change(self.set_replies, [replies, session], [session], api_name="set_replies")
             build.click(self.build_workspace, [kg_file, fmt, aliases, descriptions, intents, questions, session],
                         [status, session, chatbot, counts, degree_plot, relation_plot, relation_table, example_list,
                          badge],
@@ -224,7 +228,7 @@ class _App:
             graph = self.pool.get(session.workspace)
             # durability="exit": the thread's checkpoint is written once, when the turn ends
             events = graph.stream({"messages": [("user", message)]}, config=session.config,
-                                  stream_mode=["updates", "messages"], durability="exit")
+                                  stream_mode=["updates", "messages"], durability="exit", **self.run_context(session))
             shown = time.perf_counter()
             for event in events:
                 # at most one screen update per interval: a fast turn shows once, a slow one streams
@@ -260,6 +264,21 @@ class _App:
         liked = like.liked if isinstance(like.liked, bool) else str(like.liked)
         FeedbackLog.append(session.workspace, {**turn, "liked": liked})
         gr.Info("Thanks — feedback saved.")
+
+    def set_replies(self, generator: str, session: Session | None) -> Session:
+        """Template or model replies for this conversation."""
+        session = self.session(session)
+        session.generator = generator
+        return session
+
+    @staticmethod
+    def run_context(session: Session) -> dict[str, Any]:
+        """``context=`` for the graph when the conversation chose its own reply generator."""
+        if session.generator is None:
+            return {}
+        from kgagent.agent.workspace import open_workspace
+
+        return {"context": open_workspace(session.workspace).context(generator=session.generator)}
 
     def new_conversation(self, session: Session | None) -> tuple:
         return "", [], self.session(session).restart()

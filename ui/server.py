@@ -156,12 +156,15 @@ def load_agent(workspace: str | Path, config: ServeConfig, context: Any = None) 
 
 
 def quantize_agent(ws: Any) -> int:
-    """Quantize (int8, in place) every encoder a turn may run: the intent and QA models' and, where the workspace
-    has indexes, the retriever's (loaded now; it would otherwise load unquantized on its first query)."""
+    """Quantize (int8, in place) every encoder a turn may run: the intent and QA models', the mention tagger and,
+    where the workspace has indexes, the retriever's (loaded now; it would otherwise load unquantized on its first
+    query)."""
     from kgagent.training.quantize import quantize_int8
 
     parts = [ws.intents, ws.qa]
     retriever = ws.retriever
+    if retriever.linker.tagger is not None:  # the mention tagger (WS/models/ner)
+        parts.append(retriever.linker.tagger)
     if getattr(retriever, "entities", None) is not None or getattr(retriever, "passages", None) is not None:
         parts.append(retriever.encoder)
     return quantize_int8(*parts)

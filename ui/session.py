@@ -31,10 +31,11 @@ class Session:
     turns: dict[int, dict[str, Any]] = field(default_factory=dict)  # chat index of a reply -> what it answered
     # this tab's folder under the upload root: unguessable, so no other session can build into or read it
     uploads: str = field(default_factory=lambda: uuid.uuid4().hex)
+    generator: str | None = None  # who phrases the replies ("template", "hf"); None: the workspace's [agent]
 
     def restart(self, workspace: str | None = None) -> Session:
-        """A fresh conversation (new thread), on ``workspace`` when given; the same upload folder."""
-        return Session(workspace=workspace or self.workspace, uploads=self.uploads)
+        """A fresh conversation (new thread), on ``workspace`` when given; the same upload folder and reply choice."""
+        return Session(workspace=workspace or self.workspace, uploads=self.uploads, generator=self.generator)
 
     @property
     def config(self) -> dict[str, Any]:

@@ -29,7 +29,8 @@ from kgagent.kg.io import json_lines
 class GeneratorTrainConfig:
     """How ``train generator`` fine-tunes; read from ``[generator]`` of ``WS/kgagent.toml``."""
 
-    base_model: str | None = field(default=None, metadata={"help": "Local causal-LM folder or hub name."})
+    base_model: str | None = field(default=None, metadata={
+        "help": "Local causal-LM folder or hub name; None: the bundled SmolLM2-135M-Instruct."})
     epochs: int = 3
     lr: float = 2e-4
     batch_size: int = 8
@@ -101,6 +102,26 @@ def encode_dialogue(tokenizer: Any, dialogue: Dialogue, max_length: int) -> tupl
     return prompt + answer, [-100] * len(prompt) + answer
 
 
+def reply_log_likelihood(model: Any, tokenizer: Any, dialogues: list[Dialogue], max_length: int = 384) -> float:
+    """Mean log-likelihood per token of the dialogues' replies given their prompts (higher: more fluent in the
+    replies' own words); a fluency check before and after fine-tuning."""
+    import torch
+
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for d in dialogues:
+            ids, labels = encode_dialogue(tokenizer, d, max_length)
+            x = torch.tensor([ids], device=model.device)  # (1, t)
+            y = torch.tensor([labels], device=model.device)  # (1, t); -100 on the prompt
+            logp = model(input_ids=x).logits[:, :-1].float().log_softmax(-1)  # (1, t-1, vocab)
+            target = y[:, 1:]
+            mask = target != -100
+            picked = logp.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1)  # (1, t-1)
+            total += float(picked[mask].sum())
+            count += int(mask.sum())
+    return total / max(count, 1)
+
+
 def train_generator(data: str | Path, out_dir: str | Path, config: GeneratorTrainConfig,
                     *, progress: bool = True) -> dict[str, Any]:
     """Fine-tune ``config.base_model`` with LoRA on the dialogues in ``data``; save the adapter in ``out_dir``."""
@@ -112,7 +133,9 @@ def train_generator(data: str | Path, out_dir: str | Path, config: GeneratorTrai
     from kgagent.training.trainer import Batches, TrainConfig, seed_everything, train_loop
 
     if not config.base_model:
-        raise GeneratorError("train generator: set --model (a local causal-LM folder) or [generator] base_model")
+        from kgagent.agent.generators.local_model import default_model_path
+
+        config.base_model = str(default_model_path())  # the bundled SmolLM2-135M-Instruct
     dialogues = read_dialogues(data)
     seed_everything(config.seed)
     try:

@@ -1,4 +1,7 @@
-"""A local transformers causal LM (optionally with a LoRA adapter) that streams tokens as they are generated."""
+"""A local transformers causal LM (optionally with a LoRA adapter) that streams tokens as they are generated.
+
+With no model named, it is the bundled SmolLM2-135M-Instruct (``agent.generators.local_model``).
+"""
 
 from __future__ import annotations
 
@@ -29,7 +32,9 @@ def load_causal_lm(model: str | None, adapter: str | None = None, device: str | 
         raise GeneratorError(f"hf generator: adapter folder {adapter} not found")
     model = model or (adapter_base(adapter) if adapter else None)
     if not model:
-        raise GeneratorError("hf generator: set generator_kwargs.model (a local causal LM folder or hub name)")
+        from kgagent.agent.generators.local_model import default_model_path
+
+        model = str(default_model_path())  # the bundled SmolLM2-135M-Instruct
     # the tokenizer is saved with the adapter by `train generator`; prefer it (it may add a pad token)
     tok_dir = adapter if adapter and (Path(adapter) / "tokenizer_config.json").is_file() else model
     try:

