@@ -31,7 +31,9 @@ from metaqa import log, split_questions  # noqa: E402
 
 def main(argv: list[str] | None = None) -> None:
     from kgagent.kg import KnowledgeGraph
-    from kgagent.training.qa import QAModel, _bracketed, _hit
+    from kgagent.training.qa import QAModel
+    from kgagent.training.qa.results import bracketed as _bracketed
+    from kgagent.training.qa.results import is_hit as _hit
     from kgagent.training.qa_data import read_qa_file
     from kgagent.training.qa_paths import label_paths
 

@@ -117,7 +117,8 @@ def train(root: Path, qa: dict[str, Any], *, lexicon: dict[str, list[str]] | Non
 
 def simulate_feedback(model: Any, split: dict[str, dict[str, Path]], n: int, out: Path, seed: int) -> dict[str, Any]:
     """A user asks ``n`` questions (spread over the hops) and likes the answers that are right."""
-    from kgagent.training.qa import _bracketed, _hit
+    from kgagent.training.qa.results import bracketed as _bracketed
+    from kgagent.training.qa.results import is_hit as _hit
     from kgagent.training.qa_data import read_qa_file
 
     rng = np.random.default_rng(seed)
