@@ -137,7 +137,7 @@ def test_index_step_reads_the_toml_and_records_the_manifest(indexed_ws, tmp_path
     (ws / "kgagent.toml").write_text('[index]\npassages = ["tweets"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"kgagent\.toml \[index\].*tweets"):
         index_step(ws)
-    assert list(BUILD_STEPS) == ["kg", "kge", "index", "intents", "qa"]
+    assert list(BUILD_STEPS) == ["kg", "kge", "index", "ner", "intents", "qa"]
 
 
 def test_intents_step_reports_each_steps_loss_live_and_in_its_result(fresh_ws, intents_jsonl, tiny_bert_dir) -> None:

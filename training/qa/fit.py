@@ -46,20 +46,20 @@ def split_indices(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
 
 
 def cached_path_labels(kg: KnowledgeGraph, examples: Sequence[QAExample], max_hops: int, index: PathIndex,
-                       cache_dir: Path | None, progress: bool) -> list[tuple[RelPath, ...]]:
+                       cache_dir: Path | None, progress: bool, budget: int = 20_000) -> list[tuple[RelPath, ...]]:
     """Weak path labels of ``examples``, cached on disk by a hash of the KG and the questions."""
     import hashlib
 
     key = hashlib.sha256()
     key.update(kg.triples.tobytes())
-    key.update(str(max_hops).encode())
+    key.update(f"{max_hops} {budget}".encode())
     for ex in examples:
         key.update(f"{ex.topics}{ex.answers}\n".encode())
     path = cache_dir / f"labels-{key.hexdigest()[:24]}.json" if cache_dir is not None else None
     if path is not None and path.is_file():
         return [tuple(tuple(p) for p in ps) for ps in json.loads(path.read_text(encoding="utf-8"))]
     labels = label_paths(kg, [(ex.topics, ex.answers) for ex in examples], max_hops=max_hops, index=index,
-                         progress=progress)
+                         budget=budget, progress=progress)
     out = [lab.paths for lab in labels]
     if path is not None:
         from kgagent.kg.io import atomic_write_text
@@ -129,14 +129,19 @@ class PathData:
 def label_questions(kg: KnowledgeGraph, examples: list[QAExample], config: QAConfig, cache_dir: Path | None,
                     progress: bool) -> PathData:
     """Weak labels, the seeded split and the path vocabulary; a clear error when no question has a path."""
-    # a synthesized question is labelled by the path it was asked from; the others are searched for
+    # a synthesized question knows the path it was asked from; the paths tied with it (the same answers) are
+    # searched for within a small budget, so the head learns the tie, not an arbitrary one of its paths
+    index = PathIndex(kg)
     known = [tuple(ex.qtype.split("/")) if ex.source == "synthesized" and ex.qtype else None for ex in examples]
-    asked = [i for i, k in enumerate(known) if k is None]
-    found = cached_path_labels(kg, [examples[i] for i in asked], config.max_hops, PathIndex(kg), cache_dir,
-                               progress) if asked else []
-    labels: list[tuple[RelPath, ...]] = [(k,) if k is not None else () for k in known]
-    for i, lab in zip(asked, found, strict=True):
-        labels[i] = lab
+    labels: list[tuple[RelPath, ...]] = [()] * len(examples)
+    for synthesized, budget in ((False, 20_000), (True, 2_000)):
+        rows = [i for i, k in enumerate(known) if (k is not None) == synthesized]
+        found = cached_path_labels(kg, [examples[i] for i in rows], config.max_hops, index, cache_dir, progress,
+                                   budget) if rows else []
+        for i, lab in zip(rows, found, strict=True):
+            k = known[i]
+            exact = bool(lab) and set(index.execute(examples[i].topics, lab[0]).tolist()) == set(examples[i].answers)
+            labels[i] = lab if k is None else (tuple(dict.fromkeys([*lab, k])) if exact else (k,))
     train_idx, val_idx = split_indices(len(examples), config.val_fraction, config.seed)
     labelled = [i for i in train_idx if labels[i]]
     if not labelled:
