@@ -133,6 +133,8 @@ def label_questions(kg: KnowledgeGraph, examples: list[QAExample], config: QACon
     # searched for within a small budget, so the head learns the tie, not an arbitrary one of its paths
     index = PathIndex(kg)
     known = [tuple(ex.qtype.split("/")) if ex.source == "synthesized" and ex.qtype else None for ex in examples]
+    # a relation name with "/" in it (Freebase paths) cannot be read back from qtype: search for those instead
+    known = [k if k is not None and all(s in index.step_ids for s in k) else None for k in known]
     labels: list[tuple[RelPath, ...]] = [()] * len(examples)
     for synthesized, budget in ((False, 20_000), (True, 2_000)):
         rows = [i for i, k in enumerate(known) if (k is not None) == synthesized]
