@@ -138,9 +138,6 @@ def update_workspace(workspace: str | Path, source: Source, action: str, *, prog
     ws.require("kg")
     with _one_at_a_time(ws.root):
         result = _update(ws, source, action, progress, load_options)
-    from kgagent.agent.workspace import close_workspace
-
-    close_workspace(ws.root)  # this process reopens the updated workspace on its next use
     log.info("%s: %s", ws.root, result.message)
     return result
 
