@@ -354,6 +354,9 @@ def select_fallback(model: QAModel, encoded: Sequence[Encoded], examples: Sequen
     return {"table": table, "best": best}
 
 
+MIN_CALIBRATION_QUESTIONS = 30  # fewer held-out questions than this: the confidence is the raw score
+
+
 def calibrate(model: QAModel, encoded: Sequence[Encoded], examples: Sequence[QAExample]
               ) -> tuple[dict[str, Any], float]:
     """Logistic regression of "the top answer is right" on features of the top answer (held-out split); sets
@@ -365,6 +368,10 @@ def calibrate(model: QAModel, encoded: Sequence[Encoded], examples: Sequence[QAE
         rows.append(r.features)
         correct.append(is_hit(r, ex, model.kg))
     x, y = np.asarray(rows), np.asarray(correct, dtype=float)
+    if len(y) < MIN_CALIBRATION_QUESTIONS:  # a fit on a handful of questions is noise: keep the raw score
+        model.calibration = {}
+        conf = np.array([model.ranker.confidence(row) for row in rows])
+        return {}, round(ece(conf, y), 4) if len(y) else None
     if len(set(y)) < 2:  # all right (or all wrong): a constant is the calibrated answer
         p = float(np.clip(y.mean(), 0.02, 0.98)) if len(y) else 0.5
         cal = {"coef": [0.0] * x.shape[1], "intercept": math.log(p / (1 - p))}
