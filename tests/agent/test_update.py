@@ -31,8 +31,8 @@ def built_template(trained_ws: Path, agent_bert: Path, tmp_path_factory: pytest.
     shutil.copytree(trained_ws, root)
     ws = Workspace(root)
     seeded_embeddings(KnowledgeGraph.load(ws.kg_dir)).save(ws.kge_dir)
-    build_index(KnowledgeGraph.load(ws.kg_dir), out_dir=ws.index_dir, config=IndexConfig(encoder=str(agent_bert)), encoder=TextEncoder(agent_bert, batch_size=16),
-                progress=False)
+    build_index(KnowledgeGraph.load(ws.kg_dir), out_dir=ws.index_dir, config=IndexConfig(encoder=str(agent_bert)),
+                encoder=TextEncoder(agent_bert, batch_size=16), progress=False)
     return root
 
 
