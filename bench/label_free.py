@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--robustness", action="store_true", help="also lower-cased / one-typo versions (grammar)")
     p.add_argument("--eval-only", action="store_true")
     p.add_argument("--skip-dev", action="store_true", help="score the seeded 20%% test split only (not whole dev)")
+    p.add_argument("--infer", type=json.loads, default={},
+                   help="answer-time QAConfig changes for scoring, e.g. '{\"topic_prior\": false}'")
+    p.add_argument("--as", dest="name_as", default=None, help="store the scores under this variant name")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
@@ -179,6 +182,9 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 p.error(f"unknown variant {name}")
         model = QAModel.load(root / "models" / "qa")
+        if args.infer:
+            model.reconfigure(**args.infer)
+            entry["infer"] = args.infer
         if not args.skip_dev:
             log(f"{name}: whole dev splits")
             entry["dev"] = evaluate_files(model, dev)
@@ -200,7 +206,8 @@ def main(argv: list[str] | None = None) -> None:
             log(f"{name}: one typo in a relation word")
             entry["test_typo"] = evaluate_files(model, typo)
         entry["load_avg_after"] = load_avg()
-        results.setdefault("variants", {})[name] = {**results.get("variants", {}).get(name, {}), **entry}
+        key = args.name_as or name
+        results.setdefault("variants", {})[key] = {**results.get("variants", {}).get(key, {}), **entry}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         log(f"wrote {args.out}")

@@ -100,6 +100,14 @@ class QAConfig:
         "help": "the sentence encoder of the path similarity; None: the bundled all-MiniLM-L6-v2"})
     prototype_questions: int = field(default=24, metadata={
         "help": "training questions per path averaged into its prototype vector"})
+    # what the graph and the question's words say before any model (training.path_prior)
+    topic_prior: bool = field(default=True, metadata={
+        "help": "rule out paths whose first step entities like the topic never have (a writer heads no "
+                "directed_by edge)"})
+    topic_min_share: float = field(default=0.05, metadata={
+        "help": "a step fits the topic when at least this share of the entities having one of its steps have it"})
+    answer_type_prior: float = field(default=0.1, metadata={
+        "help": "factor on paths whose answers are not of the asked kind (who / when / where / which N); 1: off"})
     # knowing when the graph has no answer
     walk_prior: bool = field(default=True, metadata={
         "help": "without a fallback, consider only relation paths the graph can walk from the topic"})
@@ -123,6 +131,8 @@ class QAConfig:
         check_range(self, "path_similarity", high=1.0)
         check_range(self, "similarity_temperature", low_open=True)
         check_range(self, "abstain_ratio", high=1.0, optional=True)
+        check_range(self, "topic_min_share", high=1.0)
+        check_range(self, "answer_type_prior", high=1.0)
         if self.train.lr is None:
             raise ValueError("train.lr must be set for QA")
 

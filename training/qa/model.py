@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from kgagent.kg.graph import KnowledgeGraph
 from kgagent.kg.io import atomic_dir
 from kgagent.kg.validate import check_safetensors, parse, read_json, read_safetensors
 from kgagent.kg.workspace import Workspace
+from kgagent.training.path_prior import TOPIC, PathPrior, PriorConfig
 from kgagent.training.qa.config import QAConfig
 from kgagent.training.qa.ranking import Encoded, Ranker
 from kgagent.training.qa.results import Answer, QAResult
@@ -62,6 +64,24 @@ class QAModel:
         self._linker: Any = None
         tok = net.encoder.tokenizer
         self.placeholder = config.placeholder or tok.mask_token or "something"
+
+    @cached_property
+    def prior(self) -> PathPrior | None:
+        """The topic-type and answer-type priors over paths (None: both off)."""
+        cfg = self.config
+        if not cfg.topic_prior and cfg.answer_type_prior >= 1.0:
+            return None
+        return PathPrior(self.kg, self.paths, config=PriorConfig(
+            min_share=cfg.topic_min_share if cfg.topic_prior else 0.0, mismatch=cfg.answer_type_prior))
+
+    def reconfigure(self, **changes: Any) -> None:
+        """Change settings that act at answer time (the priors, ``max_paths``, ``abstain_ratio``...) of this
+        model; training settings changed here have no effect until it is trained again."""
+        from dataclasses import replace
+
+        self.config = replace(self.config, **changes)
+        self.ranker.config = self.config
+        self.__dict__.pop("prior", None)
 
     # the ranker's parts, shared
     scorer = property(lambda self: self.ranker.scorer)
@@ -161,8 +181,11 @@ class QAModel:
                 rel = None
                 if self.scorer is not None and self.net.rel_head is not None:
                     rel = self.scorer.relation_from_real(self.net.rel_head(feats).float())  # (b, d_r)
-                for i, (_, _, topics) in enumerate(chunk):
-                    out.append(Encoded(topics, probs[i], rel[i] if rel is not None else None))
+                for i, (text, _, topics) in enumerate(chunk):
+                    p = probs[i]
+                    if self.prior is not None:
+                        p = self.prior.apply(p, topics, text.replace(self.placeholder, TOPIC))
+                    out.append(Encoded(topics, p, rel[i] if rel is not None else None))
         return out
 
     # ----------------------------------------------------------------- front door

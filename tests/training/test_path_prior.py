@@ -1,0 +1,72 @@
+"""Path priors from the graph (the topic's kind of entity) and the question's words (the asked answer type)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kgagent.kg import KnowledgeGraph
+from kgagent.training.path_prior import TOPIC, PathPrior, PriorConfig, asked_type
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("who directed |?", "who"),
+    ("the films written by | starred whom", "who"),
+    ("which actors appear in |", "who"),
+    ("what year was | released", "when"),
+    ("what were the release dates of the films of |", "when"),
+    ("when did | come out", "when"),
+    ("where was | born", "where"),
+    ("which films did | write", "thing"),
+    ("what genre is |", "thing"),
+    ("what is |'s genre", None),  # the noun after "what" is the topic's
+    ("what did | write", None),
+    ("| genre", None),
+])
+def test_asked_type(text: str, kind: str | None) -> None:
+    assert asked_type(text) == kind
+
+
+@pytest.fixture(scope="module")
+def film_kg() -> KnowledgeGraph:
+    triples = []
+    for i in range(12):
+        triples += [(f"Film {i}", "directed_by", f"Director {i % 4}"), (f"Film {i}", "written_by", f"Writer {i % 5}"),
+                    (f"Film {i}", "release_year", str(2000 + i % 3))]
+        if i % 3:  # some films have no tags
+            triples.append((f"Film {i}", "has_tags", f"tag {i % 2}"))
+    return KnowledgeGraph.from_triples(triples, literals=[str(2000 + k) for k in range(3)])
+
+
+PATHS = [("directed_by",), ("written_by",), ("written_by^-1",), ("directed_by^-1",), ("has_tags",),
+         ("release_year",), ("written_by^-1", "directed_by")]
+
+
+def test_topic_rules_out_paths_its_kind_never_starts(film_kg: KnowledgeGraph) -> None:
+    prior = PathPrior(film_kg, PATHS)
+    writer = film_kg.entity_id("Writer 1")
+    fits = dict(zip(PATHS, prior.fits_topic([writer]), strict=True))
+    assert fits[("written_by^-1",)] and fits[("written_by^-1", "directed_by")]
+    assert not fits[("directed_by",)] and not fits[("has_tags",)] and not fits[("directed_by^-1",)]
+    # a film without tags still fits has_tags: films have them (the graph lacks it for this one)
+    untagged = film_kg.entity_id("Film 0")
+    assert dict(zip(PATHS, prior.fits_topic([untagged]), strict=True))[("has_tags",)]
+    # a stricter share rules more out
+    strict = PathPrior(film_kg, PATHS, config=PriorConfig(min_share=0.9))
+    assert not dict(zip(PATHS, strict.fits_topic([untagged]), strict=True))[("has_tags",)]
+
+
+def test_apply_reweighs_by_topic_and_answer_type(film_kg: KnowledgeGraph) -> None:
+    prior = PathPrior(film_kg, PATHS, config=PriorConfig(mismatch=0.1))
+    film = film_kg.entity_id("Film 3")
+    flat = np.full(len(PATHS), 1 / len(PATHS))
+    p = dict(zip(PATHS, prior.apply(flat, [film], f"who directed {TOPIC}?"), strict=True))
+    assert p[("written_by^-1",)] == 0.0  # a film heads no written_by^-1 edge
+    assert p[("directed_by",)] > 5 * p[("release_year",)]  # "who" asks for a person
+    p = dict(zip(PATHS, prior.apply(flat, [film], f"when was {TOPIC} released"), strict=True))
+    assert p[("release_year",)] > 5 * p[("directed_by",)]
+    assert abs(sum(p.values()) - 1) < 1e-9
+    # nothing fits: the model's probabilities are kept as they are
+    nobody = np.zeros(len(PATHS))
+    nobody[2] = 1.0
+    assert np.allclose(prior.apply(nobody, [film], "what"), nobody)

@@ -1,0 +1,131 @@
+"""What the graph and the question's own words say about which relation paths can be meant, before any model.
+
+Two priors reweigh the path model's probabilities of one question:
+
+- **The topic's type.** A path can only be meant if entities like the topic have its first step: a writer is
+  never the head of ``directed_by``, so "what did X write" cannot be read as a path starting there, whatever the
+  wording. "Like the topic" is read off the graph without types: entities that have one of the topic's own steps
+  also have this step often enough (``min_share``). A topic that lacks a step its kind usually has (a film
+  without tags) keeps the path: the question then asks for something the graph lacks for it, and the ranker
+  says so.
+- **The asked answer type.** "who" asks for a person, "when" / "what year" for a time, "where" for a place,
+  "which films" for something that is not a person; paths whose answers are of another kind (``Schema.steps``)
+  are weighed down by ``mismatch``, never removed (question words are a weaker signal than the graph).
+
+>>> asked_type("who directed | ?"), asked_type("which films did | write"), asked_type("what is |'s genre")
+('who', 'thing', None)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from kgagent.kg.graph import KnowledgeGraph
+from kgagent.kg.schema import Schema, induce_schema, is_person_noun
+
+_TIME_NOUNS = {"year", "years", "date", "dates", "time", "day", "decade", "century", "month"}
+_PLACE_NOUNS = {"place", "places", "country", "countries", "city", "cities", "location", "locations"}
+_SKIP = {"is", "are", "was", "were", "the", "a", "an", "kind", "kinds", "type", "types", "of", "sort", "other",
+         "some", "all", "different", "main", "primary"}  # words between "which" and its noun
+_WORD = re.compile(r"[a-z]+|\|")  # "|" stands for the topic's mention: a question's noun never lies past it
+TOPIC = " | "
+
+
+def asked_type(text: str) -> str | None:
+    """The kind of answer a question asks for: who, when, where, thing (not a person), or None (no telling).
+
+    The first question word decides; "which/what N" is read by its noun N (``TOPIC`` in ``text`` marks the
+    topic's mention, which ends the search for N: "what is X's genre" does not ask for an X)."""
+    words = _WORD.findall(text.lower())
+    for i, w in enumerate(words):
+        if w in ("who", "whom"):
+            return "who"
+        if w == "when":
+            return "when"
+        if w == "where":
+            return "where"
+        if w in ("which", "what"):
+            after = [n for n in words[i + 1: i + 6] if n not in _SKIP]
+            phrase = after[: after.index("|")] if "|" in after else after
+            if not phrase:
+                return None
+            noun = phrase[0]
+            if set(phrase[:2]) & _TIME_NOUNS:  # "which year", "what release dates"
+                return "when"
+            if set(phrase[:2]) & _PLACE_NOUNS:
+                return "where"
+            if noun in ("did", "does", "do", "has", "have", "had", "can", "could", "will", "would", "should"):
+                return None  # "what did X ...": no noun to read
+            return "who" if is_person_noun(noun.removesuffix("s")) or is_person_noun(noun) else "thing"
+    return None
+
+
+# which answer kinds (Schema.steps qword of a path's last step) fit each asked type
+_FITS: dict[str, frozenset[str]] = {"who": frozenset({"who"}), "when": frozenset({"when"}),
+                                    "where": frozenset({"where", "what"}), "thing": frozenset({"what", "where"})}
+
+
+@dataclass
+class PriorConfig:
+    min_share: float = 0.05  # a step fits a topic when this share of the entities with one of its steps have it
+    mismatch: float = 0.1  # factor on paths whose answers are not of the asked kind
+
+
+class PathPrior:
+    """Reweighs path probabilities by the topic's steps and the asked answer type (see the module doc)."""
+
+    def __init__(self, kg: KnowledgeGraph, paths: Sequence[tuple[str, ...]], *, schema: Schema | None = None,
+                 config: PriorConfig | None = None) -> None:
+        import scipy.sparse as sp
+
+        from kgagent.training.qa_paths import PathIndex
+
+        self.config = config or PriorConfig()
+        index = PathIndex(kg)
+        r = kg.num_relations
+        tr = kg.triples
+        rows = np.concatenate([tr[:, 0], tr[:, 2]])
+        cols = np.concatenate([tr[:, 1], tr[:, 1] + r])
+        has = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(kg.num_entities, 2 * r))
+        has.data[:] = 1.0  # duplicates summed: back to 0/1
+        self._has = has  # (entities, steps): which steps each entity has
+        co = (has.T @ has).tocsr()  # (steps, steps): entities having both
+        holders = np.maximum(co.diagonal(), 1.0)
+        # share[s', s]: of the entities with step s', the share that also has step s
+        self._share = sp.diags(1.0 / holders) @ co
+        self._first = np.array([index.step_ids.get(p[0], -1) for p in paths])
+        schema = schema or induce_schema(kg)
+        kinds = [schema.steps[p[-1]].qword if p and p[-1] in schema.steps else "what" for p in paths]
+        self._kind = np.array(kinds)
+
+    def fits_topic(self, topics: Sequence[int]) -> np.ndarray:
+        """``(n_paths,)`` bool: paths whose first step entities like ``topics`` have (all True if none tell)."""
+        steps = np.unique(self._has[list(topics)].indices) if len(topics) else np.empty(0, dtype=np.int64)
+        if not len(steps):
+            return np.ones(len(self._first), dtype=bool)
+        share = np.asarray(self._share[steps].max(axis=0).todense()).ravel()  # (steps,)
+        ok_step = share >= self.config.min_share
+        ok_step[steps] = True
+        return (self._first >= 0) & ok_step[np.maximum(self._first, 0)]
+
+    def answer_factor(self, text: str) -> np.ndarray | None:
+        """``(n_paths,)`` factors for the asked answer type of ``text``; None when the question does not tell."""
+        asked = asked_type(text)
+        if asked is None:
+            return None
+        fits = np.isin(self._kind, list(_FITS[asked]))
+        return np.where(fits, 1.0, self.config.mismatch)
+
+    def apply(self, probs: np.ndarray, topics: Sequence[int], text: str) -> np.ndarray:
+        """``probs`` reweighed and renormalised; unchanged where every path would be ruled out."""
+        weight = self.fits_topic(topics).astype(float)
+        factor = self.answer_factor(text)
+        if factor is not None:
+            weight = weight * factor
+        out = probs * weight
+        total = out.sum()
+        return out / total if total > 0 else probs
