@@ -39,7 +39,7 @@ _IRREGULAR = {"written": ("wrote", "write"), "sung": ("sang", "sing"), "drawn": 
               "bought": ("bought", "buy"), "paid": ("paid", "pay"), "told": ("told", "tell"), "run": ("ran", "run")}
 
 
-def _verb_forms(participle: str) -> tuple[str, str]:
+def verb_forms(participle: str) -> tuple[str, str]:
     """(simple past, base) of a past participle: directed -> (directed, direct); written -> (wrote, write)."""
     if participle in _IRREGULAR:
         return _IRREGULAR[participle]
@@ -102,7 +102,7 @@ class _Words:
         self.verb = name.verb
         core = [w for w in name.words if w not in ("has", "have", "is", "was", "are", "by")] or list(name.words)
         self.participle = " ".join(core)
-        past, base = _verb_forms(core[0])
+        past, base = verb_forms(core[0])
         self.past = " ".join([past, *core[1:]])
         self.base = " ".join([base, *core[1:]])
         if name.kind == "passive":  # directed_by: the director, the directors
@@ -117,7 +117,7 @@ class _Words:
         elif name.kind == "noun" and is_person_noun(last):
             self.agent = last
             verb = core[0] if core[0].endswith("ed") and len(core) > 1 else ""  # "starred actors": star
-            self.apast, self.abase = _verb_forms(verb) if verb and rng.random() < 0.5 else \
+            self.apast, self.abase = verb_forms(verb) if verb and rng.random() < 0.5 else \
                 (_deagent(last) + "ed", _deagent(last))
         # the class of what this step reaches: named by the graph, or by the relation itself read forward
         # ("the directors", "the genres"), else a generic noun

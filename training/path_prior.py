@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kgagent.kg.graph import KnowledgeGraph
+from kgagent.kg.graph import INVERSE, KnowledgeGraph
 from kgagent.kg.schema import Schema, induce_schema, is_person_noun
 
 _TIME_NOUNS = {"year", "years", "date", "dates", "time", "day", "decade", "century", "month"}
@@ -69,10 +69,34 @@ _FITS: dict[str, frozenset[str]] = {"who": frozenset({"who"}), "when": frozenset
                                     "where": frozenset({"where", "what"}), "thing": frozenset({"what", "where"})}
 
 
+_NOT_NAMING = {"has", "have", "had", "is", "was", "are", "were", "be", "by", "of", "in", "on", "at", "to", "for",
+               "with", "from", "as", "into", "about", "the", "a", "an", "and", "or", "isa", "hasa", "get", "gets"}
+_STEM = 4  # words sharing their first four letters count as the same word: direct-ed/-or, writ-er/-ten, star-red
+
+
+def _stems(words: Sequence[str]) -> set[str]:
+    return {w[:_STEM] for w in words if len(w) > 2 and w not in _NOT_NAMING}
+
+
+def relation_stems(schema: Schema) -> dict[str, set[str]]:
+    """The word stems each relation is said with: its name's words, their verb forms ("written": wrote, write),
+    and a lexicon's phrasings."""
+    from kgagent.training.grammar import verb_forms
+
+    out: dict[str, set[str]] = {}
+    for rel, name in schema.names.items():
+        words = list(name.words) + [f for w in name.words if w.endswith(("ed", "en")) for f in verb_forms(w)]
+        words += [w for v in schema.variants.get(rel, []) for w in v.words]
+        out[rel] = _stems(words)
+    return out
+
+
 @dataclass
 class PriorConfig:
     min_share: float = 0.05  # a step fits a topic when this share of the entities with one of its steps have it
     mismatch: float = 0.1  # factor on paths whose answers are not of the asked kind
+    named: float = 2.0  # factor per relation of a path that the question names by its words (1: off)
+    unnamed: float = 0.5  # factor per relation the question names that the path lacks (1: off)
 
 
 class PathPrior:
@@ -101,6 +125,8 @@ class PathPrior:
         schema = schema or induce_schema(kg)
         kinds = [schema.steps[p[-1]].qword if p and p[-1] in schema.steps else "what" for p in paths]
         self._kind = np.array(kinds)
+        self._stems = relation_stems(schema)
+        self._relations = [frozenset(s.removesuffix(INVERSE) for s in p) for p in paths]
 
     def fits_topic(self, topics: Sequence[int]) -> np.ndarray:
         """``(n_paths,)`` bool: paths whose first step entities like ``topics`` have (all True if none tell)."""
@@ -120,12 +146,25 @@ class PathPrior:
         fits = np.isin(self._kind, list(_FITS[asked]))
         return np.where(fits, 1.0, self.config.mismatch)
 
+    def naming_factor(self, text: str) -> np.ndarray | None:
+        """``(n_paths,)`` factors for the relations the question names by their words (None: it names none)."""
+        cfg = self.config
+        if cfg.named == cfg.unnamed == 1.0:
+            return None
+        said = _stems(_WORD.findall(text.lower()))
+        named = {r for r, st in self._stems.items() if st & said}
+        if not named:
+            return None
+        hits = np.array([len(rels & named) for rels in self._relations])
+        misses = len(named) - hits
+        return cfg.named ** hits * cfg.unnamed ** misses
+
     def apply(self, probs: np.ndarray, topics: Sequence[int], text: str) -> np.ndarray:
         """``probs`` reweighed and renormalised; unchanged where every path would be ruled out."""
         weight = self.fits_topic(topics).astype(float)
-        factor = self.answer_factor(text)
-        if factor is not None:
-            weight = weight * factor
+        for factor in (self.answer_factor(text), self.naming_factor(text)):
+            if factor is not None:
+                weight = weight * factor
         out = probs * weight
         total = out.sum()
         return out / total if total > 0 else probs

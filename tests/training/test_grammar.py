@@ -9,7 +9,7 @@ import pytest
 
 from kgagent.kg import KnowledgeGraph
 from kgagent.kg.schema import induce_schema
-from kgagent.training.grammar import FAMILIES, _agent, _verb_forms, ask
+from kgagent.training.grammar import FAMILIES, _agent, ask, verb_forms
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def schema():
     ("starred", "starred", "star", "starer"), ("edited", "edited", "edit", "editor"),
 ])
 def test_verb_forms(participle: str, past: str, base: str, agent: str) -> None:
-    assert _verb_forms(participle) == (past, base)
+    assert verb_forms(participle) == (past, base)
     assert _agent(base) == agent
 
 

@@ -70,3 +70,18 @@ def test_apply_reweighs_by_topic_and_answer_type(film_kg: KnowledgeGraph) -> Non
     nobody = np.zeros(len(PATHS))
     nobody[2] = 1.0
     assert np.allclose(prior.apply(nobody, [film], "what"), nobody)
+
+
+def test_relations_named_by_the_question_weigh_their_paths_up(film_kg: KnowledgeGraph) -> None:
+    prior = PathPrior(film_kg, PATHS, config=PriorConfig(mismatch=1.0, named=2.0, unnamed=0.5))
+    writer = film_kg.entity_id("Writer 2")
+    flat = np.full(len(PATHS), 1 / len(PATHS))
+    # "wrote" names written_by through its verb forms, "director" names directed_by
+    p = dict(zip(PATHS, prior.apply(flat, [writer], f"who is the director of the films {TOPIC} wrote"), strict=True))
+    assert p[("written_by^-1", "directed_by")] > 3 * p[("written_by^-1",)]
+    film = film_kg.entity_id("Film 4")
+    p = dict(zip(PATHS, prior.apply(flat, [film], f"who directed {TOPIC}"), strict=True))
+    assert p[("directed_by",)] == pytest.approx(4 * p[("written_by",)])  # named (x2) vs unnamed (x0.5)
+    # words that name no relation change nothing
+    p = prior.apply(flat, [writer], f"tell me about {TOPIC}")
+    assert np.allclose(p, prior.apply(flat, [writer], "?"))

@@ -108,6 +108,11 @@ class QAConfig:
         "help": "a step fits the topic when at least this share of the entities having one of its steps have it"})
     answer_type_prior: float = field(default=0.1, metadata={
         "help": "factor on paths whose answers are not of the asked kind (who / when / where / which N); 1: off"})
+    named_prior: float = field(default=2.0, metadata={
+        "help": "factor per relation of a path that the question names by its words (stems of the relation's "
+                "name, verb forms and lexicon phrasings); 1: off"})
+    unnamed_prior: float = field(default=0.5, metadata={
+        "help": "factor per relation the question names that a path lacks; 1: off"})
     # knowing when the graph has no answer
     walk_prior: bool = field(default=True, metadata={
         "help": "without a fallback, consider only relation paths the graph can walk from the topic"})
@@ -133,6 +138,8 @@ class QAConfig:
         check_range(self, "abstain_ratio", high=1.0, optional=True)
         check_range(self, "topic_min_share", high=1.0)
         check_range(self, "answer_type_prior", high=1.0)
+        check_range(self, "named_prior", low=1.0)
+        check_range(self, "unnamed_prior", high=1.0, low_open=True)
         if self.train.lr is None:
             raise ValueError("train.lr must be set for QA")
 

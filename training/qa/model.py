@@ -69,10 +69,11 @@ class QAModel:
     def prior(self) -> PathPrior | None:
         """The topic-type and answer-type priors over paths (None: both off)."""
         cfg = self.config
-        if not cfg.topic_prior and cfg.answer_type_prior >= 1.0:
+        if not cfg.topic_prior and cfg.answer_type_prior == cfg.named_prior == cfg.unnamed_prior == 1.0:
             return None
         return PathPrior(self.kg, self.paths, config=PriorConfig(
-            min_share=cfg.topic_min_share if cfg.topic_prior else 0.0, mismatch=cfg.answer_type_prior))
+            min_share=cfg.topic_min_share if cfg.topic_prior else 0.0, mismatch=cfg.answer_type_prior,
+            named=cfg.named_prior, unnamed=cfg.unnamed_prior))
 
     def reconfigure(self, **changes: Any) -> None:
         """Change settings that act at answer time (the priors, ``max_paths``, ``abstain_ratio``...) of this
