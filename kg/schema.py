@@ -297,8 +297,11 @@ def _step_type(kg: KnowledgeGraph, name: RelationName, forward: bool, ends: np.n
 
 
 def is_person_noun(noun: str) -> bool:
-    """Whether a noun names a person or agent: a short list of common ones, else an agent suffix (-er, -or, -ist...)."""
+    """Whether a noun names a person or agent: a short list of common ones, else an agent suffix (-er, -or, -ist...);
+    plurals too ("starred actors", "writers")."""
     last = noun.split()[-1] if noun else ""
+    if len(last) > 3 and last.endswith("s") and not last.endswith("ss") and last not in _PERSON_NOUNS:
+        last = last[:-3] + "y" if last.endswith("ies") else last[:-1]  # "actors" -> "actor", "cities" -> "city"
     if not last or last in _NOT_PERSON or noun in _NOT_PERSON:
         return False
     return last in _PERSON_NOUNS or (len(last) > 4 and last.endswith(_PERSON_SUFFIXES))

@@ -81,3 +81,12 @@ def test_twin_search_is_bounded() -> None:
     kg = KnowledgeGraph.from_triples(triples)
     assert induce_schema(kg, max_pairs=500).comparisons == 500
     assert induce_schema(kg).comparisons == 20_000 < 300 * 299 // 2  # the default budget, not all pairs
+
+
+@pytest.mark.parametrize(("noun", "person"), [
+    ("actor", True), ("starred actors", True), ("writers", True), ("people", True), ("parents", True),
+    ("genres", False), ("numbers", False), ("cities", False), ("languages", False), ("boss", False)])
+def test_person_nouns_singular_and_plural(noun: str, person: bool) -> None:
+    from kgagent.kg.schema import is_person_noun
+
+    assert is_person_noun(noun) is person
