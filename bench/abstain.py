@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--work", type=Path, default=ROOT / ".cache" / "metaqa")
     p.add_argument("--model", type=Path, required=True, help="a QA model folder (WS/models/qa)")
     p.add_argument("--per-hop", type=int, default=400)
+    p.add_argument("--infer", type=json.loads, default={},
+                   help="answer-time QAConfig changes, e.g. '{\"abstain_ratio\": 0.2}'")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "abstain.json")
     args = p.parse_args(argv)
@@ -73,10 +75,13 @@ def main(argv: list[str] | None = None) -> None:
                          literal=kg.literal, aliases=kg.aliases, descriptions=kg.descriptions)
     log(f"removed {len(drop)} edges for {len(unanswerable)} questions; {len(answerable)} answerable kept")
     model = QAModel.load(args.model, kg=cut)
+    if args.infer:
+        model.reconfigure(**args.infer)
     # an answerable question whose own edges were removed for another question is no longer answerable
     answerable = [(h, ex) for h, ex, path in answerable
                   if set(cut.follow(ex.topics, list(path))) & set(ex.answers)]
-    out: dict[str, Any] = {"command": " ".join(sys.argv), "removed_edges": len(drop), "per_hop": {}}
+    out: dict[str, Any] = {"command": " ".join(sys.argv), "infer": args.infer, "removed_edges": len(drop),
+                           "per_hop": {}}
     for hop in split:
         un = [ex for h, ex in unanswerable if h == hop]
         an = [ex for h, ex in answerable if h == hop]

@@ -113,6 +113,10 @@ class QAConfig:
                 "name, verb forms and lexicon phrasings); 1: off"})
     unnamed_prior: float = field(default=0.5, metadata={
         "help": "factor per relation the question names that a path lacks; 1: off"})
+    prior_model_weight: float = field(default=0.5, metadata={
+        "help": "exponent on the model's path probabilities before the priors (abstain_ratio is scaled alike): "
+                "a model trained on synthesized questions is too sure of itself on wordings it never saw; 1: its "
+                "probabilities as they are"})
     # knowing when the graph has no answer
     walk_prior: bool = field(default=True, metadata={
         "help": "without a fallback, consider only relation paths the graph can walk from the topic"})
@@ -140,6 +144,7 @@ class QAConfig:
         check_range(self, "answer_type_prior", high=1.0)
         check_range(self, "named_prior", low=1.0)
         check_range(self, "unnamed_prior", high=1.0, low_open=True)
+        check_range(self, "prior_model_weight", high=1.0, low_open=True)
         if self.train.lr is None:
             raise ValueError("train.lr must be set for QA")
 

@@ -184,6 +184,9 @@ class QAModel:
                     rel = self.scorer.relation_from_real(self.net.rel_head(feats).float())  # (b, d_r)
                 for i, (text, _, topics) in enumerate(chunk):
                     p = probs[i]
+                    if self.config.prior_model_weight != 1.0:  # tempered: the priors below count for more
+                        p = p ** self.config.prior_model_weight
+                        p = p / p.sum()
                     if self.prior is not None:
                         p = self.prior.apply(p, topics, text.replace(self.placeholder, TOPIC))
                     out.append(Encoded(topics, p, rel[i] if rel is not None else None))

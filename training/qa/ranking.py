@@ -183,7 +183,8 @@ class Ranker:
         top_group = float(group_p.max())
         ratio = ratio if ratio is not None else (cfg.abstain_ratio if cfg.abstain_ratio is not None
                                                  else self.abstain_ratio)
-        if not walkable or max(w[0] for w in walkable) < ratio * top_group:
+        # the ratio is in the model's own terms: its probabilities were tempered by prior_model_weight
+        if not walkable or max(w[0] for w in walkable) < ratio ** cfg.prior_model_weight * top_group:
             return [], self.paths[order[0]]
         walkable.sort(key=lambda w: (-w[0], -w[1]))  # the most likely group first, its likeliest direction first
         return [(self.paths[i], gp) for gp, _, i in walkable[: cfg.max_paths]], None
