@@ -40,13 +40,22 @@ _NOT_PERSON = {"number", "order", "color", "colour", "genre", "letter", "paper",
                "factor", "vector", "sector", "meter", "counter", "player_count", "content", "component",
                "element", "document", "event", "agent", "treatment", "ingredient", "instrument", "department",
                "percent", "amount", "measurement", "segment", "equipment", "environment", "government",
-               "language", "tag", "type", "year", "date", "rating", "votes", "title", "name", "price"}
+               "language", "tag", "type", "year", "date", "rating", "votes", "title", "name", "price", "power",
+               "tower", "flower", "corner", "chamber", "connector", "adapter", "adaptor", "charger", "processor",
+               "monitor", "computer", "printer", "router", "controller", "sensor", "motor", "receiver",
+               "transmitter", "container", "server", "browser", "compiler", "parser", "trailer", "poster",
+               "folder", "header", "footer", "cluster", "successor", "predecessor", "indicator", "detector",
+               "converter", "calculator", "reactor", "accelerator", "amplifier", "identifier", "quarter"}
 _PERSON_NOUNS = {"spouse", "wife", "husband", "partner", "parent", "child", "children", "son", "daughter",
                  "mother", "father", "brother", "sister", "sibling", "friend", "member", "star", "cast", "staff",
                  "person", "people", "employee", "student", "alumni", "relative", "uncle", "aunt", "cousin",
                  "nephew", "niece", "grandparent", "grandchild", "colleague", "mentor", "coach", "ceo", "chef",
                  "artist", "guest", "host", "heir", "patient", "king", "queen", "president", "minister",
-                 "candidate", "winner", "nominee", "team member", "crew"}
+                 "candidate", "winner", "nominee", "team member", "crew", "actor", "actress", "author", "writer",
+                 "director", "producer", "composer", "singer", "player", "founder", "owner", "manager", "leader",
+                 "teacher", "doctor", "painter", "poet", "novelist", "scientist", "inventor", "architect",
+                 "editor", "narrator", "photographer", "musician", "dancer", "athlete", "citizen", "resident",
+                 "politician", "governor", "mayor", "soldier", "officer", "screenwriter", "cinematographer"}
 _PERSON_VERBS = {"directed", "written", "wrote", "authored", "composed", "produced", "founded", "painted",
                  "starred", "acted", "played", "sung", "sang", "created", "invented", "designed", "edited",
                  "narrated", "illustrated", "photographed", "coached", "married", "born", "performed", "led"}
@@ -170,6 +179,7 @@ class StepType:
     qword: str  # who / when / where / what
     nouns: tuple[str, ...]  # class nouns of the answers, most specific first (may be empty)
     literal: str | None = None  # "year", "date", "number" when the answers are such values
+    guessed: bool = False  # the question word is a default, not read from the graph or a person word
 
 
 @dataclass
@@ -284,24 +294,28 @@ def _step_type(kg: KnowledgeGraph, name: RelationName, forward: bool, ends: np.n
     elif forward and name.domain and name.kind != "passive":
         nouns.append(name.noun)
     words = set(name.words) | {name.noun}
+    guessed = False
     if literal in ("year", "date") or (forward and words & _TIME_NOUNS and literal):
         qword = "when"
     elif any(is_person_noun(n) for n in nouns) or (forward and name.kind == "passive"
                                                     and (set(name.words) & _PERSON_VERBS or not literal)):
         qword = "who"
+        # "powered_by" is passive too, but a chip is no person: only a person word or verb makes it sure
+        guessed = not (any(is_person_noun(n, strict=True) for n in nouns) or set(name.words) & _PERSON_VERBS)
     elif forward and (words & _PLACE_NOUNS or any(n in _PLACE_NOUNS for n in nouns)):
         qword = "where"
     else:
         qword = "what"
-    return StepType(qword=qword, nouns=tuple(dict.fromkeys(n for n in nouns if n)), literal=literal)
+    return StepType(qword=qword, nouns=tuple(dict.fromkeys(n for n in nouns if n)), literal=literal,
+                    guessed=qword == "who" and guessed)
 
 
-def is_person_noun(noun: str) -> bool:
-    """Whether a noun names a person or agent: a short list of common ones, else an agent suffix (-er, -or, -ist...);
-    plurals too ("starred actors", "writers")."""
+def is_person_noun(noun: str, *, strict: bool = False) -> bool:
+    """Whether a noun names a person or agent: a short list of common ones, else (unless ``strict``) an agent suffix
+    (-er, -or, -ist...); plurals too ("starred actors", "writers")."""
     last = noun.split()[-1] if noun else ""
     if len(last) > 3 and last.endswith("s") and not last.endswith("ss") and last not in _PERSON_NOUNS:
         last = last[:-3] + "y" if last.endswith("ies") else last[:-1]  # "actors" -> "actor", "cities" -> "city"
     if not last or last in _NOT_PERSON or noun in _NOT_PERSON:
         return False
-    return last in _PERSON_NOUNS or (len(last) > 4 and last.endswith(_PERSON_SUFFIXES))
+    return last in _PERSON_NOUNS or (not strict and len(last) > 4 and last.endswith(_PERSON_SUFFIXES))

@@ -123,8 +123,9 @@ class PathPrior:
         self._share = sp.diags(1.0 / holders) @ co
         self._first = np.array([index.step_ids.get(p[0], -1) for p in paths])
         schema = schema or induce_schema(kg)
-        kinds = [schema.steps[p[-1]].qword if p and p[-1] in schema.steps else "what" for p in paths]
-        self._kind = np.array(kinds)
+        steps = [schema.steps.get(p[-1]) if p else None for p in paths]
+        self._kind = np.array(["what" if t is None else t.qword for t in steps])
+        self._guessed = np.array([t is not None and t.guessed for t in steps])  # never weighed down
         self._stems = relation_stems(schema)
         self._relations = [frozenset(s.removesuffix(INVERSE) for s in p) for p in paths]
 
@@ -143,7 +144,7 @@ class PathPrior:
         asked = asked_type(text)
         if asked is None:
             return None
-        fits = np.isin(self._kind, list(_FITS[asked]))
+        fits = np.isin(self._kind, list(_FITS[asked])) | self._guessed
         return np.where(fits, 1.0, self.config.mismatch)
 
     def naming_factor(self, text: str) -> np.ndarray | None:

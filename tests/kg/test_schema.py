@@ -90,3 +90,12 @@ def test_person_nouns_singular_and_plural(noun: str, person: bool) -> None:
     from kgagent.kg.schema import is_person_noun
 
     assert is_person_noun(noun) is person
+
+
+def test_who_is_sure_only_with_a_person_word() -> None:
+    kg = KnowledgeGraph.from_triples([("Film 1", "directed_by", "Ann Lee"), ("Phone 1", "powered_by", "Chip 9"),
+                                      ("Film 1", "starred_actors", "Bo Chan")])
+    steps = induce_schema(kg).steps
+    assert (steps["directed_by"].qword, steps["directed_by"].guessed) == ("who", False)  # a person verb
+    assert (steps["starred_actors"].qword, steps["starred_actors"].guessed) == ("who", False)  # a person noun
+    assert (steps["powered_by"].qword, steps["powered_by"].guessed) == ("who", True)  # passive: only a guess

@@ -85,3 +85,12 @@ def test_relations_named_by_the_question_weigh_their_paths_up(film_kg: Knowledge
     # words that name no relation change nothing
     p = prior.apply(flat, [writer], f"tell me about {TOPIC}")
     assert np.allclose(p, prior.apply(flat, [writer], "?"))
+
+
+def test_a_guessed_answer_kind_is_never_weighed_down() -> None:
+    kg = KnowledgeGraph.from_triples([(f"Phone {i}", "powered_by", f"Chip {i % 3}") for i in range(6)]
+                                     + [(f"Phone {i}", "made_by", f"Maker {i % 2}") for i in range(6)])
+    paths = [("powered_by",), ("powered_by", "powered_by^-1")]
+    prior = PathPrior(kg, paths, config=PriorConfig(mismatch=0.1, named=1.0, unnamed=1.0))
+    p = prior.apply(np.array([0.5, 0.5]), [kg.entity_id("Phone 1")], f"which chip powers {TOPIC}")
+    assert p[0] == pytest.approx(0.5)  # "powered_by" reads "who" by default, but a chip is asked: no penalty
