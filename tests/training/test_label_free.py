@@ -83,7 +83,7 @@ def test_the_walk_prior_reads_a_path_the_right_way_round(people: KnowledgeGraph)
 
 def test_abstains_when_the_topic_lacks_the_asked_relation(people: KnowledgeGraph) -> None:
     paths = [("nationality",), ("birth_place",), ("spouse",)]
-    ranker = Ranker(people, paths, QAConfig(prior_model_weight=1.0))  # probabilities given as the model's own
+    ranker = Ranker(people, paths, QAConfig())
     lonely = people.entity_id("Person 30")
     enc = _encoded(ranker, lonely, {("nationality",): 0.9, ("birth_place",): 0.05})
     ranker.abstain_ratio = 0.2
