@@ -207,6 +207,8 @@ def main(argv: list[str] | None = None) -> None:
             entry["test_typo"] = evaluate_files(model, typo)
         entry["load_avg_after"] = load_avg()
         key = args.name_as or name
+        if args.out.exists():  # what other runs wrote meanwhile is kept
+            results = {**json.loads(args.out.read_text()), "command": results["command"]}
         results.setdefault("variants", {})[key] = {**results.get("variants", {}).get(key, {}), **entry}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
