@@ -127,7 +127,10 @@ class PathPrior:
         self._kind = np.array(["what" if t is None else t.qword for t in steps])
         self._guessed = np.array([t is not None and t.guessed for t in steps])  # never weighed down
         self._stems = relation_stems(schema)
-        self._relations = [frozenset(s.removesuffix(INVERSE) for s in p) for p in paths]
+        # stored inverse twins (directed_by / director_of) are one relation: naming either names both
+        self._twin = {r: schema.canonical(r).removesuffix(INVERSE) for r in schema.names}
+        self._relations = [frozenset(self._twin.get(s.removesuffix(INVERSE), s.removesuffix(INVERSE)) for s in p)
+                           for p in paths]
 
     def fits_topic(self, topics: Sequence[int]) -> np.ndarray:
         """``(n_paths,)`` bool: paths whose first step entities like ``topics`` have (all True if none tell)."""
@@ -153,7 +156,7 @@ class PathPrior:
         if cfg.named == cfg.unnamed == 1.0:
             return None
         said = _stems(_WORD.findall(text.lower()))
-        named = {r for r, st in self._stems.items() if st & said}
+        named = {self._twin.get(r, r) for r, st in self._stems.items() if st & said}
         if not named:
             return None
         hits = np.array([len(rels & named) for rels in self._relations])

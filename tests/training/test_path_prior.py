@@ -94,3 +94,13 @@ def test_a_guessed_answer_kind_is_never_weighed_down() -> None:
     prior = PathPrior(kg, paths, config=PriorConfig(mismatch=0.1, named=1.0, unnamed=1.0))
     p = prior.apply(np.array([0.5, 0.5]), [kg.entity_id("Phone 1")], f"which chip powers {TOPIC}")
     assert p[0] == pytest.approx(0.5)  # "powered_by" reads "who" by default, but a chip is asked: no penalty
+
+
+def test_stored_inverse_twins_are_one_named_relation() -> None:
+    triples = [(f"Film {i}", "directed_by", f"Director {i % 3}") for i in range(9)]
+    triples += [(d, "director_of", f) for f, _, d in triples] + [(f"Film {i}", "written_by", "W") for i in range(9)]
+    kg = KnowledgeGraph.from_triples(triples)
+    paths = [("directed_by",), ("director_of^-1",), ("written_by",)]
+    prior = PathPrior(kg, paths, config=PriorConfig(mismatch=1.0, named=2.0, unnamed=0.5))
+    p = prior.apply(np.full(3, 1 / 3), [kg.entity_id("Film 1")], f"who directed {TOPIC}")
+    assert p[0] == pytest.approx(p[1]) and p[0] == pytest.approx(4 * p[2])  # neither twin lacks the other

@@ -201,7 +201,11 @@ def toy_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws.config_path.write_text(
         f'[qa]\nbase_model = "{bert}"\nfinetune = "full"\nhead_warmup_epochs = 40\nepochs = 15\nlr = 2e-3\n'
         "eval_every = 0\npatience = 3\nval_fraction = 0.15\nanswer_epochs = 60\nanswer_lr = 5e-3\n"
-        "answer_batch_size = 32\nsoft_top_k = 2\n", encoding="utf-8")
+        "answer_batch_size = 32\nsoft_top_k = 2\n"
+        # the tags repeat the directors, so "which films did X direct" is labelled with has_tags^-1 where the
+        # removed edge breaks directed_by^-1; the naming prior rightly prefers the relation the question names,
+        # which this label-based validation counts wrong (0.7): it is measured apart (test_path_prior, BENCHMARKS)
+        "named_prior = 1.0\nunnamed_prior = 1.0\n", encoding="utf-8")
     # questions asked on the *full* graph: "who directed [Film 0]" expects Director 0, whose edge is gone
     write_questions(KnowledgeGraph.from_triples(toy_triples(drop_missing=False)), root / "questions.txt")
     return root
