@@ -474,6 +474,9 @@ class RdfLoader:
         except (IndexError, AssertionError):  # rdflib's turtle parser runs off the end of a cut-off statement
             raise InputError(f"invalid {self.rdflib_format}: the file ends inside a statement or a quoted "
                              "literal (cut off, or a quote left open)", path=path, line=last) from None
+        except (AttributeError, TypeError, KeyError) as e:  # rdflib's own failure on malformed input ("?\0")
+            raise InputError(f"invalid {self.rdflib_format}: the parser could not read it ({type(e).__name__}); "
+                             "check the file's syntax", path=path) from None
         except (RdflibError, ValueError) as e:
             m = re.search(r":(\d+):\d+:", str(e))  # RDF/XML errors embed "source:line:column:"
             raise InputError(f"invalid {self.rdflib_format}: {_short(str(e))}", path=path,
