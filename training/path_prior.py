@@ -1,6 +1,6 @@
 """What the graph and the question's own words say about which relation paths can be meant, before any model.
 
-Two priors reweigh the path model's probabilities of one question:
+Priors reweigh the path model's probabilities of one question:
 
 - **The topic's type.** A path can only be meant if entities like the topic have its first step: a writer is
   never the head of ``directed_by``, so "what did X write" cannot be read as a path starting there, whatever the
@@ -11,6 +11,10 @@ Two priors reweigh the path model's probabilities of one question:
 - **The asked answer type.** "who" asks for a person, "when" / "what year" for a time, "where" for a place,
   "which films" for something that is not a person; paths whose answers are of another kind (``Schema.steps``)
   are weighed down by ``mismatch``, never removed (question words are a weaker signal than the graph).
+- **The relations named.** A relation the question names by its words (stems of its name, verb forms, lexicon
+  phrasings) weighs the paths that hold it up (``named``) and those that lack it down (``unnamed``); the one
+  named next to the topic's mention weighs up the paths that start with it (``first``): the topic is the
+  innermost argument, so "who starred in the films whose directors also directed X" starts at ``directed_by``.
 
 >>> asked_type("who directed | ?"), asked_type("which films did | write"), asked_type("what is |'s genre")
 ('who', 'thing', None)
@@ -94,9 +98,10 @@ def relation_stems(schema: Schema) -> dict[str, set[str]]:
 @dataclass
 class PriorConfig:
     min_share: float = 0.05  # a step fits a topic when this share of the entities with one of its steps have it
-    mismatch: float = 0.1  # factor on paths whose answers are not of the asked kind
+    mismatch: float = 0.01  # factor on paths whose answers are not of the asked kind
     named: float = 2.0  # factor per relation of a path that the question names by its words (1: off)
     unnamed: float = 0.5  # factor per relation the question names that the path lacks (1: off)
+    first: float = 4.0  # factor on paths that start with the relation named next to the topic (1: off)
 
 
 class PathPrior:
@@ -129,6 +134,8 @@ class PathPrior:
         self._stems = relation_stems(schema)
         # stored inverse twins (directed_by / director_of) are one relation: naming either names both
         self._twin = {r: schema.canonical(r).removesuffix(INVERSE) for r in schema.names}
+        self._firsts = np.array([self._twin.get(p[0].removesuffix(INVERSE), p[0].removesuffix(INVERSE)) if p else ""
+                                 for p in paths])
         self._relations = [frozenset(self._twin.get(s.removesuffix(INVERSE), s.removesuffix(INVERSE)) for s in p)
                            for p in paths]
 
@@ -163,10 +170,37 @@ class PathPrior:
         misses = len(named) - hits
         return cfg.named ** hits * cfg.unnamed ** misses
 
+    def first_factor(self, text: str) -> np.ndarray | None:
+        """``(n_paths,)`` factors for the relation named next to the topic's mention: the topic is the innermost
+        argument of a question, so the relation said beside it is the path's first ("who starred in the films
+        whose directors also directed X": ``directed_by``). Distance counts content words; at equal distance the
+        word before the mention wins ("what did the director of X write": ``directed_by``). None: no telling (no
+        mention, no relation word, or one word naming two relations)."""
+        from kgagent.retrieval.text import FUNCTION_WORDS
+
+        if self.config.first == 1.0:
+            return None
+        words = [w for w in _WORD.findall(text.lower()) if w == "|" or w not in FUNCTION_WORDS]
+        if "|" not in words:
+            return None
+        t = words.index("|")
+        near: list[tuple[int, int, set[str]]] = []
+        for i, w in enumerate(words):
+            rels = set() if w == "|" or len(w) <= 2 or w in _NOT_NAMING else {
+                self._twin.get(r, r) for r, st in self._stems.items() if w[:_STEM] in st}
+            if rels:
+                near.append((abs(i - t), i > t, rels))
+        if not near:
+            return None
+        rels = min(near, key=lambda x: x[:2])[2]
+        if len(rels) != 1:
+            return None
+        return np.where(self._firsts == next(iter(rels)), self.config.first, 1.0)
+
     def apply(self, probs: np.ndarray, topics: Sequence[int], text: str) -> np.ndarray:
         """``probs`` reweighed and renormalised; unchanged where every path would be ruled out."""
         weight = self.fits_topic(topics).astype(float)
-        for factor in (self.answer_factor(text), self.naming_factor(text)):
+        for factor in (self.answer_factor(text), self.naming_factor(text), self.first_factor(text)):
             if factor is not None:
                 weight = weight * factor
         out = probs * weight

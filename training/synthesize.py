@@ -1,10 +1,12 @@
 """Training questions synthesized from the graph, so a KG without any labelled questions still gets a QA model.
 
-Random walks of 1..3 steps (either direction) from a topic entity are executed exactly on the graph; each walk
-becomes a question in the words of :mod:`kgagent.training.grammar` (relations named by the schema that
-:mod:`kgagent.kg.schema` reads off the graph), and its reached set is the gold. Each sampled path is asked of a
-few topics (``per_path``), so the path classifier sees every path several times. Asked for no fixed number,
-sampling goes on until new walks stop finding new paths: the count scales with the graph's distinct paths.
+Random walks of 1..3 steps (either direction) find the graph's relation paths until new walks stop finding new
+ones; the question budget of each length is then shared among its paths by how often walks found them (its
+square root), each path asked of different topics (at most ``max_per_path``: no path takes the budget from the others),
+so the path classifier sees every path several times. Each question is the path asked of a topic in the words of
+:mod:`kgagent.training.grammar` (relations named by the schema that :mod:`kgagent.kg.schema` reads off the
+graph), and the set the path reaches from the topic is its gold. Asked for no fixed number, the count scales with
+the graph's distinct paths (``max_per_path`` each, up to ``max_questions``).
 
 >>> from kgagent.kg import KnowledgeGraph
 >>> kg = KnowledgeGraph.from_triples([("Alien", "directed_by", "Ridley Scott"), ("Alien", "has_genre", "Horror")])
@@ -16,9 +18,11 @@ True
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,9 +45,13 @@ class SynthesisConfig:
         "help": "relative share of 1-, 2-, 3-hop questions (truncated to max_hops)"})
     max_answers: int = field(default=25, metadata={"help": "walks reaching more entities are too vague; skipped"})
     literal_topics: bool = field(default=False, metadata={"help": "allow literal values (numbers, dates) as topics"})
-    per_path: int = field(default=6, metadata={
-        "help": "questions asked about each sampled relation path, from different topics: the path classifier "
-                "needs several examples of a path (walks alone give most paths a single question)"})
+    per_path: int = field(default=20, metadata={
+        "help": "the fewest questions (from different topics) a path is kept for: the path classifier needs "
+                "several examples of a path; when the budget cannot give every path that many, the paths walks "
+                "found least often are left out"})
+    max_per_path: int = field(default=200, metadata={
+        "help": "the most questions about one relation path: random walks find a few paths again and again (a "
+                "film's actors' other films), and without a cap they take the budget from the rarer paths"})
     max_questions: int = field(default=20_000, metadata={
         "help": "the most questions sampled when no number is asked for (sampling stops earlier once walks stop "
                 "finding new paths)"})
@@ -61,7 +69,7 @@ class SynthesisConfig:
                 or sum(self.hop_weights[: self.max_hops]) <= 0:
             raise ValueError(f"hop_weights needs {self.max_hops} non-negative weights with a positive sum, "
                              f"not {self.hop_weights!r}")
-        check_ints(self, "max_answers", "per_path", "max_questions", "stale_after")
+        check_ints(self, "max_answers", "per_path", "max_per_path", "max_questions", "stale_after")
         if self.families is not None:
             self.families = tuple(self.families)
 
@@ -83,11 +91,16 @@ def mentioned_words(path: RelPath, text: str) -> int:
 def synthesize_questions(kg: KnowledgeGraph, n: int | None = None, *, config: SynthesisConfig | None = None,
                          index: PathIndex | None = None, schema: Schema | None = None,
                          progress: bool = False) -> list[QAExample]:
-    """``n`` distinct questions from random walks on ``kg`` (fewer when the graph has fewer distinct walks);
+    """``n`` distinct questions about ``kg``'s relation paths (fewer when the graph has fewer distinct walks);
     ``n=None``: as many as the graph's distinct paths call for (see :class:`SynthesisConfig`).
 
-    Each step of a walk is drawn uniformly among the relation directions leaving the current entity (not among
-    its edges), so rare relations are asked about too. ``qtype`` is the relation path joined by ``/``.
+    Random walks find the paths (each step drawn uniformly among the relation directions leaving the current
+    entity, not among its edges, so rare relations are found too); the question budget of each length
+    (``hop_weights``) is then shared among its paths by the square root of how often walks found them, at most
+    ``max_per_path`` each, every path asked of different topics. How often walks find a path tells common
+    compositions from accidents (a genre that is also a film's title); the cap and the root matter as much:
+    walks find a few paths again and again and would leave others with no question at all.
+    ``qtype`` is the relation path joined by ``/``.
     """
     from tqdm.auto import tqdm
 
@@ -101,47 +114,106 @@ def synthesize_questions(kg: KnowledgeGraph, n: int | None = None, *, config: Sy
     index = index or PathIndex(kg)
     schema = schema or induce_schema(kg)
     rng = np.random.default_rng(config.seed)
-    weights = np.asarray(config.hop_weights[: config.max_hops])
-    weights = weights / weights.sum()
     has_edges = np.zeros(kg.num_entities, dtype=bool)
     has_edges[kg.triples[:, [0, 2]].ravel()] = True
     if not config.literal_topics:
         has_edges &= ~kg.literal
-    starts = np.flatnonzero(has_edges)
-    if not len(starts):
-        return []
     sources = _step_sources(kg, index, has_edges)
+    found = _discover(index, sources, config, rng, walks=5 * n + 1000)
+    if not found:
+        return []
+    if auto:  # as many as the paths call for
+        n = min(n, config.max_per_path * len(found))
     seen: set[tuple[int, RelPath]] = set()
-    paths: set[RelPath] = set()
-    out: list[QAExample] = []
-    attempts, budget, last_new = 0, 50 * n + 1000, 0
-    ask_ = lambda topic, path: _ask(kg, index, schema, topic, path, config, rng, seen)  # noqa: E731
+    pools: dict[RelPath, Any] = {}  # path -> its topics in a random order, drawn from as questions are asked
+    questions: dict[RelPath, list[QAExample]] = {p: [] for p in found}
+    open_ = set(found)  # paths that may still get questions: topics left, under max_per_path
+    # a path's share grows with how often walks found it, as its square root: walks find an accident (a genre
+    # that is also a film's title) rarely, but they also find a path rarely when its steps branch widely
+    weight = {p: float(np.sqrt(c)) for p, c in found.items()}
+
+    def fill(paths: list[RelPath], budget: int, bar: Any) -> int:
+        """Share ``budget`` among ``paths`` by ``weight`` (water-filling: what a path cannot take, at
+        ``max_per_path`` or out of topics, goes to the others)."""
+        given = 0
+        while budget > given:
+            live = [p for p in paths if p in open_]
+            if not live:
+                break
+            total = sum(weight[p] for p in live)
+            left = budget - given
+            for p in live:
+                want = min(int(np.ceil(left * weight[p] / total)), budget - given,
+                           config.max_per_path - len(questions[p]))
+                if p not in pools:
+                    pools[p] = iter(rng.permutation(sources[p[0]]))
+                got = _ask_path(kg, index, schema, p, pools[p], want, config, rng, seen)
+                questions[p] += got
+                given += len(got)
+                bar.update(len(got))
+                if len(got) < want or len(questions[p]) >= config.max_per_path:
+                    open_.discard(p)
+                if given >= budget:
+                    break
+        return given
+
+    weights = np.asarray(config.hop_weights[: config.max_hops])
+    by_hops = [sorted((p for p in found if len(p) == h), key=lambda p: -found[p]) for h in range(1, len(weights) + 1)]
+    weights = np.where([bool(b) for b in by_hops], weights, 0.0)
+    # per length, the paths walks found most often: as many as can each get per_path questions
+    kept = [paths[: max(1, int(n * w / weights.sum()) // config.per_path)] if w > 0 else []
+            for paths, w in zip(by_hops, weights, strict=True)]
     with tqdm(total=n, desc="synthesizing questions", unit="q", disable=not progress) as bar:
-        while len(out) < n and attempts < budget and not (auto and attempts - last_new > config.stale_after):
-            # draw the hop count first, then retry walks of that length: dead ends and vague walks are more
-            # common for long paths, and sampling lengths per walk would under-represent them
-            hops = int(rng.choice(len(weights), p=weights)) + 1
-            for _ in range(20):
-                attempts += 1
-                topic = int(starts[rng.integers(len(starts))])
-                path = _walk(index, topic, hops, rng)
-                example = None if path is None else ask_(topic, path)
-                if example is None:
-                    continue
-                if path not in paths:
-                    paths.add(path)
-                    last_new = attempts
-                found = [example]
-                # the same path from other topics that have its first step
-                cands = sources[path[0]]
-                for other in rng.choice(cands, min(len(cands), 10 * config.per_path), replace=False):
-                    if len(found) >= min(config.per_path, n - len(out)):
-                        break
-                    more = ask_(int(other), path)
-                    if more is not None:
-                        found.append(more)
-                out += found
-                bar.update(len(found))
+        given = 0
+        for paths, w in zip(kept, weights, strict=True):
+            if w > 0:
+                given += fill(paths, min(int(n * w / weights.sum() + 0.5), n - given), bar)
+        # what some length could not take goes to the others, then (a small graph) to the paths left out
+        given += fill(sorted((p for k in kept for p in k), key=lambda p: -found[p]), n - given, bar)
+        given += fill(sorted(found, key=lambda p: -found[p]), n - given, bar)
+    out = [q for p in found for q in questions[p]]
+    return [out[i] for i in rng.permutation(len(out))]
+
+
+def _discover(index: PathIndex, sources: dict[str, np.ndarray], config: SynthesisConfig,
+              rng: np.random.Generator, *, walks: int) -> Counter[RelPath]:
+    """Relation paths found by random walks (path -> how many walks found it), until ``stale_after`` walks in a
+    row find no new one or ``walks`` are spent. Lengths are drawn evenly (long paths are the many ones), and so
+    are first steps, each walk starting from an entity that has the drawn one: starting from random entities
+    would count the paths of the most numerous kind of entity (actors, not films) the most common."""
+    found: Counter[RelPath] = Counter()
+    firsts = [s for s, ends in sources.items() if len(ends)]
+    if not firsts:
+        return found
+    last_new = 0
+    for attempt in range(walks):
+        if attempt - last_new > config.stale_after:
+            break
+        hops = int(rng.integers(config.max_hops)) + 1
+        first = firsts[int(rng.integers(len(firsts)))]
+        topic = int(sources[first][rng.integers(len(sources[first]))])
+        path = _walk(index, topic, hops, rng, first=first)
+        if path is None:
+            continue
+        if path not in found:
+            last_new = attempt
+        found[path] += 1
+    return found
+
+
+def _ask_path(kg: KnowledgeGraph, index: PathIndex, schema: Schema, path: RelPath, pool: Any, want: int,
+              config: SynthesisConfig, rng: np.random.Generator, seen: set[tuple[int, RelPath]]) -> list[QAExample]:
+    """Up to ``want`` questions asking ``path`` of the next topics of ``pool``; fewer when ``10 * want`` topics
+    in a row give none (too many answers, say) or the pool runs out."""
+    out: list[QAExample] = []
+    for _ in range(10 * want):
+        topic = next(pool, None)
+        if topic is None:
+            break
+        example = _ask(kg, index, schema, int(topic), path, config, rng, seen)
+        if example is not None:
+            out.append(example)
+            if len(out) >= want:
                 break
     return out
 
@@ -175,12 +247,15 @@ def _ask(kg: KnowledgeGraph, index: PathIndex, schema: Schema, topic: int, path:
                      qtype="/".join(path), hops=len(path), family=family)
 
 
-def _walk(index: PathIndex, topic: int, hops: int, rng: np.random.Generator) -> RelPath | None:
-    """A random relation path of ``hops`` steps that the graph can walk from ``topic``; None at a dead end."""
+def _walk(index: PathIndex, topic: int, hops: int, rng: np.random.Generator, *,
+          first: str | None = None) -> RelPath | None:
+    """A random relation path of ``hops`` steps (the first one ``first`` when given) that the graph can walk from
+    ``topic``; None at a dead end."""
     frontier = np.array([topic], dtype=np.int64)
     path: list[str] = []
-    for _ in range(hops):
-        options = [(s, reached) for s, reached in index.successors(frontier) if len(reached[reached != topic])]
+    for k in range(hops):
+        options = [(s, reached) for s, reached in index.successors(frontier) if len(reached[reached != topic])
+                   and (k or first is None or index.step_names[s] == first)]
         if not options:
             return None
         s, reached = options[int(rng.integers(len(options)))]

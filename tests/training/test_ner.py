@@ -28,7 +28,7 @@ FILMS = KnowledgeGraph.from_triples([
 
 
 def tiny_config(tiny_bert: str, **train: object) -> NERConfig:
-    settings = {"epochs": 6, "lr": 3e-3, "batch_size": 8, "patience": 0, **train}
+    settings = {"epochs": 8, "lr": 3e-3, "batch_size": 8, "patience": 0, **train}
     return NERConfig(base_model=tiny_bert, questions=80, variants=2, train=TrainConfig(**settings))
 
 

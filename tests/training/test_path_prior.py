@@ -73,7 +73,7 @@ def test_apply_reweighs_by_topic_and_answer_type(film_kg: KnowledgeGraph) -> Non
 
 
 def test_relations_named_by_the_question_weigh_their_paths_up(film_kg: KnowledgeGraph) -> None:
-    prior = PathPrior(film_kg, PATHS, config=PriorConfig(mismatch=1.0, named=2.0, unnamed=0.5))
+    prior = PathPrior(film_kg, PATHS, config=PriorConfig(mismatch=1.0, named=2.0, unnamed=0.5, first=1.0))
     writer = film_kg.entity_id("Writer 2")
     flat = np.full(len(PATHS), 1 / len(PATHS))
     # "wrote" names written_by through its verb forms, "director" names directed_by
@@ -101,6 +101,25 @@ def test_stored_inverse_twins_are_one_named_relation() -> None:
     triples += [(d, "director_of", f) for f, _, d in triples] + [(f"Film {i}", "written_by", "W") for i in range(9)]
     kg = KnowledgeGraph.from_triples(triples)
     paths = [("directed_by",), ("director_of^-1",), ("written_by",)]
-    prior = PathPrior(kg, paths, config=PriorConfig(mismatch=1.0, named=2.0, unnamed=0.5))
+    prior = PathPrior(kg, paths, config=PriorConfig(mismatch=1.0, named=2.0, unnamed=0.5, first=1.0))
     p = prior.apply(np.full(3, 1 / 3), [kg.entity_id("Film 1")], f"who directed {TOPIC}")
     assert p[0] == pytest.approx(p[1]) and p[0] == pytest.approx(4 * p[2])  # neither twin lacks the other
+
+
+def test_the_relation_named_beside_the_topic_is_the_first_step(film_kg: KnowledgeGraph) -> None:
+    paths = [("written_by", "written_by^-1", "directed_by"), ("directed_by", "directed_by^-1", "written_by"),
+             ("directed_by", "written_by^-1")]
+    prior = PathPrior(film_kg, paths, config=PriorConfig(mismatch=1.0, named=1.0, unnamed=1.0, first=4.0))
+    film = film_kg.entity_id("Film 5")
+    flat = np.full(len(paths), 1 / len(paths))
+    p = prior.apply(flat, [film], f"who directed the films whose writers also wrote {TOPIC}")
+    assert p[0] == pytest.approx(4 * p[1])  # "wrote" is said beside the topic: written_by comes first
+    p = prior.apply(flat, [film], f"who wrote the films that the director of {TOPIC} directed")
+    assert p[1] == pytest.approx(4 * p[0]) and p[2] == pytest.approx(p[1])
+    # as near on both sides: the word before the mention ("director of X") wins over the verb after it
+    p = prior.apply(flat, [film], f"what did the director of {TOPIC} write")
+    assert p[1] == pytest.approx(4 * p[0])
+    # no relation word, or the factor off: nothing changes
+    assert np.allclose(prior.apply(flat, [film], f"tell me about {TOPIC}"), flat)
+    off = PathPrior(film_kg, paths, config=PriorConfig(mismatch=1.0, named=1.0, unnamed=1.0, first=1.0))
+    assert np.allclose(off.apply(flat, [film], f"who directed the films whose writers also wrote {TOPIC}"), flat)

@@ -41,7 +41,9 @@ def test_questions_are_verbalized_with_correct_answers(movie_kg: KnowledgeGraph)
         assert set(q.answers) == set(index.execute([topic], path).tolist())
         assert topic not in q.answers and 1 <= len(q.answers) <= 25
         # a word of the last relation appears in the text outside the topic's name (its stem: "direct" in
-        # "directed", "director"; "act" in "acted" for "actors")
+        # "directed", "director"; "act" in "acted" for "actors"), except in "who worked with X" for co-agents
+        if len(path) > 1 and path[-2] == path[-1] + "^-1":
+            continue
         words = relation_name(path[-1].removesuffix("^-1")).words
         rest = (q.question[:s] + q.question[e:]).lower()
         assert any(w[:3] in rest for w in words if w not in ("has", "by", "is")), q.question

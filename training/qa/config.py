@@ -106,13 +106,16 @@ class QAConfig:
                 "directed_by edge)"})
     topic_min_share: float = field(default=0.05, metadata={
         "help": "a step fits the topic when at least this share of the entities having one of its steps have it"})
-    answer_type_prior: float = field(default=0.1, metadata={
+    answer_type_prior: float = field(default=0.01, metadata={
         "help": "factor on paths whose answers are not of the asked kind (who / when / where / which N); 1: off"})
     named_prior: float = field(default=2.0, metadata={
         "help": "factor per relation of a path that the question names by its words (stems of the relation's "
                 "name, verb forms and lexicon phrasings); 1: off"})
     unnamed_prior: float = field(default=0.5, metadata={
         "help": "factor per relation the question names that a path lacks; 1: off"})
+    first_prior: float = field(default=4.0, metadata={
+        "help": "factor on paths that start with the relation the question names next to the topic's mention "
+                "(the innermost relation of the question); 1: off"})
     prior_model_weight: float = field(default=1.0, metadata={
         "help": "exponent on the model's path probabilities before the priors (abstain_ratio is scaled alike): "
                 "below 1 the priors count for more (0.5: +2 / +0 / +4 points on MetaQA, -4 of 78 questions on "
@@ -144,6 +147,7 @@ class QAConfig:
         check_range(self, "answer_type_prior", high=1.0)
         check_range(self, "named_prior", low=1.0)
         check_range(self, "unnamed_prior", high=1.0, low_open=True)
+        check_range(self, "first_prior", low=1.0)
         check_range(self, "prior_model_weight", high=1.0, low_open=True)
         if self.train.lr is None:
             raise ValueError("train.lr must be set for QA")

@@ -67,13 +67,14 @@ class QAModel:
 
     @cached_property
     def prior(self) -> PathPrior | None:
-        """The topic-type and answer-type priors over paths (None: both off)."""
+        """The priors over paths of ``training.path_prior`` (None: all off)."""
         cfg = self.config
-        if not cfg.topic_prior and cfg.answer_type_prior == cfg.named_prior == cfg.unnamed_prior == 1.0:
+        if not cfg.topic_prior and cfg.answer_type_prior == cfg.named_prior == cfg.unnamed_prior == cfg.first_prior \
+                == 1.0:
             return None
         return PathPrior(self.kg, self.paths, config=PriorConfig(
             min_share=cfg.topic_min_share if cfg.topic_prior else 0.0, mismatch=cfg.answer_type_prior,
-            named=cfg.named_prior, unnamed=cfg.unnamed_prior))
+            named=cfg.named_prior, unnamed=cfg.unnamed_prior, first=cfg.first_prior))
 
     def reconfigure(self, **changes: Any) -> None:
         """Change settings that act at answer time (the priors, ``max_paths``, ``abstain_ratio``...) of this
