@@ -14,7 +14,9 @@ Priors reweigh the path model's probabilities of one question:
 - **The relations named.** A relation the question names by its words (stems of its name, verb forms, lexicon
   phrasings) weighs the paths that hold it up (``named``) and those that lack it down (``unnamed``); the one
   named next to the topic's mention weighs up the paths that start with it (``first``): the topic is the
-  innermost argument, so "who starred in the films whose directors also directed X" starts at ``directed_by``.
+  innermost argument, so "who starred in the films whose directors also directed X" starts at ``directed_by``;
+  the one named first after the question word weighs up the paths that end with it (``last``): what is asked
+  is said first.
 
 >>> asked_type("who directed | ?"), asked_type("which films did | write"), asked_type("what is |'s genre")
 ('who', 'thing', None)
@@ -75,11 +77,22 @@ _FITS: dict[str, frozenset[str]] = {"who": frozenset({"who"}), "when": frozenset
 
 _NOT_NAMING = {"has", "have", "had", "is", "was", "are", "were", "be", "by", "of", "in", "on", "at", "to", "for",
                "with", "from", "as", "into", "about", "the", "a", "an", "and", "or", "isa", "hasa", "get", "gets"}
+_WH = {"who", "whom", "whose", "what", "which", "when", "where"}
+_AUXILIARIES = {"did", "does", "do", "can", "could", "will", "would", "should", "has", "have", "had", "is", "was",
+                "are", "were"}
 _STEM = 4  # words sharing their first four letters count as the same word: direct-ed/-or, writ-er/-ten, star-red
 
 
 def _stems(words: Sequence[str]) -> set[str]:
     return {w[:_STEM] for w in words if len(w) > 2 and w not in _NOT_NAMING}
+
+
+def _said(word: str) -> set[str]:
+    """The stems a question word can name a relation by: its own, and for a long word those of its tails, since
+    compounds name their last part ("screenwriter": writ; "superstar": star)."""
+    if len(word) <= 2 or word in _NOT_NAMING:
+        return set()
+    return {word[:_STEM]} | ({word[i: i + _STEM] for i in range(3, len(word) - 3)} if len(word) >= 8 else set())
 
 
 def relation_stems(schema: Schema) -> dict[str, set[str]]:
@@ -102,6 +115,7 @@ class PriorConfig:
     named: float = 2.0  # factor per relation of a path that the question names by its words (1: off)
     unnamed: float = 0.5  # factor per relation the question names that the path lacks (1: off)
     first: float = 4.0  # factor on paths that start with the relation named next to the topic (1: off)
+    last: float = 4.0  # factor on paths that end with the relation named first after the question word (1: off)
 
 
 class PathPrior:
@@ -134,6 +148,8 @@ class PathPrior:
         self._stems = relation_stems(schema)
         # stored inverse twins (directed_by / director_of) are one relation: naming either names both
         self._twin = {r: schema.canonical(r).removesuffix(INVERSE) for r in schema.names}
+        self._lasts = np.array([self._twin.get(p[-1].removesuffix(INVERSE), p[-1].removesuffix(INVERSE)) if p else ""
+                                for p in paths])
         self._firsts = np.array([self._twin.get(p[0].removesuffix(INVERSE), p[0].removesuffix(INVERSE)) if p else ""
                                  for p in paths])
         self._relations = [frozenset(self._twin.get(s.removesuffix(INVERSE), s.removesuffix(INVERSE)) for s in p)
@@ -162,13 +178,18 @@ class PathPrior:
         cfg = self.config
         if cfg.named == cfg.unnamed == 1.0:
             return None
-        said = _stems(_WORD.findall(text.lower()))
+        said = {st for w in _WORD.findall(text.lower()) for st in _said(w)}
         named = {self._twin.get(r, r) for r, st in self._stems.items() if st & said}
         if not named:
             return None
         hits = np.array([len(rels & named) for rels in self._relations])
         misses = len(named) - hits
         return cfg.named ** hits * cfg.unnamed ** misses
+
+    def _named_by(self, word: str) -> set[str]:
+        """The relations (twins as one) a question word names."""
+        said = _said(word) if word != "|" else set()
+        return {self._twin.get(r, r) for r, st in self._stems.items() if st & said} if said else set()
 
     def first_factor(self, text: str) -> np.ndarray | None:
         """``(n_paths,)`` factors for the relation named next to the topic's mention: the topic is the innermost
@@ -186,8 +207,7 @@ class PathPrior:
         t = words.index("|")
         near: list[tuple[int, int, set[str]]] = []
         for i, w in enumerate(words):
-            rels = set() if w == "|" or len(w) <= 2 or w in _NOT_NAMING else {
-                self._twin.get(r, r) for r, st in self._stems.items() if w[:_STEM] in st}
+            rels = self._named_by(w)
             if rels:
                 near.append((abs(i - t), i > t, rels))
         if not near:
@@ -197,10 +217,30 @@ class PathPrior:
             return None
         return np.where(self._firsts == next(iter(rels)), self.config.first, 1.0)
 
+    def last_factor(self, text: str) -> np.ndarray | None:
+        """``(n_paths,)`` factors for the relation named first after the question word: what is asked is said
+        first ("who wrote the films that share directors with X": ``written_by`` last). None: no telling (no
+        question word, the mention or an auxiliary comes first — "what did the director of X write" says it
+        last —, or one word naming two relations)."""
+        if self.config.last == 1.0:
+            return None
+        words = _WORD.findall(text.lower())
+        start = next((i for i, w in enumerate(words) if w in _WH), None)
+        if start is None:
+            return None
+        for w in words[start + 1:]:
+            if w == "|" or w in _AUXILIARIES:
+                return None
+            rels = self._named_by(w)
+            if rels:
+                return np.where(self._lasts == next(iter(rels)), self.config.last, 1.0) if len(rels) == 1 else None
+        return None
+
     def apply(self, probs: np.ndarray, topics: Sequence[int], text: str) -> np.ndarray:
         """``probs`` reweighed and renormalised; unchanged where every path would be ruled out."""
         weight = self.fits_topic(topics).astype(float)
-        for factor in (self.answer_factor(text), self.naming_factor(text), self.first_factor(text)):
+        for factor in (self.answer_factor(text), self.naming_factor(text), self.first_factor(text),
+                       self.last_factor(text)):
             if factor is not None:
                 weight = weight * factor
         out = probs * weight

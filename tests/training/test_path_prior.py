@@ -73,7 +73,7 @@ def test_apply_reweighs_by_topic_and_answer_type(film_kg: KnowledgeGraph) -> Non
 
 
 def test_relations_named_by_the_question_weigh_their_paths_up(film_kg: KnowledgeGraph) -> None:
-    prior = PathPrior(film_kg, PATHS, config=PriorConfig(mismatch=1.0, named=2.0, unnamed=0.5, first=1.0))
+    prior = PathPrior(film_kg, PATHS, config=PriorConfig(mismatch=1.0, named=2.0, unnamed=0.5, first=1.0, last=1.0))
     writer = film_kg.entity_id("Writer 2")
     flat = np.full(len(PATHS), 1 / len(PATHS))
     # "wrote" names written_by through its verb forms, "director" names directed_by
@@ -82,6 +82,9 @@ def test_relations_named_by_the_question_weigh_their_paths_up(film_kg: Knowledge
     film = film_kg.entity_id("Film 4")
     p = dict(zip(PATHS, prior.apply(flat, [film], f"who directed {TOPIC}"), strict=True))
     assert p[("directed_by",)] == pytest.approx(4 * p[("written_by",)])  # named (x2) vs unnamed (x0.5)
+    # a compound names its last part: a screenwriter is a writer
+    p = dict(zip(PATHS, prior.apply(flat, [film], f"who is the screenwriter of {TOPIC}"), strict=True))
+    assert p[("written_by",)] == pytest.approx(4 * p[("directed_by",)])
     # words that name no relation change nothing
     p = prior.apply(flat, [writer], f"tell me about {TOPIC}")
     assert np.allclose(p, prior.apply(flat, [writer], "?"))
@@ -101,7 +104,7 @@ def test_stored_inverse_twins_are_one_named_relation() -> None:
     triples += [(d, "director_of", f) for f, _, d in triples] + [(f"Film {i}", "written_by", "W") for i in range(9)]
     kg = KnowledgeGraph.from_triples(triples)
     paths = [("directed_by",), ("director_of^-1",), ("written_by",)]
-    prior = PathPrior(kg, paths, config=PriorConfig(mismatch=1.0, named=2.0, unnamed=0.5, first=1.0))
+    prior = PathPrior(kg, paths, config=PriorConfig(mismatch=1.0, named=2.0, unnamed=0.5, first=1.0, last=1.0))
     p = prior.apply(np.full(3, 1 / 3), [kg.entity_id("Film 1")], f"who directed {TOPIC}")
     assert p[0] == pytest.approx(p[1]) and p[0] == pytest.approx(4 * p[2])  # neither twin lacks the other
 
@@ -109,7 +112,7 @@ def test_stored_inverse_twins_are_one_named_relation() -> None:
 def test_the_relation_named_beside_the_topic_is_the_first_step(film_kg: KnowledgeGraph) -> None:
     paths = [("written_by", "written_by^-1", "directed_by"), ("directed_by", "directed_by^-1", "written_by"),
              ("directed_by", "written_by^-1")]
-    prior = PathPrior(film_kg, paths, config=PriorConfig(mismatch=1.0, named=1.0, unnamed=1.0, first=4.0))
+    prior = PathPrior(film_kg, paths, config=PriorConfig(mismatch=1.0, named=1.0, unnamed=1.0, first=4.0, last=1.0))
     film = film_kg.entity_id("Film 5")
     flat = np.full(len(paths), 1 / len(paths))
     p = prior.apply(flat, [film], f"who directed the films whose writers also wrote {TOPIC}")
@@ -121,5 +124,19 @@ def test_the_relation_named_beside_the_topic_is_the_first_step(film_kg: Knowledg
     assert p[1] == pytest.approx(4 * p[0])
     # no relation word, or the factor off: nothing changes
     assert np.allclose(prior.apply(flat, [film], f"tell me about {TOPIC}"), flat)
-    off = PathPrior(film_kg, paths, config=PriorConfig(mismatch=1.0, named=1.0, unnamed=1.0, first=1.0))
+    off = PathPrior(film_kg, paths, config=PriorConfig(mismatch=1.0, named=1.0, unnamed=1.0, first=1.0,
+                                                         last=1.0))
     assert np.allclose(off.apply(flat, [film], f"who directed the films whose writers also wrote {TOPIC}"), flat)
+
+
+def test_the_relation_named_after_the_question_word_is_the_last_step(film_kg: KnowledgeGraph) -> None:
+    paths = [("written_by", "written_by^-1", "directed_by"), ("directed_by", "directed_by^-1", "written_by"),
+             ("directed_by", "directed_by^-1", "directed_by")]
+    prior = PathPrior(film_kg, paths, config=PriorConfig(mismatch=1.0, named=1.0, unnamed=1.0, first=1.0, last=4.0))
+    film = film_kg.entity_id("Film 5")
+    flat = np.full(len(paths), 1 / len(paths))
+    p = prior.apply(flat, [film], f"who wrote the films that share directors with {TOPIC}")
+    assert p[1] == pytest.approx(4 * p[0]) and p[1] == pytest.approx(4 * p[2])  # what is asked is said first
+    # after an auxiliary the verb comes last ("what did ... write"): no telling
+    assert np.allclose(prior.apply(flat, [film], f"what did the director of {TOPIC} write"), flat)
+    assert np.allclose(prior.apply(flat, [film], f"{TOPIC}"), flat)  # no question word
