@@ -53,10 +53,10 @@ class SynthesisConfig:
         "help": "the most questions about one relation path: random walks find a few paths again and again (a "
                 "film's actors' other films), and without a cap they take the budget from the rarer paths"})
     max_questions: int = field(default=20_000, metadata={
-        "help": "the most questions sampled when no number is asked for (sampling stops earlier once walks stop "
-                "finding new paths)"})
+        "help": "the most questions sampled when no number is asked for (fewer when the graph's paths call for "
+                "fewer: max_per_path each)"})
     stale_after: int = field(default=2_000, metadata={
-        "help": "with no number asked for: stop after this many walks in a row found no new path"})
+        "help": "finding paths stops after this many random walks in a row found no new one"})
     families: tuple[str, ...] | None = field(default=None, metadata={
         "help": "only these grammar families (training.grammar.FAMILIES); None: all"})
     seed: int = 0
