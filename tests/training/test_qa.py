@@ -206,7 +206,8 @@ def toy_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
         # removed edge breaks directed_by^-1; the naming priors rightly prefer the relation the question names
         # and a near-hard answer-type prior the person-valued one, which this label-based validation counts
         # wrong (0.7-0.83): the priors are measured apart (test_path_prior, BENCHMARKS)
-        "named_prior = 1.0\nunnamed_prior = 1.0\nfirst_prior = 1.0\nlast_prior = 1.0\nanswer_type_prior = 0.1\n", encoding="utf-8")
+        "named_prior = 1.0\nunnamed_prior = 1.0\nfirst_prior = 1.0\nlast_prior = 1.0\nanswer_type_prior = 0.1\n",
+        encoding="utf-8")
     # questions asked on the *full* graph: "who directed [Film 0]" expects Director 0, whose edge is gone
     write_questions(KnowledgeGraph.from_triples(toy_triples(drop_missing=False)), root / "questions.txt")
     return root
