@@ -108,6 +108,37 @@ def relation_stems(schema: Schema) -> dict[str, set[str]]:
     return out
 
 
+class RelationWords:
+    """Which relations a question names by its words; stored inverse twins (``directed_by`` / ``director_of``)
+    count as one relation, named by either's words."""
+
+    def __init__(self, schema: Schema) -> None:
+        self._stems = relation_stems(schema)
+        self._twin = {r: schema.canonical(r).removesuffix(INVERSE) for r in schema.names}
+
+    def relation(self, step: str) -> str:
+        """The relation a path step walks, read in either direction, twins as one."""
+        rel = step.removesuffix(INVERSE)
+        return self._twin.get(rel, rel)
+
+    def relations(self, path: Sequence[str]) -> frozenset[str]:
+        return frozenset(self.relation(s) for s in path)
+
+    def by_word(self, word: str) -> set[str]:
+        """The relations one question word names."""
+        said = _said(word) if word != "|" else set()
+        return {self._twin.get(r, r) for r, st in self._stems.items() if st & said} if said else set()
+
+    def named(self, text: str) -> set[str]:
+        """The relations ``text`` names."""
+        said = {st for w in _WORD.findall(text.lower()) for st in _said(w)}
+        return {self._twin.get(r, r) for r, st in self._stems.items() if st & said}
+
+    def unnamed(self, path: Sequence[str], text: str) -> int:
+        """How many of ``path``'s relations ``text`` does not name."""
+        return len(self.relations(path) - self.named(text))
+
+
 @dataclass
 class PriorConfig:
     min_share: float = 0.05  # a step fits a topic when this share of the entities with one of its steps have it
@@ -145,15 +176,10 @@ class PathPrior:
         steps = [schema.steps.get(p[-1]) if p else None for p in paths]
         self._kind = np.array(["what" if t is None else t.qword for t in steps])
         self._guessed = np.array([t is not None and t.guessed for t in steps])  # never weighed down
-        self._stems = relation_stems(schema)
-        # stored inverse twins (directed_by / director_of) are one relation: naming either names both
-        self._twin = {r: schema.canonical(r).removesuffix(INVERSE) for r in schema.names}
-        self._lasts = np.array([self._twin.get(p[-1].removesuffix(INVERSE), p[-1].removesuffix(INVERSE)) if p else ""
-                                for p in paths])
-        self._firsts = np.array([self._twin.get(p[0].removesuffix(INVERSE), p[0].removesuffix(INVERSE)) if p else ""
-                                 for p in paths])
-        self._relations = [frozenset(self._twin.get(s.removesuffix(INVERSE), s.removesuffix(INVERSE)) for s in p)
-                           for p in paths]
+        self.words = RelationWords(schema)
+        self._lasts = np.array([self.words.relation(p[-1]) if p else "" for p in paths])
+        self._firsts = np.array([self.words.relation(p[0]) if p else "" for p in paths])
+        self._relations = [self.words.relations(p) for p in paths]
 
     def fits_topic(self, topics: Sequence[int]) -> np.ndarray:
         """``(n_paths,)`` bool: paths whose first step entities like ``topics`` have (all True if none tell)."""
@@ -178,18 +204,12 @@ class PathPrior:
         cfg = self.config
         if cfg.named == cfg.unnamed == 1.0:
             return None
-        said = {st for w in _WORD.findall(text.lower()) for st in _said(w)}
-        named = {self._twin.get(r, r) for r, st in self._stems.items() if st & said}
+        named = self.words.named(text)
         if not named:
             return None
         hits = np.array([len(rels & named) for rels in self._relations])
         misses = len(named) - hits
         return cfg.named ** hits * cfg.unnamed ** misses
-
-    def _named_by(self, word: str) -> set[str]:
-        """The relations (twins as one) a question word names."""
-        said = _said(word) if word != "|" else set()
-        return {self._twin.get(r, r) for r, st in self._stems.items() if st & said} if said else set()
 
     def first_factor(self, text: str) -> np.ndarray | None:
         """``(n_paths,)`` factors for the relation named next to the topic's mention: the topic is the innermost
@@ -207,7 +227,7 @@ class PathPrior:
         t = words.index("|")
         near: list[tuple[int, int, set[str]]] = []
         for i, w in enumerate(words):
-            rels = self._named_by(w)
+            rels = self.words.by_word(w)
             if rels:
                 near.append((abs(i - t), i > t, rels))
         if not near:
@@ -231,7 +251,7 @@ class PathPrior:
         for w in words[start + 1:]:
             if w == "|" or w in _AUXILIARIES:
                 return None
-            rels = self._named_by(w)
+            rels = self.words.by_word(w)
             if rels:
                 return np.where(self._lasts == next(iter(rels)), self.config.last, 1.0) if len(rels) == 1 else None
         return None

@@ -140,3 +140,31 @@ def test_the_relation_named_after_the_question_word_is_the_last_step(film_kg: Kn
     # after an auxiliary the verb comes last ("what did ... write"): no telling
     assert np.allclose(prior.apply(flat, [film], f"what did the director of {TOPIC} write"), flat)
     assert np.allclose(prior.apply(flat, [film], f"{TOPIC}"), flat)  # no question word
+
+
+def test_relation_words_name_relations_and_count_the_unnamed(film_kg: KnowledgeGraph) -> None:
+    from kgagent.kg.schema import induce_schema
+    from kgagent.training.path_prior import RelationWords
+
+    words = RelationWords(induce_schema(film_kg))
+    text = "who are the actors in the films written by the writer of |"
+    assert words.named(text) == {"written_by"}
+    assert words.unnamed(("written_by", "written_by^-1"), text) == 0
+    assert words.unnamed(("written_by", "directed_by^-1"), text) == 1
+    assert words.by_word("directors") == {"directed_by"} and words.by_word("|") == set()
+
+
+def test_training_labels_prefer_the_tied_path_the_question_names(film_kg: KnowledgeGraph) -> None:
+    """A writer who also directed makes both paths reach the same films; the question only says "wrote"."""
+    from kgagent.kg.schema import induce_schema
+    from kgagent.training.path_prior import RelationWords
+    from kgagent.training.qa.fit import PathData
+
+    named, accident = ("written_by", "written_by^-1"), ("written_by", "directed_by^-1")
+    data = PathData([], [], np.arange(0), np.arange(0), [], [named, accident],
+                    words=RelationWords(induce_schema(film_kg)))
+    assert data.best_ties([accident, named], "what else did the writer of | write") == [named]
+    assert data.best_ties([accident, named], "what did the writer of | direct") == [accident]
+    # without the graph's words, both stay tied
+    bare = PathData([], [], np.arange(0), np.arange(0), [], [named, accident])
+    assert bare.best_ties([accident, named], "what else did the writer of | write") == [accident, named]

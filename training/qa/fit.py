@@ -21,6 +21,8 @@ import numpy as np
 
 from kgagent.kg.errors import ConfigError, InputError
 from kgagent.kg.graph import INVERSE, KnowledgeGraph
+from kgagent.kg.schema import induce_schema
+from kgagent.training.path_prior import RelationWords
 from kgagent.training.qa.config import Fallback, QAConfig
 from kgagent.training.qa.model import Prepared, QAModel, fusion_vectors
 from kgagent.training.qa.ranking import Encoded
@@ -99,16 +101,28 @@ class PathData:
     prepared: list[Prepared] | None = None  # masked texts, once the model exists
     sample: np.ndarray | None = None  # training rows (indices into examples; authored ones repeated)
     val_labelled: list[int] | None = None
+    words: RelationWords | None = None  # which relations a question names: breaks ties between labels
 
     @property
     def path_ids(self) -> dict[RelPath, int]:
         return {p: j for j, p in enumerate(self.vocab)}
 
+    def best_ties(self, ties: Sequence[RelPath], text: str) -> list[RelPath]:
+        """Of the paths reaching the same answers, those naming more of the question's relation words, then those
+        with fewer relations it does not name: a writer who also directed makes "the films written by the
+        writer of X" reach the same answers through ``directed_by``, which the question never says."""
+        from kgagent.training.synthesize import mentioned_words
+
+        def key(p: RelPath) -> tuple[int, int]:
+            return mentioned_words(p, text), -(self.words.unnamed(p, text) if self.words is not None else 0)
+
+        best = max(key(p) for p in ties)
+        return [p for p in ties if key(p) == best]
+
     def targets(self, rows: Sequence[int]) -> Any:
         """Soft path targets ``(len(rows), n_paths)`` of ``sample`` rows: the tied best paths of each question."""
         import torch
 
-        from kgagent.training.synthesize import mentioned_words
 
         assert self.prepared is not None and self.sample is not None
         ids = self.path_ids
@@ -116,10 +130,8 @@ class PathData:
         for row, i in enumerate(rows):
             q = int(self.sample[i])
             ties = self.labels[q]
-            # among paths reaching the same answers, those naming more of the question's relation words win;
+            ties = self.best_ties(ties, self.prepared[q][0])
             # then an Occam prior: a tied path one hop longer than the shortest counts half
-            named = [mentioned_words(p, self.prepared[q][0]) for p in ties]
-            ties = [p for p, m in zip(ties, named, strict=True) if m == max(named)]
             shortest = min(len(p) for p in ties)
             for p in ties:
                 targets[row, ids[p]] = 0.5 ** (len(p) - shortest)
@@ -150,7 +162,7 @@ def label_questions(kg: KnowledgeGraph, examples: list[QAExample], config: QACon
         raise InputError("no training question has a relation path (of up to "
                          f"{config.max_hops} hops) from its topic to a gold answer in this KG", field="data")
     vocab = sorted({p for i in labelled for p in labels[i]}, key=lambda p: (len(p), p))
-    return PathData(examples, labels, train_idx, val_idx, labelled, vocab)
+    return PathData(examples, labels, train_idx, val_idx, labelled, vocab, words=RelationWords(induce_schema(kg)))
 
 
 def build_model(kg: KnowledgeGraph, scorer: KGEScorer | None, vocab: Sequence[RelPath], config: QAConfig,
@@ -282,15 +294,13 @@ def train_answer_scorer(model: QAModel, data: PathData, config: QAConfig, rng: n
 
 
 def best_label(data: PathData, i: int) -> RelPath | None:
-    """The path a question most likely asks: of its tied labels, the one naming most of its words, then the
-    shortest (as :meth:`PathData.targets` weighs them)."""
-    from kgagent.training.synthesize import mentioned_words
-
+    """The path a question most likely asks: the shortest of its best tied labels (:meth:`PathData.best_ties`),
+    as :meth:`PathData.targets` weighs them."""
     ties = data.labels[i]
     if not ties:
         return None
     text = data.prepared[i][0] if data.prepared is not None else data.examples[i].question
-    return max(ties, key=lambda p: (mentioned_words(p, text), -len(p)))
+    return min(data.best_ties(ties, text), key=len)
 
 
 def fit_path_scorer(model: QAModel, data: PathData, config: QAConfig, progress: bool) -> PathScorer:
