@@ -74,7 +74,7 @@ def prepare_workspace(work: Path, qa_ws: Path, *, index: bool, index_dir: Path |
 
 def sample_split(data: Path, work: Path, per_hop: int | None, seed: int) -> dict[str, Path]:
     """The held-out 20% of each hop (bench/metaqa.py's split), optionally a seeded sample of it."""
-    from bench.metaqa import split_questions
+    from metaqa import split_questions
 
     split = split_questions(data, work, seed)
     out: dict[str, Path] = {}

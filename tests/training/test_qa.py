@@ -250,7 +250,10 @@ def test_training_learns_the_toy_task(trained: tuple, toy_ws: Path) -> None:
     from kgagent.training.qa import evaluate_qa
 
     model, metrics = trained
-    assert metrics["val_path_accuracy"] >= 0.9, metrics
+    # the removed edge leaves the plain reading (directed_by, directed_by^-1) out of the labels of "which films share
+    # a director with" a film of Director 0: labels reach every gold film, that reading misses Film 0 (3 of the
+    # 30 held-out questions), so path accuracy counts those wrong (at most 0.9); Hits@1 below does not
+    assert metrics["val_path_accuracy"] >= 0.8, metrics
     assert metrics["val_hits_at_1"] >= 0.9, metrics
     result = evaluate_qa(model, toy_ws / "questions.txt", progress=False)
     assert result.hits_at_1 >= 0.9 and result.n == len(toy_questions(model.kg))
@@ -366,3 +369,39 @@ def test_cli_train_and_eval_qa(toy_ws: Path, tmp_path: Path, monkeypatch: pytest
     # bad input: one clear line, exit code 2
     assert main(["eval", "metaqa", str(ws), "--data", str(tmp_path / "nowhere")]) == 2
     assert main(["train", "qa", str(ws), "--data", str(tmp_path / "missing.txt")]) == 2
+
+
+def test_similarity_gate(trained: tuple, toy_ws: Path) -> None:
+    """The path similarity is skipped for questions the head is sure of only when chosen on written questions."""
+    import dataclasses
+
+    from kgagent.training.qa import fit as qa_fit
+    from kgagent.training.qa.results import bracketed
+    from kgagent.training.qa_data import read_qa_file
+
+    model, _ = trained
+    config, selected = model.config, dict(model.selected)
+    try:
+        exs = read_qa_file(toy_ws / "questions.txt", model.kg)
+        prepared = [model.prepare(bracketed(ex), ex.topics) for ex in exs]
+        # a gate of 0 skips the similarity for every question: the head alone
+        model.reconfigure(similarity_gate=0.0)
+        gated = [e.path_probs for e in model.encode(prepared)]
+        model.reconfigure(similarity_gate=1.0, path_similarity=0.0)
+        alone = [e.path_probs for e in model.encode(prepared)]
+        np.testing.assert_allclose(np.stack(gated), np.stack(alone), rtol=1e-5, atol=1e-6)
+        model.reconfigure(similarity_gate=None, path_similarity=config.path_similarity)
+        # only synthesized questions (or too few written ones): no choice, the similarity is always used
+        synthesized = [dataclasses.replace(ex, source="synthesized") for ex in exs]
+        assert qa_fit.select_similarity_gate(model, prepared, synthesized) is None
+        few = qa_fit.MIN_GATE_QUESTIONS - 1
+        assert qa_fit.select_similarity_gate(model, prepared[:few], exs[:few]) is None
+        out = qa_fit.select_similarity_gate(model, prepared, exs)
+        hits = out["hits_at_1"]
+        assert out["questions"] == len(exs)
+        assert (out["chosen"] == qa_fit.SIMILARITY_GATE) == (hits[str(qa_fit.SIMILARITY_GATE)] >= hits["1.0"] - 1e-3)
+        assert model.similarity_gate == out["chosen"] == model.selected["similarity_gate"]
+    finally:
+        model.config, model.selected = config, selected
+        model.ranker.config = config
+        model.__dict__.pop("prior", None)

@@ -96,6 +96,10 @@ class QAConfig:
         "help": "weight of the similarity between the question and each path's training questions (a pretrained "
                 "sentence encoder) beside the path head; 0: the head alone"})
     similarity_temperature: float = field(default=0.05, metadata={"help": "temperature of that similarity"})
+    similarity_gate: float | None = field(default=None, metadata={
+        "help": "skip the similarity (a second encoder pass) for questions whose top path the head gives at least "
+                "this probability; 1: never skip; None: chosen at training (skipped above 0.99 only where held-out "
+                "questions people wrote show it changes nothing, else never)"})
     similarity_encoder: str | None = field(default=None, metadata={
         "help": "the sentence encoder of the path similarity; None: the bundled all-MiniLM-L6-v2"})
     prototype_questions: int = field(default=24, metadata={
@@ -145,6 +149,7 @@ class QAConfig:
         check_range(self, "scorer_weight", optional=True)
         check_range(self, "path_similarity", high=1.0)
         check_range(self, "similarity_temperature", low_open=True)
+        check_range(self, "similarity_gate", high=1.0, optional=True)
         check_range(self, "abstain_ratio", high=1.0, optional=True)
         check_range(self, "topic_min_share", high=1.0)
         check_range(self, "answer_type_prior", high=1.0)

@@ -86,6 +86,12 @@ class QAModel:
         self.ranker.config = self.config
         self.__dict__.pop("prior", None)
 
+    @property
+    def similarity_gate(self) -> float:
+        """Head probability above which a question skips the path similarity (the setting, else the chosen)."""
+        gate = self.config.similarity_gate
+        return float(gate if gate is not None else self.selected.get("similarity_gate", 1.0))
+
     # the ranker's parts, shared
     scorer = property(lambda self: self.ranker.scorer)
     paths = property(lambda self: self.ranker.paths)
@@ -177,10 +183,12 @@ class QAModel:
                 batch = {k: v.to(device) for k, v in batch.items()}
                 feats = self.net.features(**batch)  # (b, hidden)
                 probs = self.net.path_head(feats).softmax(-1).float().cpu().numpy()  # (b, n_paths)
-                if self.path_scorer is not None and self.config.path_similarity > 0:
-                    sim = self.path_scorer.similarity([c[0] for c in chunk])  # (b, n_paths)
-                    probs = combine(probs, sim, weight=self.config.path_similarity,
-                                    temperature=self.config.similarity_temperature)
+                unsure = np.flatnonzero(probs.max(-1) < self.similarity_gate) \
+                    if self.similarity_gate < 1.0 else np.arange(len(chunk))
+                if self.path_scorer is not None and self.config.path_similarity > 0 and len(unsure):
+                    sim = self.path_scorer.similarity([chunk[i][0] for i in unsure])  # (u, n_paths)
+                    probs[unsure] = combine(probs[unsure], sim, weight=self.config.path_similarity,
+                                            temperature=self.config.similarity_temperature)
                 rel = None
                 if self.scorer is not None and self.net.rel_head is not None:
                     rel = self.scorer.relation_from_real(self.net.rel_head(feats).float())  # (b, d_r)
