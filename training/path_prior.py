@@ -32,6 +32,7 @@ import numpy as np
 
 from kgagent.kg.graph import INVERSE, KnowledgeGraph
 from kgagent.kg.schema import Schema, induce_schema, is_person_noun
+from kgagent.retrieval.text import FUNCTION_WORDS
 
 _TIME_NOUNS = {"year", "years", "date", "dates", "time", "day", "decade", "century", "month"}
 _PLACE_NOUNS = {"place", "places", "country", "countries", "city", "cities", "location", "locations"}
@@ -95,17 +96,29 @@ def _said(word: str) -> set[str]:
     return {word[:_STEM]} | ({word[i: i + _STEM] for i in range(3, len(word) - 3)} if len(word) >= 8 else set())
 
 
-def relation_stems(schema: Schema) -> dict[str, set[str]]:
-    """The word stems each relation is said with: its name's words, their verb forms ("written": wrote, write),
-    and a lexicon's phrasings."""
+def relation_words(schema: Schema) -> dict[str, set[str]]:
+    """The words each relation is said with: its name's words, their verb forms ("written": wrote, write), and a
+    lexicon's phrasings."""
     from kgagent.training.grammar import verb_forms
 
     out: dict[str, set[str]] = {}
     for rel, name in schema.names.items():
         words = list(name.words) + [f for w in name.words if w.endswith(("ed", "en")) for f in verb_forms(w)]
         words += [w for v in schema.variants.get(rel, []) for w in v.words]
-        out[rel] = _stems(words)
+        out[rel] = {w for w in words if len(w) > 2 and w not in _NOT_NAMING}
     return out
+
+
+def relation_stems(schema: Schema) -> dict[str, set[str]]:
+    """The word stems each relation is said with (see :func:`relation_words`)."""
+    return {rel: _stems(list(words)) for rel, words in relation_words(schema).items()}
+
+
+_TYPO_MIN = 5  # words this long or longer match a relation word one slip away ("driected": directed)
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))} | {word}
 
 
 class RelationWords:
@@ -113,8 +126,24 @@ class RelationWords:
     count as one relation, named by either's words."""
 
     def __init__(self, schema: Schema) -> None:
-        self._stems = relation_stems(schema)
+        words = relation_words(schema)
+        self._stems = {rel: _stems(list(ws)) for rel, ws in words.items()}
         self._twin = {r: schema.canonical(r).removesuffix(INVERSE) for r in schema.names}
+        # one deletion from each side meets for a slip of one letter (dropped, added, swapped, or mistyped)
+        self._slips: dict[str, set[str]] = {}
+        for w in {w for ws in words.values() for w in ws if len(w) >= _TYPO_MIN}:
+            for d in _deletions(w):
+                self._slips.setdefault(d, set()).add(w)
+        self._known = {st for sts in self._stems.values() for st in sts}
+
+    def _said(self, word: str) -> set[str]:
+        """The stems ``word`` names relations by; a long word that names none, read as the relation word it is
+        one slip from (a typo in its first letters breaks its stem)."""
+        said = _said(word)
+        if said & self._known or len(word) < _TYPO_MIN or word in FUNCTION_WORDS:
+            return said
+        near = {w for d in _deletions(word) for w in self._slips.get(d, ())}
+        return said | {w[:_STEM] for w in near}
 
     def relation(self, step: str) -> str:
         """The relation a path step walks, read in either direction, twins as one."""
@@ -126,12 +155,12 @@ class RelationWords:
 
     def by_word(self, word: str) -> set[str]:
         """The relations one question word names."""
-        said = _said(word) if word != "|" else set()
+        said = self._said(word) if word != "|" else set()
         return {self._twin.get(r, r) for r, st in self._stems.items() if st & said} if said else set()
 
     def named(self, text: str) -> set[str]:
         """The relations ``text`` names."""
-        said = {st for w in _WORD.findall(text.lower()) for st in _said(w)}
+        said = {st for w in _WORD.findall(text.lower()) for st in self._said(w)}
         return {self._twin.get(r, r) for r, st in self._stems.items() if st & said}
 
     def unnamed(self, path: Sequence[str], text: str) -> int:
@@ -217,8 +246,6 @@ class PathPrior:
         whose directors also directed X": ``directed_by``). Distance counts content words; at equal distance the
         word before the mention wins ("what did the director of X write": ``directed_by``). None: no telling (no
         mention, no relation word, or one word naming two relations)."""
-        from kgagent.retrieval.text import FUNCTION_WORDS
-
         if self.config.first == 1.0:
             return None
         words = [w for w in _WORD.findall(text.lower()) if w == "|" or w not in FUNCTION_WORDS]

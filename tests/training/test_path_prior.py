@@ -168,3 +168,18 @@ def test_training_labels_prefer_the_tied_path_the_question_names(film_kg: Knowle
     # without the graph's words, both stay tied
     bare = PathData([], [], np.arange(0), np.arange(0), [], [named, accident])
     assert bare.best_ties([accident, named], "what else did the writer of | write") == [accident, named]
+
+
+def test_a_slip_of_one_letter_still_names_the_relation(film_kg: KnowledgeGraph) -> None:
+    from kgagent.kg.schema import induce_schema
+    from kgagent.training.path_prior import RelationWords
+
+    words = RelationWords(induce_schema(film_kg))
+    for typo in ("driected", "idrected", "dirrected", "diected"):  # swapped, doubled, dropped letters
+        assert words.named(f"who {typo} |") == {"directed_by"}, typo
+    assert words.named("what is the rleease year of |") == {"release_year"}
+    assert words.named("who wrtoe |") == {"written_by"}  # the verb forms too: wrote
+    # short words and words one slip from nothing stay unnamed
+    assert words.named("who drected |") == {"directed_by"} and words.named("who dirs |") == set()
+    assert words.named("who filmed |") == set() and words.named("what about |") == set()
+    assert words.by_word("written") == {"written_by"}
