@@ -62,11 +62,52 @@ _PERSON_VERBS = {"directed", "written", "wrote", "authored", "composed", "produc
 _PLACE_NOUNS = {"place", "location", "country", "city", "town", "region", "state", "province", "continent",
                 "nation", "capital", "birthplace", "residence", "headquarters", "address", "venue", "site",
                 "area", "county", "district", "island", "village", "origin", "destination", "hometown",
-                "home", "located", "location of", "born in", "lives in", "where"}
+                "home", "located", "location of", "born in", "lives in", "where", "headquartered", "based",
+                "situated", "housed"}
 _TIME_NOUNS = {"year", "date", "time", "day", "month", "century", "decade", "period", "era", "when", "birthday",
                "founded", "released", "release", "born", "died", "start", "end", "since", "until"}
 _TYPE_RELATIONS = {"type", "rdf type", "is a", "isa", "instance of", "category", "class", "kind", "is type",
                    "has type", "subclass of", "a"}
+# past forms that take no object: "acted in" is said "what did X act in", not "what is X acted in"
+_INTRANSITIVE = {"acted", "graduated", "participated", "died", "worked", "lived", "played", "starred", "studied",
+                 "competed", "served", "resulted", "occurred", "happened", "appeared", "originated", "emigrated",
+                 "immigrated", "moved", "retired", "belonged", "specialized", "specialised", "invested", "voted",
+                 "collaborated", "interacted", "contributed", "performed", "fought", "travelled", "traveled",
+                 "stayed", "resided", "debuted", "arrived", "evolved", "descended", "converted", "majored",
+                 "trained", "taught", "ran", "went", "came", "grew", "rose", "fell", "sat", "stood", "spoke"}
+_ADJECTIVE_ENDS = ("ible", "able", "ent", "ant", "al", "ive", "ous", "ar", "ic", "ful", "ary", "ate")
+_PARTICIPLES = {"born", "known", "made", "written", "held", "built", "sold", "bought", "paid", "told", "led",
+                "shown", "given", "taken", "seen", "done", "drawn", "sung", "chosen", "spoken", "driven", "grown",
+                "thrown", "kept", "found", "set", "put", "run", "won", "owned", "based", "housed"}
+_IRREGULAR = {"written": ("wrote", "write"), "sung": ("sang", "sing"), "drawn": ("drew", "draw"),
+              "taken": ("took", "take"), "given": ("gave", "give"), "made": ("made", "make"),
+              "done": ("did", "do"), "known": ("knew", "know"), "seen": ("saw", "see"), "begun": ("began", "begin"),
+              "chosen": ("chose", "choose"), "spoken": ("spoke", "speak"), "driven": ("drove", "drive"),
+              "grown": ("grew", "grow"), "thrown": ("threw", "throw"), "shown": ("showed", "show"),
+              "born": ("bore", "bear"), "led": ("led", "lead"), "held": ("held", "hold"), "built": ("built", "build"),
+              "won": ("won", "win"), "founded": ("founded", "found"), "starred": ("starred", "star"),
+              "played": ("played", "play"), "owned": ("owned", "own"), "sold": ("sold", "sell"),
+              "bought": ("bought", "buy"), "paid": ("paid", "pay"), "told": ("told", "tell"), "run": ("ran", "run")}
+
+
+def verb_forms(participle: str) -> tuple[str, str]:
+    """(simple past, base) of a past participle: directed -> (directed, direct); written -> (wrote, write)."""
+    if participle in _IRREGULAR:
+        return _IRREGULAR[participle]
+    base = participle
+    if participle.endswith("ied"):
+        base = participle[:-3] + "y"
+    elif participle.endswith("ed"):
+        base = participle[:-2]
+        if len(base) > 2 and base[-1] == base[-2] and base[-1] not in "lsz":
+            base = base[:-1]  # starred -> star, planned -> plan
+        elif base.endswith(("at", "ut", "iz", "id", "ov", "ur", "ag", "os", "ib", "ev", "as", "lv", "rv")) \
+                or (len(base) > 2 and base[-1] == "c"):
+            base += "e"  # created -> create, produced -> produce, used -> use
+    return participle, base
+
+
+_PAST = {past: base for past, base in _IRREGULAR.values()}  # simple past -> base form
 _YEAR = re.compile(r"^\s*(1[0-9]{3}|20[0-9]{2})\s*$")
 _DATE = re.compile(r"^\s*\d{4}-\d{2}(-\d{2})?")
 _NUMBER = re.compile(r"^\s*[-+]?\d+([.,]\d+)?\s*$")
@@ -75,9 +116,12 @@ _NUMBER = re.compile(r"^\s*[-+]?\d+([.,]\d+)?\s*$")
 @dataclass(frozen=True)
 class RelationName:
     """How a relation is said. ``kind``: ``passive`` (X directed by Y), ``of`` (X is the capital of Y), ``verb``
-    (X treats Y; X located in Y), ``noun`` (X has genre Y). ``noun`` is the relation's head word without its
-    leading has/is and trailing preposition; ``domain`` is the head's class where the name carries one
-    (Freebase's ``/film/film/...``); ``inverse`` marks a name that says it is another relation read backwards."""
+    (X treats Y; X acted in Y), ``state`` (X is located in Y; X is available in colour Y), ``type`` (X is a Y),
+    ``noun`` (X has genre Y). ``noun`` is the relation's head word without its leading has/is and trailing
+    preposition (for ``state``: the participle or adjective); ``obj`` the noun a ``state`` or ``verb`` name ends
+    with, which names its tails ("colour", "service" of ``offers_service``); ``domain`` is the head's class where
+    the name carries one (Freebase's ``/film/film/...``); ``inverse`` marks a name that says it is another
+    relation read backwards."""
 
     name: str
     words: tuple[str, ...]
@@ -85,6 +129,8 @@ class RelationName:
     noun: str
     domain: str | None = None
     inverse: bool = False
+    prep: str = ""  # the preposition of a ``state`` name ("in" of ``located_in``)
+    obj: str = ""
 
     @property
     def phrase(self) -> str:
@@ -96,11 +142,17 @@ class RelationName:
         return " ".join(self.words)
 
     @property
+    def past(self) -> bool:
+        """Whether the name's verb is in the past ("acted in": "what did X act in")."""
+        return self.kind == "verb" and (self.words[0].endswith("ed") or self.words[0] in _PAST)
+
+    @property
     def verb(self) -> str:
         """The phrase with its first word in the base form: "treats" -> "treat", "interacts with" -> "interact
-        with" (for "what does X treat")."""
+        with", "acted in" -> "act in" (for "what does X treat", "what did X act in")."""
         first, *rest = self.words
-        return " ".join([_base_form(first), *rest])
+        base = _PAST.get(first) or verb_forms(first)[1] if self.past else singular(first)
+        return " ".join([base, *rest])
 
 
 def _split_words(text: str) -> list[str]:
@@ -111,16 +163,6 @@ def _split_words(text: str) -> list[str]:
 def _strip_digits(words: list[str]) -> list[str]:
     """``exports3`` -> ``exports``: trailing version digits say nothing about meaning."""
     return [re.sub(r"(?<=[a-z])\d+$", "", w) for w in words]
-
-
-def _base_form(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes", "zes")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
 
 
 @cache
@@ -142,7 +184,14 @@ def relation_name(name: str) -> RelationName:
     else:
         local = parts[-1] if parts else core
     words = _strip_digits(_split_words(local)) or [core.lower() or "related"]
+    if " ".join(words) in _TYPE_RELATIONS:
+        return RelationName(name=name, words=tuple(words), kind="type", noun="type", domain=domain, inverse=inverse)
+    state = _state(words)
+    if state is not None:
+        return RelationName(name=name, words=tuple(words), kind="state", noun=state[0], domain=domain,
+                            inverse=inverse, prep=state[1], obj=state[2])
     last = words[-1]
+    obj = ""
     if last == "by" and len(words) > 1:
         kind = "passive"
     elif last == "of" and len(words) > 1:
@@ -153,6 +202,7 @@ def relation_name(name: str) -> RelationName:
         kind = "noun"
     elif _looks_like_verb(words[0]) and (len(words) == 1 or not words[0].endswith("ed")):
         kind = "verb"  # "treats", "exports"; but "starred actors" is an adjective and a noun
+        obj = " ".join(words[1:]) if len(words) > 1 and not set(words[1:]) & _PREPOSITIONS else ""
     else:
         kind = "noun"
     content = [w for w in words if w not in _LEADING] or words
@@ -161,7 +211,25 @@ def relation_name(name: str) -> RelationName:
     if kind in ("passive", "of"):
         content = content[:-1] or content
     noun = " ".join(content)
-    return RelationName(name=name, words=tuple(words), kind=kind, noun=noun, domain=domain, inverse=inverse)
+    return RelationName(name=name, words=tuple(words), kind=kind, noun=noun, domain=domain, inverse=inverse, obj=obj)
+
+
+def _state(words: list[str]) -> tuple[str, str, str] | None:
+    """(participle or adjective, preposition, object noun) of a name that says what its head *is*: "located in",
+    "is married to", "compatible with", "available in colour", "covered by warranty"; None for other names
+    ("acted in" is an intransitive past: a verb; "directed by" a passive)."""
+    core = words[1:] if words[0] in ("is", "was", "are", "were", "been") and len(words) > 2 else words
+    at = next((i for i, w in enumerate(core) if w in _PREPOSITIONS or w == "by"), None)
+    if at is None or at == 0 or at > 2:
+        return None
+    head, prep, obj = core[at - 1], core[at], " ".join(core[at + 1:])
+    if prep == "by" and not obj:
+        return None  # a passive: its agent is asked with "who"/"what ... by"
+    said = head in _PARTICIPLES or (head.endswith(("ed", "en")) and len(head) > 4) \
+        or (head.endswith(_ADJECTIVE_ENDS) and len(head) > 4 and not _looks_like_verb(head))
+    if not said or head in _INTRANSITIVE or (core is words and at == 2 and not core[0].endswith("ly")):
+        return None
+    return " ".join(core[:at]), prep, obj
 
 
 def _looks_like_verb(word: str) -> bool:
@@ -232,12 +300,13 @@ def induce_schema(kg: KnowledgeGraph, *, lexicon: dict[str, list[str]] | None = 
         rows = by_rel[kg.relation_id(r)]
         for h, t in zip(rows[:, 0].tolist(), rows[:, 2].tolist(), strict=True):
             classes.setdefault(int(h), kg.labels[int(t)])
+    named = _NamedClasses(kg)
     steps: dict[str, StepType] = {}
     for r, rows in zip(kg.relations, by_rel, strict=True):
         for forward in (True, False):
             ends = rows[:, 2 if forward else 0]
             starts = rows[:, 0 if forward else 2]
-            steps[r if forward else r + INVERSE] = _step_type(kg, names[r], forward, ends, starts, classes)
+            steps[r if forward else r + INVERSE] = _step_type(kg, names[r], forward, ends, starts, classes, named)
     variants = {r: [relation_name(p) for p in phrases] for r, phrases in (lexicon or {}).items() if r in names}
     return Schema(names=names, twins=twins, steps=steps, type_relations=type_rels, classes=classes,
                   comparisons=comparisons, variants=variants)
@@ -276,8 +345,49 @@ def _literal_kind(labels: list[str]) -> str | None:
     return None
 
 
+_LABEL_WORD = re.compile(r"[a-z]{3,}")
+_NOT_CLASS = {"the", "and", "for", "with", "from", "of", "inc", "ltd", "llc", "new", "old"}
+
+
+class _NamedClasses:
+    """Classes that entity names tell: a word most of a set of entities carry in their names, and few others do
+    ("Lumora Store Lisbon", "Lumora Store Milan": store; "Veylin College": college). English puts the head noun
+    last, so among such words the one most often last wins."""
+
+    def __init__(self, kg: KnowledgeGraph) -> None:
+        self.kg = kg
+        self.holders: Counter[str] = Counter(w for label in kg.labels for w in set(self._words(label)))
+
+    @staticmethod
+    def _words(label: str) -> list[str]:
+        return [w for w in _LABEL_WORD.findall(label.lower()) if w not in _NOT_CLASS]
+
+    def noun(self, ends: np.ndarray) -> str | None:
+        ids = np.unique(ends)
+        if len(ids) < 3:
+            return None
+        labels = [self.kg.labels[int(e)] for e in ids[:2000]]
+        if sum(label[:1].isdigit() for label in labels) * 2 >= len(labels):
+            return None  # quantities ("14 days", "2299 USD"): their unit is no class
+        count: Counter[str] = Counter()
+        first: Counter[str] = Counter()
+        last: Counter[str] = Counter()
+        for label in labels:
+            words = self._words(label)
+            count.update(set(words))
+            if words:
+                first[words[0]] += 1
+                last[words[-1]] += 1
+        # most of these entities carry it, few others do, and it does not lead their names (brands, series do)
+        ok = [w for w, c in count.items() if 2 * c >= len(labels) and 2 * min(c, len(ids)) >= self.holders[w]
+              and self.holders[w] <= 2 * len(ids) and 2 * first[w] < c]
+        if not ok:
+            return None
+        return singular(max(ok, key=lambda w: (last[w], count[w])))
+
+
 def _step_type(kg: KnowledgeGraph, name: RelationName, forward: bool, ends: np.ndarray, starts: np.ndarray,
-               classes: dict[int, str]) -> StepType:
+               classes: dict[int, str], named: _NamedClasses | None = None) -> StepType:
     sample = np.unique(ends)[:200]
     literal = _literal_kind([kg.labels[int(e)] for e in sample])
     nouns: list[str] = []
@@ -285,10 +395,16 @@ def _step_type(kg: KnowledgeGraph, name: RelationName, forward: bool, ends: np.n
         counts = Counter(classes[int(e)] for e in sample if int(e) in classes)
         if counts:
             nouns.append(counts.most_common(1)[0][0].lower())
-    # the relation's own words name its answers when read forward ("genre" of a film is a genre); backward,
-    # the answers are what the relation starts from: Freebase's domain, else nothing (a generic noun is used)
-    if forward and name.kind in ("noun", "of") and not literal:
+    label_noun = named.noun(ends) if named is not None and not literal else None
+    if label_noun:
+        nouns.append(label_noun)
+    # the relation's own words name its answers when read forward ("genre" of a film is a genre), but those of
+    # an "of" name its heads ("capital_of": the capital is X, so read backwards); backward, the answers are what
+    # the relation starts from: Freebase's domain, else nothing (a generic noun is used)
+    if (forward and name.kind == "noun" and not literal) or (not forward and name.kind == "of"):
         nouns.append(name.noun)
+    elif forward and name.kind in ("state", "verb") and name.obj and not literal:
+        nouns.append(name.obj)
     elif not forward and name.domain:
         nouns.append(name.domain)
     elif forward and name.domain and name.kind != "passive":
@@ -308,6 +424,17 @@ def _step_type(kg: KnowledgeGraph, name: RelationName, forward: bool, ends: np.n
         qword = "what"
     return StepType(qword=qword, nouns=tuple(dict.fromkeys(n for n in nouns if n)), literal=literal,
                     guessed=qword == "who" and guessed)
+
+
+def singular(noun: str) -> str:
+    """A noun's singular form, by its ending: countries -> country, boxes -> box, films -> film."""
+    if len(noun) > 4 and noun.endswith("ies"):
+        return noun[:-3] + "y"
+    if len(noun) > 4 and noun.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return noun[:-2]
+    if len(noun) > 3 and noun.endswith("s") and not noun.endswith(("ss", "us", "is")):
+        return noun[:-1]
+    return noun
 
 
 def is_person_noun(noun: str, *, strict: bool = False) -> bool:

@@ -24,38 +24,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from kgagent.kg.graph import INVERSE
-from kgagent.kg.schema import RelationName, Schema, StepType, is_person_noun
+from kgagent.kg.schema import RelationName, Schema, StepType, is_person_noun, singular, verb_forms
 
 GENERIC = ("things", "ones", "items", "entries")  # answers whose class has no name in the graph
 FAMILIES = ("a", "b")  # two disjoint sets of forms: train on one, validate on the other when asked to
-_IRREGULAR = {"written": ("wrote", "write"), "sung": ("sang", "sing"), "drawn": ("drew", "draw"),
-              "taken": ("took", "take"), "given": ("gave", "give"), "made": ("made", "make"),
-              "done": ("did", "do"), "known": ("knew", "know"), "seen": ("saw", "see"), "begun": ("began", "begin"),
-              "chosen": ("chose", "choose"), "spoken": ("spoke", "speak"), "driven": ("drove", "drive"),
-              "grown": ("grew", "grow"), "thrown": ("threw", "throw"), "shown": ("showed", "show"),
-              "born": ("bore", "bear"), "led": ("led", "lead"), "held": ("held", "hold"), "built": ("built", "build"),
-              "won": ("won", "win"), "founded": ("founded", "found"), "starred": ("starred", "star"),
-              "played": ("played", "play"), "owned": ("owned", "own"), "sold": ("sold", "sell"),
-              "bought": ("bought", "buy"), "paid": ("paid", "pay"), "told": ("told", "tell"), "run": ("ran", "run")}
-
-
-def verb_forms(participle: str) -> tuple[str, str]:
-    """(simple past, base) of a past participle: directed -> (directed, direct); written -> (wrote, write)."""
-    if participle in _IRREGULAR:
-        return _IRREGULAR[participle]
-    base = participle
-    if participle.endswith("ied"):
-        base = participle[:-3] + "y"
-    elif participle.endswith("ed"):
-        base = participle[:-2]
-        if len(base) > 2 and base[-1] == base[-2] and base[-1] not in "lsz":
-            base = base[:-1]  # starred -> star, planned -> plan
-        elif base.endswith(("at", "ut", "iz", "id", "ov", "ur", "ag", "os", "ib", "ev", "as", "lv", "rv")) \
-                or (len(base) > 2 and base[-1] == "c"):
-            base += "e"  # created -> create, produced -> produce, used -> use
-    return participle, base
-
-
 def _agent(base: str) -> str:
     """Who does it: direct -> director, write -> writer, create -> creator, produce -> producer."""
     if base.endswith("ate"):
@@ -76,12 +48,6 @@ def _deagent(agent: str) -> str:
     return stem
 
 
-def _singular(noun: str) -> str:
-    if noun.endswith("ies"):
-        return noun[:-3] + "y"
-    return noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
-
-
 def _plural(noun: str) -> str:
     if not noun or noun.endswith("s"):
         return noun
@@ -92,27 +58,59 @@ def _plural(noun: str) -> str:
     return noun + "s"
 
 
-class _Words:
-    """The words one step of a path is said with."""
+# participles of one-time events: "when was X released", "where was X born" (others: "what is X located in")
+_EVENTS = {"born", "founded", "released", "made", "built", "published", "created", "established", "written",
+           "launched", "formed", "discovered", "introduced", "produced", "signed", "elected", "awarded", "buried",
+           "killed", "opened", "closed", "issued", "recorded", "filmed", "painted", "designed", "invented",
+           "named", "started", "finished", "completed", "held", "won"}
 
-    def __init__(self, name: RelationName, answers: StepType, forward: bool, rng: np.random.Generator) -> None:
+
+def _third(base: str) -> str:
+    """The third person singular of a verb's base form: power -> powers, fix -> fixes, carry -> carries."""
+    first, _, rest = base.partition(" ")
+    return " ".join(filter(None, [_plural(first), rest]))
+
+
+class _Words:
+    """The words one step of a path is said with. ``kind`` keys the form tables: the name's kind, except a passive
+    whose agent is no person ("powered_by": "what powers X", not "who powered X") is ``agentless``."""
+
+    def __init__(self, name: RelationName, answers: StepType, forward: bool, rng: np.random.Generator,
+                 agent_is_thing: bool = False) -> None:
         self.name = name
+        self.kind = "agentless" if name.kind == "passive" and agent_is_thing else name.kind
         self.noun = name.noun
         self.phrase = name.phrase
         self.verb = name.verb
+        self.do = "did" if name.past else "does"
         core = [w for w in name.words if w not in ("has", "have", "is", "was", "are", "by")] or list(name.words)
         self.participle = " ".join(core)
         past, base = verb_forms(core[0])
         self.past = " ".join([past, *core[1:]])
         self.base = " ".join([base, *core[1:]])
-        if name.kind == "passive":  # directed_by: the director, the directors
+        self.pres = _third(self.base)
+        # after a plural subject: "which phones support X", "which actors acted in X"
+        self.plural_verb = self.phrase if name.past else self.verb
+        if name.kind == "verb" and name.obj:  # "offers_service": "which services does X offer"
+            self.verb = self.verb.split()[0]
+            self.phrase = self.phrase.split()[0]
+            self.plural_verb = self.plural_verb.split()[0]
+        if name.kind == "state":  # "located_in": "what is X located in", "where is X located"
+            self.participle = name.noun
+            self.phrase = f"{name.noun} {name.prep}"
+        # how "sharing" the tail is said ("the phones released in the same year as X"); "" for nouns and passives
+        self.same = {"state": self.phrase, "verb": f"that {self.plural_verb}",
+                     "agentless": f"{self.participle} by"}.get(self.kind, "")
+        event = bool(set(self.participle.split()) & _EVENTS) or answers.qword == "when"
+        self.be, self.are = ("was", "were") if event else ("is", "are")
+        if name.kind == "passive" and not agent_is_thing:  # directed_by: the director, the directors
             self.noun = _agent(base.split()[0])
-        self.wh = answers.qword
+        self.wh = "what" if self.kind == "agentless" else answers.qword
         # who does it, and the verb of doing it ("directed_by": director, direct; "starred_actors": actor, act
         # or star): relations that name an agent are asked about with it ("what was X the director of")
         self.agent, self.abase, self.apast = "", "", ""
-        last = _singular(self.noun.split()[-1]) if self.noun else ""
-        if name.kind == "passive":
+        last = singular(self.noun.split()[-1]) if self.noun else ""
+        if self.kind == "passive":
             self.agent, self.abase, self.apast = self.noun, base.split()[0], past.split()[0]
         elif name.kind == "noun" and is_person_noun(last):
             self.agent = last
@@ -121,11 +119,10 @@ class _Words:
                 (_deagent(last) + "ed", _deagent(last))
         # the class of what this step reaches: named by the graph, or by the relation itself read forward
         # ("the directors", "the genres"), else a generic noun
-        own = (self.noun,) if forward and name.kind in ("passive", "noun") else ()
+        own = (self.noun,) if forward and self.kind in ("passive", "noun") else ()
         reached = answers.nouns or own
         self.things = _plural(reached[0] if reached and (own or rng.random() < 0.7)
                               else GENERIC[int(rng.integers(len(GENERIC)))])
-
 
 
 # A form: (family, text with {x} for the inner phrase and fields of _Words). Forward reads the relation
@@ -155,12 +152,38 @@ QUESTIONS: dict[tuple[str, bool], tuple[Form, ...]] = {
                    ("a", "name the {things} {x} is the {noun} of")),
     ("of", False): (("a", "what is the {noun} of {x}"), ("b", "{x}'s {noun}"), ("a", "which {noun} does {x} have"),
                     ("b", "{wh} is {x}'s {noun}"), ("a", "list the {noun} of {x}"), ("b", "the {noun} of {x}")),
-    ("verb", True): (("a", "what does {x} {verb}"), ("b", "{x} {phrase} what"), ("a", "which {things} does {x} {verb}"),
+    ("verb", True): (("a", "what {do} {x} {verb}"), ("b", "{x} {phrase} what"), ("a", "which {things} {do} {x} {verb}"),
                      ("b", "list what {x} {phrase}"), ("a", "name the {things} that {x} {phrase}"),
-                     ("b", "what {things} does {x} {verb}")),
-    ("verb", False): (("a", "what {phrase} {x}"), ("b", "which {things} {phrase} {x}"), ("a", "{wh} {phrase} {x}"),
-                      ("b", "list the {things} that {phrase} {x}"), ("a", "name what {phrase} {x}"),
-                      ("b", "{things} that {phrase} {x}")),
+                     ("b", "what {things} {do} {x} {verb}")),
+    ("verb", False): (("a", "what {phrase} {x}"), ("b", "which {things} {plural_verb} {x}"), ("a", "{wh} {phrase} {x}"),
+                      ("b", "list the {things} that {plural_verb} {x}"), ("a", "name what {phrase} {x}"),
+                      ("b", "{things} that {plural_verb} {x}")),
+    # X is located in Y: asking for Y, by "where"/"when" when the answers are places or times
+    ("state", True): (("a", "what {be} {x} {phrase}"), ("b", "which {things} {be} {x} {phrase}"),
+                      ("a", "{x} {be} {phrase} what"), ("b", "{x} {be} {phrase} which {things}"),
+                      ("a", "list the {things} {x} {be} {phrase}"), ("b", "tell me what {x} {be} {phrase}"),
+                      ("a", "what {things} {be} {x} {phrase}"), ("b", "name what {x} {be} {phrase}")),
+    ("state_wh", True): (("a", "{wh} {be} {x} {participle}"), ("b", "{wh} {be} {x} {participle}"),
+                         ("a", "tell me {wh} {x} {be} {participle}"), ("b", "{x} {be} {participle} {wh}"),
+                         ("a", "what {be} {x} {phrase}"), ("b", "{x} {be} {phrase} what")),
+    ("state", False): (("a", "what {be} {phrase} {x}"), ("b", "which {things} {are} {phrase} {x}"),
+                       ("a", "{things} {phrase} {x}"), ("b", "list the {things} {phrase} {x}"),
+                       ("a", "name what {be} {phrase} {x}"), ("b", "what {things} {are} {phrase} {x}")),
+    # X is a Y: asking for the class, or (backwards) for the members of a class
+    ("type", True): (("a", "what kind of thing is {x}"), ("b", "what type of thing is {x}"), ("a", "what is {x}"),
+                     ("b", "{x} is what kind of thing"), ("a", "what category is {x} in"),
+                     ("b", "tell me what type {x} is"), ("a", "which type is {x}"), ("b", "what sort of thing is {x}")),
+    ("type", False): (("a", "which things are a {x}"), ("b", "list everything of type {x}"),
+                      ("a", "name the items that are a {x}"), ("b", "what is of type {x}"), ("a", "which ones are {x}"),
+                      ("b", "list all the {x} items")),
+    # X is powered by Y, Y no person: "what powers X"
+    ("agentless", True): (("a", "what {pres} {x}"), ("b", "which {things} {base} {x}"),
+                          ("a", "what is {x} {participle} by"), ("b", "{x} is {participle} by what"),
+                          ("a", "name the {things} that {base} {x}"), ("b", "what {past} {x}"),
+                          ("a", "list what {pres} {x}"), ("b", "by what is {x} {participle}")),
+    ("agentless", False): (("a", "what does {x} {base}"), ("b", "which {things} are {participle} by {x}"),
+                           ("a", "{things} {participle} by {x}"), ("b", "what is {participle} by {x}"),
+                           ("a", "list the {things} {x} {pres}"), ("b", "what {things} does {x} {base}")),
 }
 PHRASES: dict[tuple[str, bool], tuple[Form, ...]] = {
     ("noun", True): (("a", "the {noun} of {x}"), ("b", "{x}'s {noun}"), ("a", "the {things} of {x}")),
@@ -173,12 +196,29 @@ PHRASES: dict[tuple[str, bool], tuple[Form, ...]] = {
     ("of", True): (("a", "the {things} {x} is the {noun} of"), ("b", "what {x} is the {noun} of")),
     ("of", False): (("a", "the {noun} of {x}"), ("b", "{x}'s {noun}")),
     ("verb", True): (("a", "the {things} {x} {phrase}"), ("b", "what {x} {phrase}")),
-    ("verb", False): (("a", "the {things} that {phrase} {x}"), ("b", "{things} which {phrase} {x}")),
+    ("verb", False): (("a", "the {things} that {plural_verb} {x}"), ("b", "{things} which {plural_verb} {x}")),
+    ("state", True): (("a", "the {things} {x} {be} {phrase}"), ("b", "what {x} {be} {phrase}")),
+    ("state", False): (("a", "the {things} {phrase} {x}"), ("b", "{things} that {are} {phrase} {x}"),
+                       ("a", "{things} {phrase} {x}")),
+    ("type", True): (("a", "the type of {x}"), ("b", "the kind of thing {x} is"), ("a", "{x}'s type")),
+    ("type", False): (("a", "the things that are a {x}"), ("b", "everything of type {x}"),
+                      ("a", "the items of type {x}")),
+    ("agentless", True): (("a", "the {things} that {base} {x}"), ("b", "what {pres} {x}"),
+                          ("a", "the {things} {x} is {participle} by")),
+    ("agentless", False): (("a", "the {things} {participle} by {x}"), ("b", "{things} that {x} {pres}"),
+                           ("a", "what {x} {pres}")),
 }
 # two steps there and back through one relation: the things that share a director with X
 SHARE: tuple[Form, ...] = (("a", "the {things} that share {noun} with {x}"),
                            ("b", "{things} with the same {noun} as {x}"),
                            ("a", "other {things} with {x}'s {noun}"), ("b", "the {things} sharing {noun} with {x}"))
+# the same for relations said with a verb or a state: the phones released in the same year as X
+SHARE_SAME: tuple[Form, ...] = (("a", "the {things} {same} the same {middle} as {x}"),
+                                ("b", "other {things} {same} the same {middle} as {x}"))
+SHARE_SAME_QUESTIONS: tuple[Form, ...] = (("a", "which {things} {same} the same {middle} as {x}"),
+                                          ("b", "what else {same} the same {middle} as {x}"),
+                                          ("a", "list the {things} {same} the same {middle} as {x}"),
+                                          ("b", "name {things} {same} the same {middle} as {x}"))
 SHARE_QUESTIONS: tuple[Form, ...] = (("a", "which {things} share {noun} with {x}"),
                                      ("b", "what has the same {noun} as {x}"),
                                      ("a", "{things} that share the {noun} of {x}"),
@@ -214,10 +254,11 @@ def _choose(forms: Sequence[Form], families: Sequence[str] | None, rng: np.rando
     return pool[int(rng.integers(len(pool)))]
 
 
-def _fill(form: str, w: _Words, x: str) -> str:
+def _fill(form: str, w: _Words, x: str, middle: str = "") -> str:
     return form.format(x=x, noun=w.noun, things=w.things, wh=w.wh, phrase=w.phrase, verb=w.verb,
                        participle=w.participle, past=w.past, base=w.base, agent=w.agent, abase=w.abase,
-                       apast=w.apast)
+                       apast=w.apast, do=w.do, plural_verb=w.plural_verb, be=w.be, are=w.are, pres=w.pres,
+                       same=w.same, middle=middle)
 
 
 def ask(path: Sequence[str], topic: str, schema: Schema, rng: np.random.Generator,
@@ -241,6 +282,12 @@ def ask(path: Sequence[str], topic: str, schema: Schema, rng: np.random.Generato
             np_ = _fill(form, w, np_)
             i += 2
             continue
+        if share and w.same:
+            table = SHARE_SAME_QUESTIONS if i + 1 == len(path) - 1 else SHARE_SAME
+            family, form = _choose(table, families, rng, simple=i == 0)
+            np_ = _fill(form, w, np_, _middle(schema.steps.get(step)))
+            i += 2
+            continue
         if share:
             table = SHARE_QUESTIONS if i + 1 == len(path) - 1 else SHARE
             family, form = _choose(table, families, rng, simple=i == 0)
@@ -251,11 +298,23 @@ def ask(path: Sequence[str], topic: str, schema: Schema, rng: np.random.Generato
         if w.agent and rng.random() < 0.5:
             forms = (AGENT_QUESTIONS if last else AGENT_PHRASES)[forward]
         else:
-            forms = (QUESTIONS if last else PHRASES)[(w.name.kind, forward)]
+            kind = "state_wh" if w.kind == "state" and last and forward and w.wh in ("where", "when") else w.kind
+            forms = (QUESTIONS if last else PHRASES)[(kind, forward)]
         family, form = _choose(forms, families, rng, simple=i == 0)
         np_ = _fill(form, w, np_)
         i += 1
     return _surface(np_, rng), family
+
+
+def _middle(shared: StepType | None) -> str:
+    """What two things share through a relation, as a noun: its class ("chip"), else a year, a place, a thing."""
+    if shared is None:
+        return "thing"
+    if shared.nouns:
+        return singular(shared.nouns[0])
+    if shared.qword == "who" and not shared.guessed:
+        return "person"
+    return {"when": "year" if shared.literal == "year" else "time", "where": "place"}.get(shared.qword, "thing")
 
 
 def _flip(step: str) -> str:
@@ -264,7 +323,9 @@ def _flip(step: str) -> str:
 
 def _words(step: str, schema: Schema, rng: np.random.Generator) -> _Words:
     rel = step.removesuffix(INVERSE)
-    return _Words(schema.say(rel, rng), schema.steps.get(step, StepType("what", ())), not step.endswith(INVERSE), rng)
+    agent = schema.steps.get(rel)  # what the relation read forward reaches: for a passive, its agent
+    return _Words(schema.say(rel, rng), schema.steps.get(step, StepType("what", ())), not step.endswith(INVERSE), rng,
+                  agent_is_thing=agent is not None and agent.guessed)
 
 
 def _surface(text: str, rng: np.random.Generator) -> str:

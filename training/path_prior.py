@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kgagent.kg.graph import INVERSE, KnowledgeGraph
-from kgagent.kg.schema import Schema, induce_schema, is_person_noun
+from kgagent.kg.schema import Schema, induce_schema, is_person_noun, singular
 from kgagent.retrieval.text import FUNCTION_WORDS
 
 _TIME_NOUNS = {"year", "years", "date", "dates", "time", "day", "decade", "century", "month"}
@@ -42,33 +42,47 @@ _WORD = re.compile(r"[a-z]+|\|")  # "|" stands for the topic's mention: a questi
 TOPIC = " | "
 
 
+def _asked(text: str) -> tuple[str | None, list[str]]:
+    """The first question word of ``text`` and, after "which"/"what", the words that may name what is asked
+    (up to the topic's mention)."""
+    words = _WORD.findall(text.lower())
+    for i, w in enumerate(words):
+        if w in ("who", "whom", "when", "where"):
+            return w, []
+        if w in ("which", "what"):
+            after = [n for n in words[i + 1: i + 6] if n not in _SKIP]
+            return w, after[: after.index("|")] if "|" in after else after
+    return None, []
+
+
 def asked_type(text: str) -> str | None:
     """The kind of answer a question asks for: who, when, where, thing (not a person), or None (no telling).
 
     The first question word decides; "which/what N" is read by its noun N (``TOPIC`` in ``text`` marks the
     topic's mention, which ends the search for N: "what is X's genre" does not ask for an X)."""
-    words = _WORD.findall(text.lower())
-    for i, w in enumerate(words):
-        if w in ("who", "whom"):
-            return "who"
-        if w == "when":
-            return "when"
-        if w == "where":
-            return "where"
-        if w in ("which", "what"):
-            after = [n for n in words[i + 1: i + 6] if n not in _SKIP]
-            phrase = after[: after.index("|")] if "|" in after else after
-            if not phrase:
-                return None
-            noun = phrase[0]
-            if set(phrase[:2]) & _TIME_NOUNS:  # "which year", "what release dates"
-                return "when"
-            if set(phrase[:2]) & _PLACE_NOUNS:
-                return "where"
-            if noun in ("did", "does", "do", "has", "have", "had", "can", "could", "will", "would", "should"):
-                return None  # "what did X ...": no noun to read
-            return "who" if is_person_noun(noun.removesuffix("s")) or is_person_noun(noun) else "thing"
-    return None
+    wh, phrase = _asked(text)
+    if wh in ("who", "whom"):
+        return "who"
+    if wh in ("when", "where"):
+        return wh
+    if not phrase:
+        return None
+    noun = phrase[0]
+    if set(phrase[:2]) & _TIME_NOUNS:  # "which year", "what release dates"
+        return "when"
+    if set(phrase[:2]) & _PLACE_NOUNS:
+        return "where"
+    if noun in ("did", "does", "do", "has", "have", "had", "can", "could", "will", "would", "should"):
+        return None  # "what did X ...": no noun to read
+    return "who" if is_person_noun(noun.removesuffix("s")) or is_person_noun(noun) else "thing"
+
+
+def asked_noun(text: str) -> str | None:
+    """The noun of "which N" / "what N" in its singular form ("which countries": country), else None."""
+    _, phrase = _asked(text)
+    if not phrase or phrase[0] in _AUXILIARIES or phrase[0] in ("do", "does", "can", "could", "will", "would"):
+        return None
+    return singular(phrase[0])
 
 
 # which answer kinds (Schema.steps qword of a path's last step) fit each asked type
@@ -163,6 +177,11 @@ class RelationWords:
         said = {st for w in _WORD.findall(text.lower()) for st in self._said(w)}
         return {self._twin.get(r, r) for r, st in self._stems.items() if st & said}
 
+    def naming_words(self, text: str) -> list[set[str]]:
+        """The relations each distinct word of ``text`` names, for the words that name any."""
+        out = [self.by_word(w) for w in dict.fromkeys(_WORD.findall(text.lower()))]
+        return [rels for rels in out if rels]
+
     def unnamed(self, path: Sequence[str], text: str) -> int:
         """How many of ``path``'s relations ``text`` does not name."""
         return len(self.relations(path) - self.named(text))
@@ -172,10 +191,11 @@ class RelationWords:
 class PriorConfig:
     min_share: float = 0.05  # a step fits a topic when this share of the entities with one of its steps have it
     mismatch: float = 0.01  # factor on paths whose answers are not of the asked kind
-    named: float = 2.0  # factor per relation of a path that the question names by its words (1: off)
-    unnamed: float = 0.5  # factor per relation the question names that the path lacks (1: off)
+    named: float = 2.0  # factor per question word naming a relation that the path holds (1: off)
+    unnamed: float = 0.5  # factor per question word naming only relations the path lacks (1: off)
     first: float = 4.0  # factor on paths that start with the relation named next to the topic (1: off)
     last: float = 4.0  # factor on paths that end with the relation named first after the question word (1: off)
+    typed: float = 4.0  # factor on paths whose answers are of the class "which N" asks for (1: off)
 
 
 class PathPrior:
@@ -209,6 +229,9 @@ class PathPrior:
         self._lasts = np.array([self.words.relation(p[-1]) if p else "" for p in paths])
         self._firsts = np.array([self.words.relation(p[0]) if p else "" for p in paths])
         self._relations = [self.words.relations(p) for p in paths]
+        # the class nouns of each path's answers (rdf:type-style classes, the relation's own noun)
+        self._classes = [{singular(n.split()[-1]) for n in steps[k].nouns if n} if steps[k] else set()
+                         for k in range(len(paths))]
 
     def fits_topic(self, topics: Sequence[int]) -> np.ndarray:
         """``(n_paths,)`` bool: paths whose first step entities like ``topics`` have (all True if none tell)."""
@@ -233,11 +256,13 @@ class PathPrior:
         cfg = self.config
         if cfg.named == cfg.unnamed == 1.0:
             return None
-        named = self.words.named(text)
-        if not named:
+        # by word, not by relation: a word that names two relations ("warranty": covered_by_warranty and
+        # has_warranty_length) is explained by a path holding either, and does not call for both
+        said = self.words.naming_words(text)
+        if not said:
             return None
-        hits = np.array([len(rels & named) for rels in self._relations])
-        misses = len(named) - hits
+        hits = np.array([sum(bool(rels & named) for named in said) for rels in self._relations])
+        misses = len(said) - hits
         return cfg.named ** hits * cfg.unnamed ** misses
 
     def first_factor(self, text: str) -> np.ndarray | None:
@@ -283,11 +308,23 @@ class PathPrior:
                 return np.where(self._lasts == next(iter(rels)), self.config.last, 1.0) if len(rels) == 1 else None
         return None
 
+    def class_factor(self, text: str) -> np.ndarray | None:
+        """``(n_paths,)`` factors for paths whose answers are of the class the question asks for ("which
+        countries": paths ending at countries, by the graph's own class names); None when no path's answers are
+        of that class, or the question names none."""
+        if self.config.typed == 1.0:
+            return None
+        noun = asked_noun(text)
+        if noun is None:
+            return None
+        hit = np.array([noun in c for c in self._classes], dtype=bool)
+        return np.where(hit, self.config.typed, 1.0) if hit.any() else None
+
     def apply(self, probs: np.ndarray, topics: Sequence[int], text: str) -> np.ndarray:
         """``probs`` reweighed and renormalised; unchanged where every path would be ruled out."""
         weight = self.fits_topic(topics).astype(float)
         for factor in (self.answer_factor(text), self.naming_factor(text), self.first_factor(text),
-                       self.last_factor(text)):
+                       self.last_factor(text), self.class_factor(text)):
             if factor is not None:
                 weight = weight * factor
         out = probs * weight

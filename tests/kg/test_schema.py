@@ -24,11 +24,27 @@ from kgagent.kg.schema import induce_schema, relation_name
     ("parent_of_inverse", "of", "parent", None, True),
     ("child_of^-1", "of", "child", None, True),
     ("starred_actors", "noun", "starred actors", None, False),
-    ("located-in", "verb", "located in", None, False),
+    ("located-in", "state", "located", None, False),
+    ("isLocatedIn", "state", "located", None, False),
+    ("wasBornIn", "state", "born", None, False),
+    ("compatible_with", "state", "compatible", None, False),
+    ("actedIn", "verb", "acted in", None, False),  # an intransitive past, not a state
+    ("is_a", "type", "type", None, False),
+    ("rdf:type", "type", "type", None, False),
 ])
 def test_relation_names_in_any_style(name: str, kind: str, noun: str, domain: str | None, inverse: bool) -> None:
     r = relation_name(name)
     assert (r.kind, r.noun, r.domain, r.inverse) == (kind, noun, domain, inverse)
+
+
+def test_states_and_verbs_with_objects() -> None:
+    colour = relation_name("available_in_colour")
+    assert (colour.noun, colour.prep, colour.obj) == ("available", "in", "colour")
+    warranty = relation_name("covered_by_warranty")
+    assert (warranty.kind, warranty.prep, warranty.obj) == ("state", "by", "warranty")
+    assert relation_name("directed_by").kind == "passive"  # "by" with no object: a passive
+    assert relation_name("offers_service").obj == "service"
+    assert relation_name("graduatedFrom").past and relation_name("graduatedFrom").verb == "graduate from"
 
 
 def test_verb_base_form() -> None:
@@ -99,3 +115,15 @@ def test_who_is_sure_only_with_a_person_word() -> None:
     assert (steps["directed_by"].qword, steps["directed_by"].guessed) == ("who", False)  # a person verb
     assert (steps["starred_actors"].qword, steps["starred_actors"].guessed) == ("who", False)  # a person noun
     assert (steps["powered_by"].qword, steps["powered_by"].guessed) == ("who", True)  # passive: only a guess
+
+
+def test_entity_names_tell_a_class() -> None:
+    triples = []
+    for i, city in enumerate(["Lisbon", "Milan", "Oslo", "Porto"]):
+        triples += [(f"Acme Store {city}", "located_in", city), (f"Phone {i}", "stocked_at", f"Acme Store {city}"),
+                    (f"Phone {i}", "made_by", "Acme"), (f"Phone {i}", "has_price", f"{100 + i} USD")]
+    steps = induce_schema(KnowledgeGraph.from_triples(triples)).steps
+    assert steps["stocked_at"].nouns[0] == "store"  # "Acme" leads the names: a brand, not a class
+    assert steps["located_in^-1"].nouns[0] == "store"
+    assert not steps["has_price"].nouns or steps["has_price"].nouns[0] != "usd"  # a unit is no class
+    assert not steps["located_in"].nouns  # city names share no word

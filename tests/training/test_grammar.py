@@ -78,3 +78,33 @@ def test_possessive_only_after_a_bare_name(schema) -> None:
         text, _ = ask(("directed_by^-1", "has_genre"), "[X]", schema, rng)
         # "[X]'s genre" is fine; "the films [X] directed's genre" is not
         assert "directed's" not in text and "direct's" not in text
+
+
+@pytest.fixture(scope="module")
+def product_schema():
+    triples = []
+    for i in range(8):
+        triples += [(f"Phone {i}", "stocked_at", f"Store {i % 3}"), (f"Store {i % 3}", "located_in", f"Town {i % 2}"),
+                    (f"Phone {i}", "powered_by", f"Chip {i % 4}"), (f"Phone {i}", "released_in", str(2020 + i % 3)),
+                    (f"Person {i}", "actedIn", f"Film {i % 5}"), (f"Phone {i}", "is_a", "smartphone"),
+                    (f"Phone {i}", "available_in_colour", f"Colour {i % 3}")]
+    return induce_schema(KnowledgeGraph.from_triples(triples, literals=[str(2020 + i) for i in range(3)]))
+
+
+@pytest.mark.parametrize(("path", "never", "some"), [
+    (("stocked_at",), ("does [x] stocked", "stocked at [x]"), ("is [x] stocked at",)),
+    (("stocked_at^-1",), ("what does [x]",), ("stocked at [x]",)),
+    (("located_in",), ("does [x] located",), ("where is [x] located",)),
+    (("released_in",), ("does [x] released",), ("when was [x] released",)),
+    (("powered_by",), ("who ", "powerer"), ("what powers [x]",)),  # a chip is no person
+    (("actedIn",), ("does [x] acted", "is [x] acted"), ("did [x] act in",)),
+    (("is_a",), ("the a of", " a?"), ("what kind of thing is [x]",)),
+    (("available_in_colour",), ("available in colour of",), ("colours is [x] available in",)),
+])
+def test_states_passives_and_types_read_as_english(product_schema, path, never, some) -> None:
+    rng = np.random.default_rng(4)
+    texts = [ask(path, "[X]", product_schema, rng)[0].lower().rstrip("?") for _ in range(80)]
+    for text in texts:
+        assert not any(n in text for n in never), text
+    for s in some:
+        assert any(s in t for t in texts), (s, sorted(set(texts)))

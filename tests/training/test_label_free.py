@@ -81,6 +81,15 @@ def test_the_walk_prior_reads_a_path_the_right_way_round(people: KnowledgeGraph)
     assert chosen[0][0] == ("nationality^-1",) and missing is None
 
 
+def test_both_walkable_directions_rank_by_their_own_probability() -> None:
+    kg = KnowledgeGraph.from_triples([(f"Model {i + 1}", "successor_of", f"Model {i}") for i in range(5)])
+    ranker = Ranker(kg, [("successor_of",), ("successor_of^-1",)], QAConfig())
+    middle = kg.entity_id("Model 2")  # it has a successor and a predecessor
+    for probs, want in (((0.3, 0.7), "Model 3"), ((0.7, 0.3), "Model 1")):
+        r = ranker.rank(Encoded((middle,), np.array(probs), None), "none", 0.0)
+        assert r.answers[0].label == want and r.answers[0].score > r.answers[1].score
+
+
 def test_abstains_when_the_topic_lacks_the_asked_relation(people: KnowledgeGraph) -> None:
     paths = [("nationality",), ("birth_place",), ("spouse",)]
     ranker = Ranker(people, paths, QAConfig())

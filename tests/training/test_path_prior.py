@@ -183,3 +183,21 @@ def test_a_slip_of_one_letter_still_names_the_relation(film_kg: KnowledgeGraph) 
     assert words.named("who drected |") == {"directed_by"} and words.named("who dirs |") == set()
     assert words.named("who filmed |") == set() and words.named("what about |") == set()
     assert words.by_word("written") == {"written_by"}
+
+
+def test_the_class_a_question_asks_for_weighs_its_paths_up() -> None:
+    from kgagent.training.path_prior import asked_noun
+
+    assert asked_noun("which countries is | from") == "country"
+    assert asked_noun("what did | write") is None and asked_noun("who wrote |") is None
+    triples = []
+    for i in range(6):
+        triples += [(f"P{i}", "wasBornIn", f"C{i % 2}"), (f"P{i}", "worksAt", f"U{i % 3}"), (f"P{i}", "type", "Person"),
+                    (f"U{i % 3}", "type", "University"), (f"C{i % 2}", "type", "City")]
+    kg = KnowledgeGraph.from_triples(triples)
+    paths = [("wasBornIn",), ("worksAt",)]
+    prior = PathPrior(kg, paths, config=PriorConfig(typed=4.0))
+    factor = prior.class_factor(f"which university does{TOPIC}work for")
+    assert factor is not None and factor.tolist() == [1.0, 4.0]
+    assert prior.class_factor(f"which shoes does{TOPIC}wear") is None  # no path's answers are shoes
+    assert PathPrior(kg, paths, config=PriorConfig(typed=1.0)).class_factor(f"which city is{TOPIC}from") is None

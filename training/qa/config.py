@@ -123,6 +123,9 @@ class QAConfig:
     last_prior: float = field(default=4.0, metadata={
         "help": "factor on paths that end with the relation the question names first after its question word "
                 "(what is asked is said first; not after an auxiliary: 'what did ... write'); 1: off"})
+    class_prior: float = field(default=4.0, metadata={
+        "help": "factor on paths whose answers are of the class a 'which N' question asks for, by the graph's class "
+                "names (rdf:type-style relations) or the relation's own noun; 1: off"})
     prior_model_weight: float = field(default=1.0, metadata={
         "help": "exponent on the model's path probabilities before the priors (abstain_ratio is scaled alike): "
                 "below 1 the priors count for more (0.5: +2 / +0 / +4 points on MetaQA, -4 of 78 questions on "
@@ -157,6 +160,7 @@ class QAConfig:
         check_range(self, "unnamed_prior", high=1.0, low_open=True)
         check_range(self, "first_prior", low=1.0)
         check_range(self, "last_prior", low=1.0)
+        check_range(self, "class_prior", low=1.0)
         check_range(self, "prior_model_weight", high=1.0, low_open=True)
         if self.train.lr is None:
             raise ValueError("train.lr must be set for QA")

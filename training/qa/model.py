@@ -70,12 +70,12 @@ class QAModel:
         """The priors over paths of ``training.path_prior`` (None: all off)."""
         cfg = self.config
         if not cfg.topic_prior and cfg.answer_type_prior == cfg.named_prior == cfg.unnamed_prior == cfg.first_prior \
-                == cfg.last_prior == 1.0:
+                == cfg.last_prior == cfg.class_prior == 1.0:
             return None
         return PathPrior(self.kg, self.paths, config=PriorConfig(
             min_share=cfg.topic_min_share if cfg.topic_prior else 0.0, mismatch=cfg.answer_type_prior,
             named=cfg.named_prior, unnamed=cfg.unnamed_prior, first=cfg.first_prior,
-            last=cfg.last_prior))
+            last=cfg.last_prior, typed=cfg.class_prior))
 
     def reconfigure(self, **changes: Any) -> None:
         """Change settings that act at answer time (the priors, ``max_paths``, ``abstain_ratio``...) of this

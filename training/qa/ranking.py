@@ -187,7 +187,11 @@ class Ranker:
         if not walkable or max(w[0] for w in walkable) < ratio ** cfg.prior_model_weight * top_group:
             return [], self.paths[order[0]]
         walkable.sort(key=lambda w: (-w[0], -w[1]))  # the most likely group first, its likeliest direction first
-        return [(self.paths[i], gp) for gp, _, i in walkable[: cfg.max_paths]], None
+        top = walkable[: cfg.max_paths]
+        # a group's probability goes to its walkable directions by their own: when both directions can be walked
+        # ("the successor of X": X has a successor and a predecessor), the likelier one's answers rank first
+        own = np.bincount([groups[i] for _, _, i in top], weights=[p for _, p, _ in top], minlength=len(group_p))
+        return [(self.paths[i], gp * p / own[groups[i]] if own[groups[i]] > 0 else gp) for gp, p, i in top], None
 
     @cached_property
     def groups(self) -> np.ndarray:
