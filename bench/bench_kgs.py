@@ -3,6 +3,8 @@
 - ``nations``, ``umls``, ``kinships``: the train/valid/test TSV splits inside the installed ``pykeen`` package
   (``pykeen/datasets/<name>/``), joined into one triples file in a folder the caller gives.
 - ``demo``: the bundled demo domain's files (``kgagent/kg/demo/data``: the KG, its aliases and descriptions).
+- ``worldlore``: a small fictional graph written by hand for these benchmarks, the one KG kept in the repository
+  (``bench/kgs/worldlore/worldlore.ttl``, Turtle; see its README).
 
 Each returns the KG file to pass to ``kgagent build`` (and, for the demo, its side files).
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PYKEEN_SETS = ("nations", "umls", "kinships")
+BENCH_KGS = Path(__file__).resolve().parent / "kgs"
 
 
 def pykeen_dataset_dir(name: str) -> Path:
@@ -54,7 +57,14 @@ def write_demo_kg(folder: Path) -> BenchKG:
     return BenchKG(demo.demo_kg_path(), str(demo.demo_dir()), args)
 
 
+def write_worldlore_kg(folder: Path) -> BenchKG:
+    """The hand-written WorldLore graph, used where it lies (``folder`` is not needed)."""
+    src = BENCH_KGS / "worldlore"
+    return BenchKG(src / "worldlore.ttl", str(src))
+
+
 WRITERS: dict[str, Callable[[Path], BenchKG]] = {
     **{name: (lambda folder, name=name: write_pykeen_kg(name, folder)) for name in PYKEEN_SETS},
     "demo": write_demo_kg,
+    "worldlore": write_worldlore_kg,
 }

@@ -6,7 +6,7 @@ reaches from the topic (``KnowledgeGraph.follow``: a walk never returns to its s
 answer column from the graph and drops the questions whose answer set is empty or larger than ``--max-answers``
 (printing them); without it the stored answers are checked against the graph (exit 1 on any difference).
 
-    python bench/question_sets.py nations umls            # check
+    python bench/question_sets.py nations umls worldlore  # check
     python bench/question_sets.py nations --write         # (re)compute the answers of a set being written
 """
 
@@ -25,11 +25,24 @@ from kgagent.kg.io import atomic_write_text
 QUESTIONS = Path(__file__).resolve().parent / "questions"
 
 
-def answers(kg: KnowledgeGraph, topic: str, path: str) -> list[str]:
-    """Keys of the entities ``path`` reaches from ``topic`` (the entity key, else a case-folded key match)."""
+def topic_entity(kg: KnowledgeGraph, topic: str) -> int:
+    """The entity a topic names: its key, else a case-folded key match, else the one entity with that name
+    (label or alias, case-folded: RDF graphs key entities by IRI, and their questions name them by label)."""
+    if kg.has_entity(topic):
+        return kg.entity_id(topic)
+    folded = topic.casefold()
     keys = {k.casefold(): k for k in kg.entities}
-    start = kg.entity_id(topic) if kg.has_entity(topic) else kg.entity_id(keys[topic.casefold()])
-    return sorted(kg.entities[i] for i in kg.follow([start], path.split("/")))
+    if folded in keys:
+        return kg.entity_id(keys[folded])
+    named = [i for i in range(kg.num_entities) if any(n.casefold() == folded for n in kg.names(i))]
+    if len(named) != 1:
+        raise SystemExit(f"topic {topic!r}: {len(named)} entities have that name")
+    return named[0]
+
+
+def answers(kg: KnowledgeGraph, topic: str, path: str) -> list[str]:
+    """Keys of the entities ``path`` reaches from ``topic`` (see :func:`topic_entity`)."""
+    return sorted(kg.entities[i] for i in kg.follow([topic_entity(kg, topic)], path.split("/")))
 
 
 def topic_of(question: str) -> str:
