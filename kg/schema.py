@@ -111,6 +111,7 @@ _PAST = {past: base for past, base in _IRREGULAR.values()}  # simple past -> bas
 _YEAR = re.compile(r"^\s*(1[0-9]{3}|20[0-9]{2})\s*$")
 _DATE = re.compile(r"^\s*\d{4}-\d{2}(-\d{2})?")
 _NUMBER = re.compile(r"^\s*[-+]?\d+([.,]\d+)?\s*$")
+_QUANTITY = re.compile(r"^\s*[-+$€£]?\d[\d.,]*\s*[^\W\d_%]*%?")  # a number with its unit: "14 days", "2299 USD"
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ class StepType:
 
     qword: str  # who / when / where / what
     nouns: tuple[str, ...]  # class nouns of the answers, most specific first (may be empty)
-    literal: str | None = None  # "year", "date", "number" when the answers are such values
+    literal: str | None = None  # "year", "date", "number", "quantity" (with a unit) when the answers are such values
     guessed: bool = False  # the question word is a default, not read from the graph or a person word
 
 
@@ -339,7 +340,7 @@ def _twins(kg: KnowledgeGraph, names: dict[str, RelationName], by_rel: list[np.n
 def _literal_kind(labels: list[str]) -> str | None:
     if not labels:
         return None
-    for kind, rx in (("year", _YEAR), ("date", _DATE), ("number", _NUMBER)):
+    for kind, rx in (("year", _YEAR), ("date", _DATE), ("number", _NUMBER), ("quantity", _QUANTITY)):
         if sum(bool(rx.match(x)) for x in labels) >= 0.8 * len(labels):
             return kind
     return None

@@ -49,18 +49,28 @@ def _asked(text: str) -> tuple[str | None, list[str]]:
     for i, w in enumerate(words):
         if w in ("who", "whom", "when", "where"):
             return w, []
+        if w == "how" and i + 1 < len(words) and words[i + 1] in _HOW_MUCH:
+            return "how", []
         if w in ("which", "what"):
             after = [n for n in words[i + 1: i + 6] if n not in _SKIP]
             return w, after[: after.index("|")] if "|" in after else after
     return None, []
 
 
+# "how many" is left out: it mostly asks for a count of things, which no stored value answers
+_HOW_MUCH = {"much", "long", "big", "old", "far", "tall", "heavy", "large", "high", "fast", "wide", "deep",
+             "often", "small", "short", "expensive", "cheap", "powerful", "strong"}
+
+
 def asked_type(text: str) -> str | None:
-    """The kind of answer a question asks for: who, when, where, thing (not a person), or None (no telling).
+    """The kind of answer a question asks for: who, when, where, thing (not a person), amount ("how much /
+    long / many ..."), or None (no telling).
 
     The first question word decides; "which/what N" is read by its noun N (``TOPIC`` in ``text`` marks the
     topic's mention, which ends the search for N: "what is X's genre" does not ask for an X)."""
     wh, phrase = _asked(text)
+    if wh == "how":
+        return "amount"
     if wh in ("who", "whom"):
         return "who"
     if wh in ("when", "where"):
@@ -87,7 +97,8 @@ def asked_noun(text: str) -> str | None:
 
 # which answer kinds (Schema.steps qword of a path's last step) fit each asked type
 _FITS: dict[str, frozenset[str]] = {"who": frozenset({"who"}), "when": frozenset({"when"}),
-                                    "where": frozenset({"where", "what"}), "thing": frozenset({"what", "where"})}
+                                    "where": frozenset({"where", "what"}), "thing": frozenset({"what", "where"}),
+                                    "amount": frozenset()}  # amounts: by the answers' literal kind instead
 
 
 _NOT_NAMING = {"has", "have", "had", "is", "was", "are", "were", "be", "by", "of", "in", "on", "at", "to", "for",
@@ -225,6 +236,7 @@ class PathPrior:
         steps = [schema.steps.get(p[-1]) if p else None for p in paths]
         self._kind = np.array(["what" if t is None else t.qword for t in steps])
         self._guessed = np.array([t is not None and t.guessed for t in steps])  # never weighed down
+        self._amount = np.array([t is not None and t.literal in ("number", "quantity") for t in steps])
         self.words = RelationWords(schema)
         self._lasts = np.array([self.words.relation(p[-1]) if p else "" for p in paths])
         self._firsts = np.array([self.words.relation(p[0]) if p else "" for p in paths])
@@ -248,7 +260,9 @@ class PathPrior:
         asked = asked_type(text)
         if asked is None:
             return None
-        fits = np.isin(self._kind, list(_FITS[asked])) | self._guessed
+        fits = np.isin(self._kind, list(_FITS[asked])) | self._guessed if asked != "amount" else self._amount
+        if not fits.any():
+            return None
         return np.where(fits, 1.0, self.config.mismatch)
 
     def naming_factor(self, text: str) -> np.ndarray | None:

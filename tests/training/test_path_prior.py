@@ -22,6 +22,9 @@ from kgagent.training.path_prior import TOPIC, PathPrior, PriorConfig, asked_typ
     ("what is |'s genre", None),  # the noun after "what" is the topic's
     ("what did | write", None),
     ("| genre", None),
+    ("how much does | cost", "amount"),
+    ("how long is the warranty of |", "amount"),
+    ("how many films did | direct", None),  # a count, not a stored amount
 ])
 def test_asked_type(text: str, kind: str | None) -> None:
     assert asked_type(text) == kind
@@ -183,6 +186,15 @@ def test_a_slip_of_one_letter_still_names_the_relation(film_kg: KnowledgeGraph) 
     assert words.named("who drected |") == {"directed_by"} and words.named("who dirs |") == set()
     assert words.named("who filmed |") == set() and words.named("what about |") == set()
     assert words.by_word("written") == {"written_by"}
+
+
+def test_how_much_asks_for_an_amount() -> None:
+    triples = [(f"Plan {i}", "has_duration", f"{12 * (i + 1)} months") for i in range(4)]
+    triples += [(f"Plan {i}", "covers", f"Damage {i % 2}") for i in range(4)]
+    kg = KnowledgeGraph.from_triples(triples)
+    prior = PathPrior(kg, [("has_duration",), ("covers",)], config=PriorConfig(mismatch=0.01))
+    assert prior.answer_factor(f"how long does{TOPIC}last").tolist() == [1.0, 0.01]
+    assert prior.answer_factor(f"what does{TOPIC}cover") is None
 
 
 def test_the_class_a_question_asks_for_weighs_its_paths_up() -> None:
