@@ -55,6 +55,10 @@ class SynthesisConfig:
     max_questions: int = field(default=20_000, metadata={
         "help": "the most questions sampled when no number is asked for (fewer when the graph's paths call for "
                 "fewer: max_per_path each)"})
+    rewordings: int = field(default=8, metadata={
+        "help": "a length whose paths have too few topics for its share of the budget (a small graph's 1-hop "
+                "paths) asks the same topics again in other words, up to this many times each, instead of "
+                "giving its share to longer paths (a path head that saw few 1-hop questions appends hops)"})
     stale_after: int = field(default=2_000, metadata={
         "help": "finding paths stops after this many random walks in a row found no new one"})
     families: tuple[str, ...] | None = field(default=None, metadata={
@@ -69,7 +73,7 @@ class SynthesisConfig:
                 or sum(self.hop_weights[: self.max_hops]) <= 0:
             raise ValueError(f"hop_weights needs {self.max_hops} non-negative weights with a positive sum, "
                              f"not {self.hop_weights!r}")
-        check_ints(self, "max_answers", "per_path", "max_per_path", "max_questions", "stale_after")
+        check_ints(self, "max_answers", "per_path", "max_per_path", "max_questions", "stale_after", "rewordings")
         if self.families is not None:
             self.families = tuple(self.families)
 
@@ -124,7 +128,7 @@ def synthesize_questions(kg: KnowledgeGraph, n: int | None = None, *, config: Sy
         return []
     if auto:  # as many as the paths call for
         n = min(n, config.max_per_path * len(found))
-    seen: set[tuple[int, RelPath]] = set()
+    seen: Counter[tuple[int, RelPath]] = Counter()  # how often each topic was asked each path
     pools: dict[RelPath, Any] = {}  # path -> its topics in a random order, drawn from as questions are asked
     questions: dict[RelPath, list[QAExample]] = {p: [] for p in found}
     open_ = set(found)  # paths that may still get questions: topics left, under max_per_path
@@ -132,9 +136,9 @@ def synthesize_questions(kg: KnowledgeGraph, n: int | None = None, *, config: Sy
     # that is also a film's title) rarely, but they also find a path rarely when its steps branch widely
     weight = {p: float(np.sqrt(c)) for p, c in found.items()}
 
-    def fill(paths: list[RelPath], budget: int, bar: Any) -> int:
+    def fill(paths: list[RelPath], budget: int, bar: Any, times: int = 1) -> int:
         """Share ``budget`` among ``paths`` by ``weight`` (water-filling: what a path cannot take, at
-        ``max_per_path`` or out of topics, goes to the others)."""
+        ``max_per_path`` or out of topics, goes to the others); a topic is asked a path at most ``times``."""
         given = 0
         while budget > given:
             live = [p for p in paths if p in open_]
@@ -147,7 +151,7 @@ def synthesize_questions(kg: KnowledgeGraph, n: int | None = None, *, config: Sy
                            config.max_per_path - len(questions[p]))
                 if p not in pools:
                     pools[p] = iter(rng.permutation(sources[p[0]]))
-                got = _ask_path(kg, index, schema, p, pools[p], want, config, rng, seen)
+                got = _ask_path(kg, index, schema, p, pools[p], want, config, rng, seen, times)
                 questions[p] += got
                 given += len(got)
                 bar.update(len(got))
@@ -160,14 +164,30 @@ def synthesize_questions(kg: KnowledgeGraph, n: int | None = None, *, config: Sy
     weights = np.asarray(config.hop_weights[: config.max_hops])
     by_hops = [sorted((p for p in found if len(p) == h), key=lambda p: -found[p]) for h in range(1, len(weights) + 1)]
     weights = np.where([bool(b) for b in by_hops], weights, 0.0)
-    # per length, the paths walks found most often: as many as can each get per_path questions
+    # per length, the paths walks found most often: as many as can each get per_path questions; a length whose
+    # paths have too few topics for its share asks its other paths, then the same topics in other words
     kept = [paths[: max(1, int(n * w / weights.sum()) // config.per_path)] if w > 0 else []
             for paths, w in zip(by_hops, weights, strict=True)]
     with tqdm(total=n, desc="synthesizing questions", unit="q", disable=not progress) as bar:
         given = 0
-        for paths, w in zip(kept, weights, strict=True):
-            if w > 0:
-                given += fill(paths, min(int(n * w / weights.sum() + 0.5), n - given), bar)
+        for paths, every, w in zip(kept, by_hops, weights, strict=True):
+            if w <= 0:
+                continue
+            share = min(int(n * w / weights.sum() + 0.5), n - given)
+            got = fill(paths, share, bar)
+            if got < share:  # its most common paths ran out of topics: its other paths, then other wordings
+                got += fill([p for p in every[len(paths):] if p in open_], share - got, bar)
+            for times in range(2, config.rewordings + 1):
+                if got >= share:
+                    break
+                short = [p for p in paths if len(questions[p]) < config.max_per_path]
+                if not short:
+                    break
+                for p in short:
+                    open_.add(p)
+                    pools[p] = iter(rng.permutation(sources[p[0]]))
+                got += fill(short, share - got, bar, times)
+            given += got
         # what some length could not take goes to the others, then (a small graph) to the paths left out
         given += fill(sorted((p for k in kept for p in k), key=lambda p: -found[p]), n - given, bar)
         given += fill(sorted(found, key=lambda p: -found[p]), n - given, bar)
@@ -202,7 +222,8 @@ def _discover(index: PathIndex, sources: dict[str, np.ndarray], config: Synthesi
 
 
 def _ask_path(kg: KnowledgeGraph, index: PathIndex, schema: Schema, path: RelPath, pool: Any, want: int,
-              config: SynthesisConfig, rng: np.random.Generator, seen: set[tuple[int, RelPath]]) -> list[QAExample]:
+              config: SynthesisConfig, rng: np.random.Generator, seen: Counter[tuple[int, RelPath]],
+              times: int = 1) -> list[QAExample]:
     """Up to ``want`` questions asking ``path`` of the next topics of ``pool``; fewer when ``10 * want`` topics
     in a row give none (too many answers, say) or the pool runs out."""
     out: list[QAExample] = []
@@ -210,7 +231,7 @@ def _ask_path(kg: KnowledgeGraph, index: PathIndex, schema: Schema, path: RelPat
         topic = next(pool, None)
         if topic is None:
             break
-        example = _ask(kg, index, schema, int(topic), path, config, rng, seen)
+        example = _ask(kg, index, schema, int(topic), path, config, rng, seen, times)
         if example is not None:
             out.append(example)
             if len(out) >= want:
@@ -231,12 +252,12 @@ def _step_sources(kg: KnowledgeGraph, index: PathIndex, allowed: np.ndarray) -> 
 
 
 def _ask(kg: KnowledgeGraph, index: PathIndex, schema: Schema, topic: int, path: RelPath, config: SynthesisConfig,
-         rng: np.random.Generator, seen: set[tuple[int, RelPath]]) -> QAExample | None:
-    """The question asking ``path`` of ``topic``, or None (duplicate, bracket in the name, no or too many
-    answers)."""
-    if (topic, path) in seen or "[" in kg.labels[topic] or "]" in kg.labels[topic]:
+         rng: np.random.Generator, seen: Counter[tuple[int, RelPath]], times: int = 1) -> QAExample | None:
+    """The question asking ``path`` of ``topic``, or None (asked ``times`` already, bracket in the name, no or
+    too many answers)."""
+    if seen[(topic, path)] >= times or "[" in kg.labels[topic] or "]" in kg.labels[topic]:
         return None
-    seen.add((topic, path))
+    seen[(topic, path)] += 1
     answers = index.execute([topic], path)
     if not 1 <= len(answers) <= config.max_answers:
         return None

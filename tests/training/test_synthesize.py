@@ -114,3 +114,16 @@ def test_mentioned_words_counts_relation_words_in_the_question() -> None:
     # repeating a relation names no more words than walking it once
     q = "which chip powers X"
     assert mentioned_words(("powered_by", "powered_by^-1", "powered_by"), q) == mentioned_words(("powered_by",), q)
+
+
+def test_a_length_short_of_topics_is_asked_again_in_other_words(movie_kg: KnowledgeGraph) -> None:
+    config = SynthesisConfig(seed=1, max_hops=2, hop_weights=(0.5, 0.5), per_path=2)
+    qs = synthesize_questions(movie_kg, 600, config=config)
+    hops = Counter(q.hops for q in qs)
+    # 1-hop paths have too few topics for half of 600 distinct questions: they are asked again, not skipped
+    assert hops[1] >= 0.4 * len(qs)
+    pairs = Counter((q.topics, q.qtype) for q in qs if q.hops == 1)
+    assert max(pairs.values()) <= config.rewordings
+    once = synthesize_questions(movie_kg, 600, config=SynthesisConfig(seed=1, max_hops=2, hop_weights=(0.5, 0.5),
+                                                                       per_path=2, rewordings=1))
+    assert Counter(q.hops for q in once)[1] < hops[1]
