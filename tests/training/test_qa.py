@@ -405,3 +405,32 @@ def test_similarity_gate(trained: tuple, toy_ws: Path) -> None:
         model.config, model.selected = config, selected
         model.ranker.config = config
         model.__dict__.pop("prior", None)
+
+
+def test_prior_weight_is_tempered_without_written_questions(trained: tuple, toy_ws: Path) -> None:
+    """A head that saw only synthesized questions is tempered; written ones choose between 1 and the tempered."""
+    import dataclasses
+
+    from kgagent.training.qa import fit as qa_fit
+    from kgagent.training.qa.results import bracketed
+    from kgagent.training.qa_data import read_qa_file
+
+    model, _ = trained
+    config, selected = model.config, dict(model.selected)
+    try:
+        model.reconfigure(prior_model_weight=None)
+        exs = read_qa_file(toy_ws / "questions.txt", model.kg)
+        prepared = [model.prepare(bracketed(ex), ex.topics) for ex in exs]
+        synthesized = [dataclasses.replace(ex, source="synthesized") for ex in exs]
+        assert qa_fit.select_prior_weight(model, prepared, synthesized)["chosen"] == qa_fit.TEMPERED
+        assert model.prior_weight == model.ranker.prior_weight == qa_fit.TEMPERED
+        out = qa_fit.select_prior_weight(model, prepared, exs)
+        hits = out["hits_at_1"]
+        assert (out["chosen"] == qa_fit.TEMPERED) == (hits[str(qa_fit.TEMPERED)] > hits["1.0"])
+        assert model.prior_weight == model.ranker.prior_weight == out["chosen"]
+        model.reconfigure(prior_model_weight=0.7)  # a setting wins over the chosen
+        assert model.prior_weight == model.ranker.prior_weight == 0.7
+    finally:
+        model.config, model.selected = config, selected
+        model.ranker.config, model.ranker.prior_weight = config, model.prior_weight
+        model.__dict__.pop("prior", None)

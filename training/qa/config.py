@@ -126,10 +126,11 @@ class QAConfig:
     class_prior: float = field(default=4.0, metadata={
         "help": "factor on paths whose answers are of the class a 'which N' question asks for, by the graph's class "
                 "names (rdf:type-style relations) or the relation's own noun; 1: off"})
-    prior_model_weight: float = field(default=1.0, metadata={
+    prior_model_weight: float | None = field(default=None, metadata={
         "help": "exponent on the model's path probabilities before the priors (abstain_ratio is scaled alike): "
-                "below 1 the priors count for more (0.5: +2 / +0 / +4 points on MetaQA, -4 of 78 questions on "
-                "UMLS; BENCHMARKS.md); 1: the model's probabilities as they are"})
+                "below 1 the priors count for more; 1: the model's probabilities as they are; None: chosen at "
+                "training: 0.5 for a model that saw too few questions people wrote to judge (a head trained on "
+                "synthesized questions alone is overconfident), else the better of 1 and 0.5 on them"})
     # knowing when the graph has no answer
     walk_prior: bool = field(default=True, metadata={
         "help": "without a fallback, consider only relation paths the graph can walk from the topic"})
@@ -161,7 +162,7 @@ class QAConfig:
         check_range(self, "first_prior", low=1.0)
         check_range(self, "last_prior", low=1.0)
         check_range(self, "class_prior", low=1.0)
-        check_range(self, "prior_model_weight", high=1.0, low_open=True)
+        check_range(self, "prior_model_weight", high=1.0, low_open=True, optional=True)
         if self.train.lr is None:
             raise ValueError("train.lr must be set for QA")
 

@@ -59,6 +59,7 @@ class QAModel:
         self.selected = selected or {"fallback": "none" if config.fallback == "auto" else config.fallback,
                                      "scorer_weight": config.scorer_weight or 0.0}
         self.ranker.abstain_ratio = float(self.selected.get("abstain_ratio", 0.0))
+        self.ranker.prior_weight = self.prior_weight
         self.info = info or {}
         self._names = NameIndex(kg)
         self._linker: Any = None
@@ -84,7 +85,14 @@ class QAModel:
 
         self.config = replace(self.config, **changes)
         self.ranker.config = self.config
+        self.ranker.prior_weight = self.prior_weight
         self.__dict__.pop("prior", None)
+
+    @property
+    def prior_weight(self) -> float:
+        """The exponent on the model's path probabilities before the priors (the setting, else the chosen)."""
+        w = self.config.prior_model_weight
+        return float(w if w is not None else self.selected.get("prior_model_weight", 1.0))
 
     @property
     def similarity_gate(self) -> float:
@@ -194,8 +202,8 @@ class QAModel:
                     rel = self.scorer.relation_from_real(self.net.rel_head(feats).float())  # (b, d_r)
                 for i, (text, _, topics) in enumerate(chunk):
                     p = probs[i]
-                    if self.config.prior_model_weight != 1.0:  # tempered: the priors below count for more
-                        p = p ** self.config.prior_model_weight
+                    if self.prior_weight != 1.0:  # tempered: the priors below count for more
+                        p = p ** self.prior_weight
                         p = p / p.sum()
                     if self.prior is not None:
                         p = self.prior.apply(p, topics, text.replace(self.placeholder, TOPIC))

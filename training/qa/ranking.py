@@ -56,6 +56,7 @@ class Ranker:
         self.calibration = calibration or {}
         self.index = PathIndex(kg)
         self.abstain_ratio = 0.0  # chosen on the held-out split at training (``config.abstain_ratio`` wins)
+        self.prior_weight = 1.0  # the exponent the model's path probabilities were tempered by (QAModel sets it)
 
     def scorer_probs(self, enc: Encoded, last_step: str) -> np.ndarray:
         """EmbedKGQA-style: softmax of ``f(topic, r_q, e)`` over entities of the answer type ``(n_e,)``."""
@@ -184,7 +185,7 @@ class Ranker:
         ratio = ratio if ratio is not None else (cfg.abstain_ratio if cfg.abstain_ratio is not None
                                                  else self.abstain_ratio)
         # the ratio is in the model's own terms: its probabilities were tempered by prior_model_weight
-        if not walkable or max(w[0] for w in walkable) < ratio ** cfg.prior_model_weight * top_group:
+        if not walkable or max(w[0] for w in walkable) < ratio ** self.prior_weight * top_group:
             return [], self.paths[order[0]]
         walkable.sort(key=lambda w: (-w[0], -w[1]))  # the most likely group first, its likeliest direction first
         top = walkable[: cfg.max_paths]
