@@ -90,18 +90,24 @@ def evaluate(ws: Path, questions: Path, link: bool, folder: Path) -> dict[str, A
     return {**{k: m.get(k) for k in keep}, "per_hop": per_hop(m["per_type"]), "eval_seconds": run["seconds"]}
 
 
-def run_kg(name: str, work: Path, settings: Path | None = None) -> dict[str, Any]:
+def run_kg(name: str, work: Path, settings: Path | None = None, reuse: Path | None = None) -> dict[str, Any]:
     folder = work / name
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     kg = WRITERS[name](folder)
     ws = folder / "ws"
-    if settings is not None:  # the build keeps a workspace's kgagent.toml
-        ws.mkdir()
-        shutil.copy2(settings, ws / "kgagent.toml")
-    print(f"[{name}] building {kg.file} ...", flush=True)
-    build = timed(kgagent("build", str(kg.file), "--workspace", str(ws), *kg.build_args), folder / "build.log")
+    if reuse is not None:  # an earlier build's workspace (KG, KGE, indexes): only the QA model is trained again
+        shutil.copytree(reuse / name if (reuse / name / "manifest.json").is_file() else reuse / name / "ws", ws)
+        print(f"[{name}] training QA again in a copy of {reuse / name} ...", flush=True)
+        build = timed(kgagent("train", "qa", str(ws)), folder / "train_qa.log")
+        build["qa_only"] = True
+    else:
+        if settings is not None:  # the build keeps a workspace's kgagent.toml
+            ws.mkdir()
+            shutil.copy2(settings, ws / "kgagent.toml")
+        print(f"[{name}] building {kg.file} ...", flush=True)
+        build = timed(kgagent("build", str(kg.file), "--workspace", str(ws), *kg.build_args), folder / "build.log")
     manifest = json.loads((ws / "manifest.json").read_text(encoding="utf-8"))
     kg_metrics = manifest["steps"]["kg"]["metrics"]
     questions = question_file(name)
@@ -129,6 +135,8 @@ def main() -> None:
     p.add_argument("--settings", type=Path, default=None,
                    help="a kgagent.toml for every workspace (default: none, every step's defaults)")
     p.add_argument("--out", type=Path, default=HERE / "results" / "zero_input.json")
+    p.add_argument("--reuse", type=Path, default=None,
+                   help="a --work folder of an earlier run: copy each KG's workspace and train only QA again")
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -137,7 +145,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="zero-input-") as tmp:
         work = args.work or Path(tmp)
         for name in args.kgs:  # saved after each KG: a long run stopped half way keeps what it measured
-            runs[name] = run_kg(name, work, args.settings)
+            runs[name] = run_kg(name, work, args.settings, args.reuse)
             results = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
             results.setdefault("runs", {})[args.label] = {
                 "command": " ".join(["python", "bench/zero_input.py", *sys.argv[1:]]),
