@@ -32,6 +32,11 @@ epochs = 0
 head_warmup_epochs = 1
 answer_scorer = false
 max_hops = 1
+
+[ner]
+questions = 40
+variants = 0
+epochs = 1
 """
 UPDATE_TRIALS, BUILD_TRIALS = 20, 5
 FILMS = {"small": 30, "other": 36, "big": 40000}  # big: an update that takes seconds; small/other: quick builds

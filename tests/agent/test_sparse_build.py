@@ -12,8 +12,8 @@ import pytest
 
 from kgagent.agent.cli import main
 
-# Only what makes the test quick: a short KGE (the split and the rule miner run with their defaults) and a short QA
-# fit. The slow test below uses no settings at all.
+# Only what makes the test quick: a short KGE (the split and the rule miner run with their defaults), a short QA
+# fit and a few tagger steps. The slow test below uses no settings at all.
 QUICK = """
 [kge]
 dim = 32
@@ -25,6 +25,11 @@ epochs = 0
 head_warmup_epochs = 20
 answer_scorer = false
 max_hops = 2
+
+[ner]
+questions = 40
+variants = 0
+epochs = 1
 """
 
 
