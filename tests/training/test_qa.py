@@ -434,3 +434,25 @@ def test_prior_weight_is_tempered_without_written_questions(trained: tuple, toy_
         model.config, model.selected = config, selected
         model.ranker.config, model.ranker.prior_weight = config, model.prior_weight
         model.__dict__.pop("prior", None)
+
+
+def test_the_training_sample_keeps_every_authored_question() -> None:
+    from types import SimpleNamespace
+
+    from kgagent.training.qa import QAConfig
+    from kgagent.training.qa.fit import choose_sample
+
+    def data(authored: int, synthesized: int) -> SimpleNamespace:
+        sources = ["file"] * authored + ["synthesized"] * synthesized
+        return SimpleNamespace(labelled=list(range(len(sources))),
+                               examples=[SimpleNamespace(source=s) for s in sources])
+
+    config = QAConfig(max_train_questions=100, authored_repeat=1)
+    mixed = choose_sample(data(30, 1000), config, np.random.default_rng(0))
+    assert len(mixed) == 100 and set(range(30)) <= set(mixed.tolist())  # all 30 authored, 70 synthesized
+    only_files = choose_sample(data(500, 0), config, np.random.default_rng(0))
+    assert len(only_files) == 100  # no synthesized ones: authored questions are sampled like any
+    repeated = choose_sample(data(30, 1000), QAConfig(max_train_questions=100, authored_repeat=4),
+                             np.random.default_rng(0))
+    assert len(repeated) == 100 + 3 * 30
+    assert len(choose_sample(data(30, 50), config, np.random.default_rng(0))) == 80  # under the cap: all

@@ -68,8 +68,9 @@ class QAConfig:
     # path head training: first on frozen features (cheap), then with the encoder (LoRA) and fusion (``train``)
     head_warmup_epochs: int = field(default=15, metadata={
         "help": "epochs of the path head alone on frozen question features; 0: skip"})
-    max_train_questions: int = field(default=0, metadata={
-        "help": "train the path head on a seeded sample of this many questions; 0: all"})
+    max_train_questions: int = field(default=6000, metadata={
+        "help": "train the path head on a seeded sample of this many questions (questions from files are all "
+                "kept when synthesized ones are mixed in); 0: all"})
     val_fraction: float = field(default=0.1, metadata={"help": "held-out share for early stopping and calibration"})
     max_val_questions: int = 600
     # answer scorer (EmbedKGQA-style) training on frozen question features

@@ -186,10 +186,17 @@ def build_model(kg: KnowledgeGraph, scorer: KGEScorer | None, vocab: Sequence[Re
 
 def choose_sample(data: PathData, config: QAConfig, rng: np.random.Generator) -> np.ndarray:
     """Training rows of the path head: a seeded sample (``max_train_questions``), authored questions repeated
-    ``authored_repeat`` times beside synthesized ones."""
+    ``authored_repeat`` times beside synthesized ones. The sample keeps every authored question where synthesized
+    ones are mixed in (they are few, and phrased the way users ask) and draws the rest from the synthesized."""
     sample = np.asarray(data.labelled)
-    if config.max_train_questions and len(sample) > config.max_train_questions:
-        sample = np.sort(rng.choice(sample, config.max_train_questions, replace=False))
+    cap = config.max_train_questions
+    if cap and len(sample) > cap:
+        authored = np.array([i for i in sample if data.examples[i].source != "synthesized"], dtype=sample.dtype)
+        if 0 < len(authored) < min(cap, len(sample)):
+            others = np.setdiff1d(sample, authored)
+            sample = np.sort(np.concatenate([authored, rng.choice(others, cap - len(authored), replace=False)]))
+        else:
+            sample = np.sort(rng.choice(sample, cap, replace=False))
     authored = [i for i in sample if data.examples[i].source != "synthesized"]
     if config.authored_repeat > 1 and 0 < len(authored) < len(sample):
         sample = np.concatenate([sample, *[authored] * (config.authored_repeat - 1)])
