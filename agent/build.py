@@ -11,15 +11,17 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kgagent.kg import KnowledgeGraph, Workspace
+from kgagent.kg.budget import Deadline, tighter
 from kgagent.kg.io import atomic_dir
 from kgagent.kg.paths import writable_dir
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 Progress = Callable[[float, str], None]  # (fraction done, what is running) -> None
 StepCallback = Callable[[str, int, float], None]  # (training phase, step, loss): each step's loss as it comes
 
@@ -35,6 +37,7 @@ class BuildOptions:
     questions: list[Path] = field(default_factory=list)
     aliases: Path | None = None
     descriptions: Path | None = None
+    budget: float | None = None  # seconds for the whole build (kg.budget); None: every step runs to its end
 
 
 def load_step(file: Path, workspace: Path, *, format: str | None = None, aliases: Path | None = None,
@@ -60,22 +63,23 @@ def load_step(file: Path, workspace: Path, *, format: str | None = None, aliases
 
 
 def kge_step(workspace: Path, *, model: str | None = None, epochs: int | None = None,
-             dim: int | None = None) -> dict[str, Any]:
-    """Train KG embeddings on ``WS/kg`` into ``WS/kge``; returns the test metrics and ``losses`` (one per epoch)."""
+             dim: int | None = None, max_seconds: float | None = None) -> dict[str, Any]:
+    """Train KG embeddings on ``WS/kg`` into ``WS/kge``; returns the test metrics and ``losses`` (one per epoch).
+    ``max_seconds`` tightens ``[kge] max_seconds``."""
     from kgagent.kg.embeddings import KGEConfig, train_embeddings
 
     ws = Workspace(workspace)
     kg = KnowledgeGraph.load(ws.require("kg"))
-    config = ws.config("kge", KGEConfig, model=model, epochs=epochs, dim=dim)
+    config = bounded(ws.config("kge", KGEConfig, model=model, epochs=epochs, dim=dim), max_seconds)
     result = train_embeddings(kg, config=config, out_dir=ws.kge_dir)
-    ws.record("kge", config=config, metrics=result.metrics,
+    ws.record("kge", config=result.config, metrics=result.metrics,
               artifacts=sorted(p for p in ws.kge_dir.iterdir() if p.is_file()))
     # with the loss per epoch, which the app's training tab plots (the manifest keeps the metrics only)
     return {**result.metrics, "losses": result.losses}
 
 
 def intents_step(workspace: Path, data: Path, *, on_step: StepCallback | None = None,
-                 **overrides: Any) -> dict[str, Any]:
+                 max_seconds: float | None = None, **overrides: Any) -> dict[str, Any]:
     """Train the intent model on ``data`` into ``WS/models/intents``; returns its validation metrics and
     ``losses`` (one per step).
 
@@ -91,7 +95,7 @@ def intents_step(workspace: Path, data: Path, *, on_step: StepCallback | None = 
     )
 
     ws = Workspace(workspace)
-    config = ws.config("intents", IntentConfig, **overrides)
+    config = bounded(ws.config("intents", IntentConfig, **overrides), max_seconds)
     intent_data = load_intent_data(data)
     vectors = workspace_entity_vectors(ws.root) if config.encoder.fusion != "none" else None
     linker = workspace_linker(ws.root) if vectors is not None else None
@@ -105,7 +109,8 @@ def intents_step(workspace: Path, data: Path, *, on_step: StepCallback | None = 
 
 
 def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = None, *, feedback: bool = False,
-            on_step: StepCallback | None = None, **overrides: Any) -> dict[str, Any]:
+            on_step: StepCallback | None = None, max_seconds: float | None = None,
+            **overrides: Any) -> dict[str, Any]:
     """Train the QA model on ``questions`` (MetaQA format) plus ``synthesize`` questions generated from the graph
     into ``WS/models/qa``; returns its validation metrics and ``losses`` (per training phase).
 
@@ -123,7 +128,7 @@ def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = Non
 
     ws = Workspace(workspace)
     kg = KnowledgeGraph.load(ws.require("kg"))
-    config = ws.config("qa", QAConfig, **overrides)
+    config = bounded(ws.config("qa", QAConfig, **overrides), max_seconds)
     examples = read_qa_files(questions, kg) if questions else []
     confirmed = read_feedback(ws.root / "feedback.jsonl", kg) if feedback else []
     result = train_qa(kg, [*examples, *confirmed], kge=ws.require("kge"), config=config,
@@ -152,6 +157,17 @@ def index_step(workspace: Path, *, encoder: str | None = None, documents: Path |
     return result.as_dict()
 
 
+def bounded(config: T, seconds: float | None) -> T:
+    """``config`` with its time limit (``max_seconds``, its own or its ``train`` config's) tightened to
+    ``seconds``; ``[section] max_seconds`` of ``kgagent.toml`` still wins where it is tighter."""
+    if seconds is None:
+        return config
+    if hasattr(config, "max_seconds"):
+        return replace(config, max_seconds=tighter(config.max_seconds, seconds))  # type: ignore[type-var]
+    train = config.train  # type: ignore[attr-defined]
+    return replace(config, train=replace(train, max_seconds=tighter(train.max_seconds, seconds)))  # type: ignore
+
+
 def _without_curves(metrics: dict[str, Any]) -> dict[str, Any]:
     """Metrics without per-step curves (``losses``, ``history``) at any depth: the manifest stays small."""
     return {k: _without_curves(v) if isinstance(v, dict) else v for k, v in metrics.items()
@@ -160,32 +176,49 @@ def _without_curves(metrics: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class BuildStep:
-    """One step of a full build: ``run(workspace, options)`` when ``applies(options)``."""
+    """One step of a full build: ``run(workspace, options, seconds)`` when ``applies(options)``.
 
-    run: Callable[[Path, BuildOptions], dict[str, Any]]
+    Under a build budget a step gets ``weight`` parts of what is left, shared among the steps still to run by
+    their weights; ``seconds`` is that share (None without a budget). A step of weight 0 is not budgeted; one
+    that cannot stop early (the index) still has a weight, so the steps before it leave it its time.
+    """
+
+    run: Callable[[Path, BuildOptions, float | None], dict[str, Any]]
     applies: Callable[[BuildOptions], bool] = lambda options: True
+    weight: float = 0.0
 
 
-# the steps of ``kgagent build``, in order; each reads what the ones before it wrote
+# the parts of a step's share its training may take: the rest goes to loading, synthesis, evaluation, saving
+TRAIN_SHARE = {"kge": 0.8, "ner": 0.6, "intents": 0.7}
+
+
+def _train_limit(step: str, seconds: float | None) -> float | None:
+    """The limit of a step's training loop: its part of the step's share of the budget."""
+    return None if seconds is None else TRAIN_SHARE[step] * seconds
+
+
+# the steps of ``kgagent build``, in order; each reads what the ones before it wrote. Weights: the demo build's
+# time spent where it buys quality (the QA model's encoder first)
 BUILD_STEPS: dict[str, BuildStep] = {
-    "kg": BuildStep(lambda ws, o: load_step(o.file, ws, format=o.format, aliases=o.aliases,
-                                            descriptions=o.descriptions)),
-    "kge": BuildStep(lambda ws, o: kge_step(ws)),
-    "index": BuildStep(lambda ws, o: index_step(ws)),
-    "ner": BuildStep(lambda ws, o: ner_step(ws)),
-    "intents": BuildStep(lambda ws, o: intents_step(ws, o.intents), applies=lambda o: o.intents is not None),
-    "qa": BuildStep(lambda ws, o: qa_step(ws, list(o.questions))),
+    "kg": BuildStep(lambda ws, o, s: load_step(o.file, ws, format=o.format, aliases=o.aliases,
+                                               descriptions=o.descriptions)),
+    "kge": BuildStep(lambda ws, o, s: kge_step(ws, max_seconds=_train_limit("kge", s)), weight=1.0),
+    "index": BuildStep(lambda ws, o, s: index_step(ws), weight=1.0),
+    "ner": BuildStep(lambda ws, o, s: ner_step(ws, max_seconds=_train_limit("ner", s)), weight=1.0),
+    "intents": BuildStep(lambda ws, o, s: intents_step(ws, o.intents, max_seconds=_train_limit("intents", s)),
+                         applies=lambda o: o.intents is not None, weight=0.5),
+    "qa": BuildStep(lambda ws, o, s: qa_step(ws, list(o.questions), max_seconds=s), weight=4.0),
 }
 
 
-def ner_step(workspace: Path, **overrides: Any) -> dict[str, Any]:
+def ner_step(workspace: Path, *, max_seconds: float | None = None, **overrides: Any) -> dict[str, Any]:
     """Train the mention tagger on questions synthesized from ``WS/kg`` into ``WS/models/ner``; returns its
     validation metrics and ``losses``. ``overrides`` (None skipped) win over ``[ner]`` of ``kgagent.toml``."""
     from kgagent.training.ner import NERConfig, train_ner
 
     ws = Workspace(workspace)
     kg = KnowledgeGraph.load(ws.require("kg"))
-    config = ws.config("ner", NERConfig, **overrides)
+    config = bounded(ws.config("ner", NERConfig, **overrides), max_seconds)
     out = ws.models_dir / "ner"
     result = train_ner(kg, config=config, out_dir=out)
     ws.record("ner", config=config, metrics=result.metrics,
@@ -194,9 +227,11 @@ def ner_step(workspace: Path, **overrides: Any) -> dict[str, Any]:
 
 
 def build_workspace(options: BuildOptions, progress: Progress | None = None) -> dict[str, Any]:
-    """Run every build step (:data:`BUILD_STEPS`) into a fresh workspace; swap it in only when all succeed."""
+    """Run every build step (:data:`BUILD_STEPS`) into a fresh workspace; swap it in only when all succeed.
+    With ``options.budget``, each step gets its share of the time left (:class:`BuildStep`)."""
     progress = progress or (lambda frac, msg: log.info("%3.0f%% %s", 100 * frac, msg))
     steps = [(name, step) for name, step in BUILD_STEPS.items() if step.applies(options)]
+    deadline = Deadline(options.budget)
     summary: dict[str, Any] = {}
     target = writable_dir(options.workspace)
     with atomic_dir(target) as tmp:
@@ -204,10 +239,19 @@ def build_workspace(options: BuildOptions, progress: Progress | None = None) -> 
         old_config = Workspace(target).config_path
         if old_config.exists():
             shutil.copy2(old_config, Workspace(tmp).config_path)
+        timing: dict[str, Any] = {"budget_seconds": options.budget, "shares": {}, "step_seconds": {}}
         for i, (name, step) in enumerate(steps):
             progress(i / len(steps), f"{name}…")
             t0 = time.perf_counter()
-            summary[name] = step.run(tmp, options)
-            summary[f"{name}_seconds"] = round(time.perf_counter() - t0, 2)
+            weight_left = sum(st.weight for _, st in steps[i:])
+            seconds = deadline.share(step.weight, weight_left) if step.weight else None
+            seconds = None if seconds is None else max(seconds, 1.0)  # past the budget: each step's shortest run
+            timing["shares"][name] = None if seconds is None else round(seconds, 1)
+            summary[name] = step.run(tmp, options, seconds)
+            summary[f"{name}_seconds"] = timing["step_seconds"][name] = round(time.perf_counter() - t0, 2)
+        timing["seconds"] = round(sum(timing["step_seconds"].values()), 2)
+        Workspace(tmp).record("build", metrics=timing)  # where the time went, beside each step's own record
         progress(1.0, "done")
+    if options.budget is not None:
+        summary["budget_seconds"] = options.budget
     return summary

@@ -135,13 +135,23 @@ def build(
         help="QA files in MetaQA format (`--questions a.txt b.txt`, or repeated).")] = None,
     aliases: Aliases = None,
     descriptions: Descriptions = None,
+    budget: Annotated[str, typer.Option(
+        help="Time for the whole build, e.g. 90s, 10m, 1h30m: each training step gets a share of what is left and "
+             "stops early within it, keeping its best validated weights; 'none': every step runs to its end.")
+    ] = "10m",
 ) -> None:
     """Load, validate and build every artifact of a workspace; a failed build leaves the old one intact."""
     from kgagent.agent.build import BuildOptions, build_workspace
+    from kgagent.kg.budget import parse_duration
+    from kgagent.kg.errors import ConfigError
 
+    try:
+        seconds = None if budget.strip().lower() == "none" else parse_duration(budget)
+    except ValueError as e:
+        raise ConfigError(f"--budget: {e}") from e
     result = build_workspace(BuildOptions(file=file, workspace=workspace, format=format, intents=intents,
                                           questions=list(questions or []), aliases=aliases,
-                                          descriptions=descriptions))
+                                          descriptions=descriptions, budget=seconds))
     emit(result, None, title=f"built {workspace}")
 
 

@@ -90,7 +90,8 @@ def evaluate(ws: Path, questions: Path, link: bool, folder: Path) -> dict[str, A
     return {**{k: m.get(k) for k in keep}, "per_hop": per_hop(m["per_type"]), "eval_seconds": run["seconds"]}
 
 
-def run_kg(name: str, work: Path, settings: Path | None = None, reuse: Path | None = None) -> dict[str, Any]:
+def run_kg(name: str, work: Path, settings: Path | None = None, reuse: Path | None = None,
+           budget: str | None = None) -> dict[str, Any]:
     folder = work / name
     if folder.exists():
         shutil.rmtree(folder)
@@ -107,7 +108,9 @@ def run_kg(name: str, work: Path, settings: Path | None = None, reuse: Path | No
             ws.mkdir()
             shutil.copy2(settings, ws / "kgagent.toml")
         print(f"[{name}] building {kg.file} ...", flush=True)
-        build = timed(kgagent("build", str(kg.file), "--workspace", str(ws), *kg.build_args), folder / "build.log")
+        extra = ["--budget", budget] if budget else []
+        build = timed(kgagent("build", str(kg.file), "--workspace", str(ws), *kg.build_args, *extra),
+                      folder / "build.log")
     manifest = json.loads((ws / "manifest.json").read_text(encoding="utf-8"))
     kg_metrics = manifest["steps"]["kg"]["metrics"]
     questions = question_file(name)
@@ -115,8 +118,11 @@ def run_kg(name: str, work: Path, settings: Path | None = None, reuse: Path | No
         "kg": {"source": kg.source, **{k: kg_metrics.get(k) for k in ("triples", "entities", "relations")}},
         "questions": str(questions.relative_to(HERE.parent) if questions.is_relative_to(HERE.parent) else questions),
         "build": build,
-        "kge": {k: manifest["steps"].get("kge", {}).get("metrics", {}).get(k) for k in ("mrr", "hits_at_10",
-                                                                                          "split_note")},
+        "kge": {k: manifest["steps"].get("kge", {}).get("metrics", {}).get(k) for k in (
+            "mrr", "hits_at_10", "split_note", "training_loop", "epochs", "stopped_by_budget")},
+        "build_steps": manifest["steps"].get("build", {}).get("metrics"),
+        "qa_fit": {k: manifest["steps"].get("qa", {}).get("metrics", {}).get(k) for k in (
+            "budget", "phase_seconds", "val_hits_at_1", "fit_seconds")},
         "given": evaluate(ws, questions, False, folder),
         "linked": evaluate(ws, questions, True, folder),
     }
@@ -135,6 +141,7 @@ def main() -> None:
     p.add_argument("--settings", type=Path, default=None,
                    help="a kgagent.toml for every workspace (default: none, every step's defaults)")
     p.add_argument("--out", type=Path, default=HERE / "results" / "zero_input.json")
+    p.add_argument("--budget", default=None, help="kgagent build --budget (default: the build's own, 10m)")
     p.add_argument("--reuse", type=Path, default=None,
                    help="a --work folder of an earlier run: copy each KG's workspace and train only QA again")
     args = p.parse_args()
@@ -145,7 +152,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="zero-input-") as tmp:
         work = args.work or Path(tmp)
         for name in args.kgs:  # saved after each KG: a long run stopped half way keeps what it measured
-            runs[name] = run_kg(name, work, args.settings, args.reuse)
+            runs[name] = run_kg(name, work, args.settings, args.reuse, args.budget)
             results = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
             results.setdefault("runs", {})[args.label] = {
                 "command": " ".join(["python", "bench/zero_input.py", *sys.argv[1:]]),

@@ -37,7 +37,7 @@ import logging
 import math
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -76,24 +76,57 @@ def _default_pystow_home() -> str:
 
 
 # -------------------------------------------------------------------------------------------------- config
+# What each training regime fills in where the config leaves it open (None). 1-N (LCWA) with softmax
+# cross-entropy learns fastest per epoch but scores every entity for every (head, relation) pair; sLCWA scores a
+# few sampled negatives per triple (softplus, as PyKEEN's sLCWA default), in large batches so the CPU stays busy.
+REGIMES: dict[str, dict[str, Any]] = {
+    "lcwa": {"loss": "crossentropy", "batch_size": 256, "negatives": 32},
+    "slcwa": {"loss": "softplus", "batch_size": 4096, "negatives": 8},
+}
+# 'auto' takes 1-N while (training pairs x entities) per epoch stays under this: ~10 s an epoch on 2 CPU cores
+# (MetaQA's 9.2e9 took 175 s an epoch there); a GPU does it ~100x faster.
+ONE_TO_N_LIMIT = {"cpu": 5e8, "cuda": 5e10}
+
+
+def choose_regime(config: KGEConfig, n_train: int, n_entities: int) -> tuple[KGEConfig, str]:
+    """``config`` with its training loop, loss, batch size and negatives made concrete, and why that loop."""
+    import torch
+
+    loop = config.training_loop.lower()
+    why = "as configured"
+    if loop == "auto":
+        device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        pairs = n_train * (2 if config.inverse_triples else 1) * n_entities
+        limit = ONE_TO_N_LIMIT["cuda" if str(device).startswith("cuda") else "cpu"]
+        loop = "lcwa" if pairs <= limit else "slcwa"
+        why = f"1-N would score {pairs:.2g} pairs an epoch ({'under' if loop == 'lcwa' else 'over'} {limit:.0e} " \
+              f"on {device})"
+    filled = {k: v if getattr(config, k) is None else getattr(config, k) for k, v in REGIMES[loop].items()}
+    return replace(config, training_loop=loop, **filled), why
+
+
 @dataclass
 class KGEConfig:
     """How to train KG embeddings; the ``[kge]`` section of ``kgagent.toml``.
 
-    The default -- ComplEx, 1-N scoring (LCWA) over inverse triples, softmax cross-entropy -- trains well and
-    evaluates fast on the CPU (filtered evaluation is one matrix product per batch).
+    The default -- ComplEx over inverse triples, 1-N scoring (LCWA) with softmax cross-entropy where an epoch of
+    it is cheap (``choose_regime``), else sampled negatives (sLCWA) -- trains well and evaluates fast on the CPU
+    (filtered evaluation is one matrix product per batch).
     """
 
     model: str = field(default="ComplEx", metadata={"help": "Any PyKEEN model name (model_resolver)."})
     dim: int = field(default=200, metadata={"help": "embedding_dim (complex models: complex dimensions)."})
     model_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "Extra model kwargs."})
-    training_loop: str = field(default="lcwa", metadata={"help": "'lcwa' (1-N scoring) or 'slcwa'."})
-    loss: str = field(default="crossentropy", metadata={"help": "Any PyKEEN loss name."})
+    training_loop: str = field(default="auto", metadata={
+        "help": "'lcwa' (1-N scoring), 'slcwa' (sampled negatives) or 'auto': 1-N where an epoch of it is cheap on "
+                "the device (REGIMES, choose_regime)"})
+    loss: str | None = field(default=None, metadata={"help": "Any PyKEEN loss name; None: the regime's."})
     loss_kwargs: dict[str, Any] = field(default_factory=dict)
-    negatives: int = field(default=32, metadata={"help": "Negatives per positive (slcwa only)."})
+    negatives: int | None = field(default=None, metadata={
+        "help": "Negatives per positive (slcwa only); None: the regime's."})
     inverse_triples: bool = field(default=True, metadata={"help": "Learn inverse relations (r^-1)."})
     epochs: int = field(default=100, metadata={"help": "Maximum epochs; early stopping may end sooner."})
-    batch_size: int = 256
+    batch_size: int | None = field(default=None, metadata={"help": "None: the regime's."})
     lr: float = 0.01
     optimizer: str = "adam"
     training_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "TrainingLoop.train()"})
@@ -107,14 +140,16 @@ class KGEConfig:
         "help": "training time budget: no epoch starts after it (the best validated weights are kept); None: none"})
     eval_batch_size: int = field(default=64, metadata={"help": "Explicit: automatic growth eats RAM."})
     max_eval_triples: int | None = field(default=1000, metadata={"help": "Validation sample size."})
-    max_test_triples: int | None = field(default=None, metadata={"help": "Test sample size; None: all."})
+    max_test_triples: int | None = field(default=2000, metadata={
+        "help": "Test sample size (evaluation scores every entity per triple); None: all."})
     device: str | None = field(default=None, metadata={"help": "torch device; None: GPU if available."})
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():
             raise ConfigError("kge.model: must be a PyKEEN model name such as 'ComplEx' or 'RotatE'")
         checks: dict[str, Any] = {"error": ConfigError, "prefix": "kge."}
-        check_ints(self, "dim", "epochs", "batch_size", "negatives", "frequency", "eval_batch_size", **checks)
+        check_ints(self, "dim", "epochs", "frequency", "eval_batch_size", **checks)
+        check_ints(self, "batch_size", "negatives", optional=True, **checks)
         check_ints(self, "patience", minimum=0, **checks)
         check_ints(self, "max_eval_triples", "max_test_triples", optional=True, **checks)
         check_range(self, "lr", high=10, low_open=True, high_open=True, **checks)
@@ -127,8 +162,8 @@ class KGEConfig:
                 from e
         if len(self.split) != 3 or min(self.split) <= 0 or not math.isclose(sum(self.split), 1, abs_tol=1e-6):
             raise ConfigError(f"kge.split: must be three positive fractions summing to 1, got {self.split!r}")
-        if self.training_loop.lower() not in ("lcwa", "slcwa"):
-            raise ConfigError(f"kge.training_loop: must be 'lcwa' or 'slcwa', got {self.training_loop!r}")
+        if self.training_loop.lower() not in ("auto", *REGIMES):
+            raise ConfigError(f"kge.training_loop: must be 'auto', 'lcwa' or 'slcwa', got {self.training_loop!r}")
         for name in ("model_kwargs", "loss_kwargs", "training_kwargs"):
             value = getattr(self, name)
             if not isinstance(value, dict):
@@ -725,6 +760,8 @@ def train_embeddings(
     kwargs = {**MODEL_DEFAULTS.get(name, {}), "embedding_dim": config.dim, **config.model_kwargs}
 
     train, valid, test, split_note = _split(kg, config)
+    config, regime = choose_regime(config, len(train.mapped_triples), kg.num_entities)
+    log.info("KGE: %s (%s)", config.training_loop, regime)
     evaluated = test is not None
     if evaluated:
         valid_eval, valid_rest = _sample(valid, config.max_eval_triples, config.seed)
@@ -779,6 +816,8 @@ def train_embeddings(
         "best_epoch": getattr(stopper, "best_epoch", None),
         "stopped_early": bool(getattr(stopper, "stopped", False)),
         "stopped_by_budget": budget["stopped"],
+        "training_loop": config.training_loop,
+        "regime": regime,
         "seconds": round(seconds, 2),
         "train_seconds": round(float(res.train_seconds), 2),
         "n_train": len(train.mapped_triples),

@@ -52,6 +52,9 @@ class TrainConfig:
     seed: int = 0
     device: str | None = field(default=None, metadata={"help": "None: cuda when present, else cpu"})
     amp: bool = field(default=True, metadata={"help": "bfloat16 autocast on CUDA (ignored on the CPU)"})
+    max_seconds: float | None = field(default=None, metadata={
+        "help": "time budget: training stops at the first step past it, validates, and keeps the best weights; "
+                "None: no budget"})
 
     def __post_init__(self) -> None:
         check_ints(self, "batch_size")
@@ -59,6 +62,7 @@ class TrainConfig:
         check_range(self, "lr", low_open=True, optional=True)
         check_range(self, "warmup_ratio", high=1.0, high_open=True)
         check_range(self, "weight_decay", "max_grad_norm", "min_delta")
+        check_range(self, "max_seconds", low_open=True, optional=True)
 
     def resolve_device(self) -> torch.device:
         return torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -74,6 +78,7 @@ class TrainResult:
     epochs: float
     seconds: float
     stopped_early: bool
+    stopped_by_budget: bool = False
     history: list[dict[str, float]] = field(default_factory=list)  # one row per validation
     losses: list[float] = field(default_factory=list)  # the training loss of every step
 
@@ -81,7 +86,7 @@ class TrainResult:
         """Everything, the loss of every step and the validation history included (JSON-ready)."""
         return {"best_val_score": self.best_score, "best_step": self.best_step, "steps": self.steps,
                 "epochs": round(self.epochs, 3), "train_seconds": round(self.seconds, 2),
-                "stopped_early": self.stopped_early,
+                "stopped_early": self.stopped_early, "stopped_by_budget": self.stopped_by_budget,
                 "seconds_per_step": round(self.seconds / max(self.steps, 1), 4),
                 "history": [dict(row) for row in self.history], "losses": [round(x, 5) for x in self.losses]}
 
@@ -185,6 +190,9 @@ def _train_loop(model: nn.Module, train_batches: Batches | Iterable[Batch],
     if not steps_per_epoch:
         raise ValueError("train_batches must be a non-empty sized iterable (a list or Batches)")
     total = steps_per_epoch * config.epochs
+    # the schedule's length: every step, or under a time budget the steps it fits once the pace is known, so
+    # the learning rate still decays to zero by the end (``replan``)
+    plan = {"total": total}
     warmup = int(config.warmup_ratio * total)
     # No weight decay on biases and norms (the usual AdamW practice for transformers).
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
@@ -194,16 +202,25 @@ def _train_loop(model: nn.Module, train_batches: Batches | Iterable[Batch],
                                   foreach=device.type == "cuda")
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda s: (s + 1) / max(warmup, 1) if s < warmup else max(0.0, (total - s) / max(total - warmup, 1)))
+        lambda s: (s + 1) / max(warmup, 1) if s < warmup
+        else max(0.0, (plan["total"] - s) / max(plan["total"] - warmup, 1)))
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.amp and device.type == "cuda")
 
     best_score, best_step, best_state = -math.inf, 0, None
-    bad_evals, step, stopped = 0, 0, False
+    bad_evals, step, stopped, out_of_time = 0, 0, False, False
     history: list[dict[str, float]] = []
     losses: list[float] = []
     running = 0.0
     last_val = "-"  # shown on the progress bar
     t0 = time.perf_counter()
+
+    def replan() -> None:
+        """Under a budget, shorten the schedule to the steps left time fits at the pace so far (validations
+        included); never below the warm-up and the steps already taken."""
+        if config.max_seconds is None or step % 20:
+            return
+        pace = (time.perf_counter() - t0) / step
+        plan["total"] = max(warmup + 1, step + 1, min(total, int(config.max_seconds / pace)))
 
     def validate(epoch_loss: float) -> bool:
         """Score the model; returns True when patience is used up."""
@@ -237,8 +254,9 @@ def _train_loop(model: nn.Module, train_batches: Batches | Iterable[Batch],
                 if config.max_grad_norm > 0:
                     nn.utils.clip_grad_norm_(params, config.max_grad_norm)
                 optimizer.step()
-                scheduler.step()
                 step += 1
+                replan()
+                scheduler.step()
                 value = float(loss.detach())
                 losses.append(value)
                 if on_step is not None:
@@ -251,6 +269,13 @@ def _train_loop(model: nn.Module, train_batches: Batches | Iterable[Batch],
                 if config.eval_every and step % config.eval_every == 0 and validate(epoch_sum / epoch_n):
                     stopped = True
                     break
+                if config.max_seconds is not None and time.perf_counter() - t0 > config.max_seconds:
+                    out_of_time = True
+                    break
+            if out_of_time:  # the weights of now are validated too (below), beside the best so far
+                if not config.eval_every:
+                    validate(epoch_sum / max(epoch_n, 1))
+                break
             if stopped:
                 break
             if not config.eval_every and validate(epoch_sum / max(epoch_n, 1)):
@@ -267,4 +292,5 @@ def _train_loop(model: nn.Module, train_batches: Batches | Iterable[Batch],
     seconds = time.perf_counter() - t0
     return TrainResult(best_score=best_score if val_fn is not None else math.nan, best_step=best_step,
                        steps=step, epochs=step / steps_per_epoch, seconds=seconds, stopped_early=stopped,
+                       stopped_by_budget=out_of_time,
                        history=history, losses=losses)

@@ -5,6 +5,7 @@ and answers a question."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -48,13 +49,15 @@ def question(triples: list[tuple[str, str, str]]) -> tuple[str, str, set[str]]:
     return f"what is the {prop} of {topic}?", topic, {t for h, r, t in triples if h == topic and r == rel}
 
 
-def build_and_ask(tmp_path: Path, triples: list[tuple[str, str, str]], toml: str, capsys) -> dict:
+def build_and_ask(tmp_path: Path, triples: list[tuple[str, str, str]], toml: str, capsys, *extra: str) -> dict:
     kb = write_sparse_kg(tmp_path, triples)
     ws = tmp_path / "ws"
     if toml:
         ws.mkdir()
         (ws / "kgagent.toml").write_text(toml, encoding="utf-8")
-    assert main(["build", str(kb), "--workspace", str(ws)]) == 0
+    t0 = time.perf_counter()
+    assert main(["build", str(kb), "--workspace", str(ws), *extra]) == 0
+    seconds = time.perf_counter() - t0
     capsys.readouterr()
     manifest = json.loads((ws / "manifest.json").read_text())
     kg, kge = manifest["steps"]["kg"]["metrics"], manifest["steps"]["kge"]["metrics"]
@@ -64,7 +67,7 @@ def build_and_ask(tmp_path: Path, triples: list[tuple[str, str, str]], toml: str
     text, topic, answers = question(triples)
     assert main(["ask", str(ws), text, "--json"]) == 0
     reply = json.loads(capsys.readouterr().out)
-    return {"reply": reply, "topic": topic, "answers": answers}
+    return {"reply": reply, "topic": topic, "answers": answers, "seconds": seconds, "manifest": manifest}
 
 
 def test_sparse_freebase_kg_builds_and_answers(tmp_path, sparse_freebase_triples, capsys) -> None:
@@ -77,4 +80,27 @@ def test_sparse_freebase_kg_builds_and_answers(tmp_path, sparse_freebase_triples
 def test_sparse_freebase_kg_builds_with_no_settings(tmp_path, sparse_freebase_triples, capsys) -> None:
     triples = sparse_freebase_triples(60, 600, seed=4)
     out = build_and_ask(tmp_path, triples, "", capsys)
+    assert out["reply"]["answers"][0]["label"] in out["answers"], (out["reply"]["answer"], out["answers"])
+
+
+def test_a_build_budget_that_is_not_a_duration_is_refused(tmp_path, sparse_freebase_triples, capsys) -> None:
+    kb = write_sparse_kg(tmp_path, sparse_freebase_triples(5, 20, seed=1))
+    assert main(["build", str(kb), "--workspace", str(tmp_path / "ws"), "--budget", "ten minutes"]) == 2
+    assert "--budget: not a duration: 'ten minutes'" in capsys.readouterr().err
+    assert not (tmp_path / "ws").exists()
+
+
+@pytest.mark.slow
+def test_a_build_with_no_settings_keeps_to_its_budget(tmp_path, sparse_freebase_triples, capsys) -> None:
+    """The graph above, with no settings, in a minute: training steps stop early within their shares, and what
+    cannot stop (loading, the index, synthesis) is small here."""
+    triples = sparse_freebase_triples(60, 600, seed=4)
+    out = build_and_ask(tmp_path, triples, "", capsys, "--budget", "60s")
+    assert out["seconds"] < 90, out["seconds"]
+    steps = out["manifest"]["steps"]
+    build = steps["build"]["metrics"]  # where the time went: each step's share and seconds
+    assert build["budget_seconds"] == 60 and set(build["shares"]) == {"kg", "kge", "index", "ner", "qa"}
+    before_qa = sum(v for k, v in build["step_seconds"].items() if k != "qa")
+    assert build["shares"]["kg"] is None and build["shares"]["qa"] <= 60 - before_qa + 1  # the last step: what is left
+    assert steps["qa"]["metrics"]["budget"]["seconds"] < build["shares"]["qa"]  # synthesis took its part
     assert out["reply"]["answers"][0]["label"] in out["answers"], (out["reply"]["answer"], out["answers"])

@@ -176,3 +176,29 @@ def test_train_loop_scopes_deterministic_algorithms() -> None:
     assert seen == [True, ("training", 1), True, ("training", 2)]
     assert torch.are_deterministic_algorithms_enabled() == before
     assert len(result.losses) == 2 and result.as_dict()["losses"] == [round(x, 5) for x in result.losses]
+
+
+def test_train_loop_stops_at_its_time_budget_and_keeps_the_best() -> None:
+    """Past ``max_seconds`` the loop stops after the step it is on, validates those weights too, and keeps the
+    best validated ones."""
+    import time
+
+    x, y = torch.randn(16, 4), torch.randn(16)
+    scores = iter([0.9, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+    snapshots: list[torch.Tensor] = []
+
+    def val_fn(m: torch.nn.Module) -> float:
+        snapshots.append(m.lin.weight.detach().clone())
+        return next(scores)
+
+    def slow_loss(m: torch.nn.Module, b: dict) -> torch.Tensor:
+        time.sleep(0.02)
+        return m(**b)
+
+    model = _Probe()
+    config = TrainConfig(epochs=1000, lr=0.05, patience=0, eval_every=10, device="cpu", max_seconds=0.3)
+    result = train_loop(model, [{"x": x, "y": y}] * 4, val_fn, config, loss_fn=slow_loss, progress=False)
+    assert result.stopped_by_budget and not result.stopped_early
+    assert 10 <= result.steps < 40  # ~15 steps of 20 ms fit in 0.3 s; 4,000 were planned
+    assert result.history[-1]["step"] == result.steps  # the last weights were validated too
+    torch.testing.assert_close(model.lin.weight, snapshots[0])  # and the best (the first) kept

@@ -456,3 +456,46 @@ def test_the_training_sample_keeps_every_authored_question() -> None:
                              np.random.default_rng(0))
     assert len(repeated) == 100 + 3 * 30
     assert len(choose_sample(data(30, 50), config, np.random.default_rng(0))) == 80  # under the cap: all
+
+
+def test_a_budget_plan_gives_each_phase_at_most_its_share() -> None:
+    from kgagent.training.qa.budget import MIN_STEPS, SELECTION_PASSES, SHARES, WARMUP_TRAINING, plan_fit
+
+    kw = {"sample": 6000, "val_questions": 600, "scorer_questions": 18000, "prototype_rows": 12000,
+          "prototype_questions": 24, "batch_size": 32}
+    free = plan_fit(None, 0.005, max_scorer_questions=4000, **kw)
+    assert (free.encoder_seconds, free.sample, free.scorer_questions, free.skip_encoder) == (None, 6000, 4000, False)
+    roomy = plan_fit(10_000.0, 0.005, **kw)  # every phase fits its share: nothing is cut
+    assert (roomy.sample, roomy.val_questions, roomy.scorer_questions, roomy.prototype_questions) == (6000, 600, 0, 24)
+    encodings = 6000 + SELECTION_PASSES * 600 + 18000 + 12000
+    assert roomy.encoder_seconds == pytest.approx(10_000 * (1 - WARMUP_TRAINING) - 0.005 * encodings)
+    tight = plan_fit(100.0, 0.005, **kw)
+    assert tight.sample == int(SHARES["warm-up"] * 100 / 0.005) == 4000
+    assert tight.scorer_questions == 3000 and tight.val_questions == 333 and tight.prototype_questions == 4
+    assert tight.encoder_seconds > 0.3 * 100  # what the capped phases leave
+    starved = plan_fit(5.0, 0.005, **kw)
+    assert starved.skip_encoder and starved.encoder_seconds < MIN_STEPS * 3 * 0.005 * 32
+
+
+def test_a_fit_within_a_time_budget_says_how_it_spent_it(toy_ws: Path) -> None:
+    import dataclasses
+    import time
+
+    from kgagent.kg import Workspace
+    from kgagent.training.qa import QAConfig, fit_qa, load_scorer
+    from kgagent.training.qa_data import read_qa_file
+
+    ws = Workspace(toy_ws)
+    kg = KnowledgeGraph.load(ws.kg_dir)
+    config = dataclasses.replace(ws.config("qa", QAConfig), max_seconds=3.0)
+    t0 = time.perf_counter()
+    model, metrics = fit_qa(kg, read_qa_file(toy_ws / "questions.txt", kg), scorer=load_scorer(ws.kge_dir),
+                            config=config, progress=False)
+    seconds = time.perf_counter() - t0
+    budget, phases = metrics["budget"], metrics["phase_seconds"]
+    assert budget["seconds"] == 3.0 and budget["encoder_seconds"] < 3.0 and budget["sample"] >= 1
+    assert set(phases) >= {"labels and model", "path head warm-up", "path head + encoder", "held-out choices"}
+    if not budget["skip_encoder"]:  # the encoder trained for what the plan gave it, not its 15 epochs
+        assert metrics["path_head"]["train_seconds"] <= budget["encoder_seconds"] + 2.0
+    assert seconds < 20, phases
+    assert model.answer("who directed [Film 1]").answers  # a usable model all the same

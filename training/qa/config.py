@@ -73,6 +73,9 @@ class QAConfig:
                 "kept when synthesized ones are mixed in); 0: all"})
     val_fraction: float = field(default=0.1, metadata={"help": "held-out share for early stopping and calibration"})
     max_val_questions: int = 600
+    max_seconds: float | None = field(default=None, metadata={
+        "help": "time budget of the whole fit: the encoder trains for what the later phases leave "
+                "(training.qa.budget); None: no budget"})
     # answer scorer (EmbedKGQA-style) training on frozen question features
     answer_scorer: bool = field(default=True, metadata={"help": "train the KGE-space answer scorer"})
     answer_hidden: int = 512
@@ -151,6 +154,7 @@ class QAConfig:
         check_ints(self, "synthesize", minimum=0, optional=True)
         check_range(self, "val_fraction", high=0.5, low_open=True, high_open=True)
         check_range(self, "answer_lr", low_open=True)
+        check_range(self, "max_seconds", low_open=True, optional=True)
         check_range(self, "scorer_weight", optional=True)
         check_range(self, "path_similarity", high=1.0)
         check_range(self, "similarity_temperature", low_open=True)

@@ -12,17 +12,20 @@ import json
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kgagent.kg.budget import Deadline, tighter
 from kgagent.kg.errors import ConfigError, InputError
 from kgagent.kg.graph import INVERSE, KnowledgeGraph
 from kgagent.kg.schema import induce_schema
 from kgagent.training.path_prior import RelationWords
+from kgagent.training.qa.budget import WARMUP_TRAINING, QAPlan, plan_fit
 from kgagent.training.qa.config import Fallback, QAConfig
 from kgagent.training.qa.model import Prepared, QAModel, fusion_vectors
 from kgagent.training.qa.ranking import Encoded
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from kgagent.training.trainer import TrainResult
 
 log = logging.getLogger(__name__)
+PACE_QUESTIONS = 64  # questions encoded to price a time budget
 
 
 def split_indices(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -204,7 +208,7 @@ def choose_sample(data: PathData, config: QAConfig, rng: np.random.Generator) ->
 
 
 def train_head_warmup(model: QAModel, data: PathData, config: QAConfig, progress: bool,
-                      on_step: StepCallback | None) -> TrainResult:
+                      on_step: StepCallback | None, max_seconds: float | None = None) -> TrainResult:
     """The path head alone on frozen features (LoRA starts as the identity, so these are the encoder's own
     features): template-like questions separate well here, and the head then starts good."""
     from kgagent.training.qa_net import path_loss
@@ -225,7 +229,8 @@ def train_head_warmup(model: QAModel, data: PathData, config: QAConfig, progress
                                                          "targets": targets0[list(idx)]}, seed=config.seed)
     return train_loop(net.path_head, batches, head_accuracy if val_lab else None,
                       TrainConfig(epochs=config.head_warmup_epochs, lr=3e-3, batch_size=64,
-                                  patience=config.train.patience + 1, eval_every=0, seed=config.seed),
+                                  patience=config.train.patience + 1, eval_every=0, seed=config.seed,
+                                  max_seconds=max_seconds),
                       loss_fn=lambda m, b: path_loss(m(b["features"]), b["targets"]),
                       desc="qa: path head (frozen features)", progress=progress, on_step=on_step)
 
@@ -471,6 +476,7 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
     from kgagent.training.trainer import seed_everything
 
     t_start = time.perf_counter()
+    clock, deadline = _Clock(t_start), Deadline(config.max_seconds if config else None, start=t_start)
     examples = [ex for ex in examples if ex.topics]
     if len(examples) < 2:
         raise InputError("QA training needs at least 2 questions with a known topic entity", field="data")
@@ -479,12 +485,23 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
     data = label_questions(kg, examples, config, Path(cache_dir) if cache_dir else None, progress)
     model = build_model(kg, scorer, data.vocab, config, progress, rules)
     data.prepared = [model.prepare(bracketed(ex), ex.topics) for ex in examples]
+    config, plan = plan_budget(deadline.left(), data, config, model, progress)  # as it is without a budget
     rng = np.random.default_rng(config.seed)  # one stream: the path sample, then the scorer's sample and answers
     data.sample = choose_sample(data, config, rng)
     data.val_labelled = [i for i in data.val_idx if data.labels[i]][: config.max_val_questions]
 
-    warmup = train_head_warmup(model, data, config, progress, on_step) if config.head_warmup_epochs else None
-    path = train_path_head(model, data, config, progress, on_step) if config.train.epochs else None
+    clock.lap("labels and model")
+    warmup = train_head_warmup(model, data, config, progress, on_step, deadline.share(WARMUP_TRAINING, 1)) \
+        if config.head_warmup_epochs else None
+    clock.lap("path head warm-up")
+    path = None
+    if plan.skip_encoder:
+        log.warning("qa: the time budget leaves too little for training the encoder; the warmed-up head is kept")
+    elif config.train.epochs:
+        limit = tighter(config.train.max_seconds, plan.encoder_seconds)
+        path = train_path_head(model, data, replace(config, train=replace(config.train, max_seconds=limit)),
+                               progress, on_step)
+    clock.lap("path head + encoder")
     metrics: dict[str, Any] = {
         "questions": len(examples), "train_questions": len(data.train_idx), "val_questions": len(data.val_idx),
         "labelled": len(data.labelled), "paths": len(data.vocab), "path_training_examples": len(data.sample),
@@ -492,13 +509,17 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
         "path_head": path.as_dict() if path is not None else None,
         "val_path_accuracy": path.best_score if path is not None
         else (warmup.best_score if warmup is not None else None)}
+    if config.max_seconds is not None:
+        metrics["budget"] = {"seconds": config.max_seconds, **asdict(plan)}
     if model.net.rel_head is not None:
         answer = train_answer_scorer(model, data, config, rng, progress, on_step)
         metrics["answer_scorer"] = answer.as_dict()
         metrics["val_scorer_hits_at_1"] = answer.best_score
+        clock.lap("answer scorer")
     model.net.eval()
     if config.path_similarity > 0:
         model.path_scorer = fit_path_scorer(model, data, config, progress)
+        clock.lap("path prototypes")
 
     # choose the fallback on the held-out split, then calibrate the confidence there
     val_ex = [examples[i] for i in data.val_idx][: config.max_val_questions]
@@ -517,11 +538,51 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
         metrics["val_hits_at_1"] = metrics["selection"]["best"]["hits_at_1"]
     metrics["fallback"] = model.selected
     metrics["rules"] = len(model.rules) if model.rules is not None else 0
+    clock.lap("held-out choices")
+    metrics["phase_seconds"] = clock.seconds
     metrics["fit_seconds"] = round(time.perf_counter() - t_start, 2)
     # the model describes itself without the per-step curves (they stay in the returned metrics)
     model.info = {"metrics": {k: _without_curves(v) for k, v in metrics.items()
                               if k not in ("selection", "abstention")}}
     return model, metrics
+
+
+def plan_budget(left: float | None, data: PathData, config: QAConfig, model: QAModel,
+                progress: bool) -> tuple[QAConfig, QAPlan]:
+    """``config`` with the question counts that ``left`` seconds allow (``training.qa.budget``), priced by the
+    pace of encoding a first batch of questions; unchanged without a budget."""
+    if left is None:
+        return config, QAPlan(None, config.max_train_questions, config.max_val_questions,
+                              config.max_answer_questions, config.prototype_questions)
+    assert data.prepared is not None
+    t0 = time.perf_counter()
+    question_features(model.net, data.prepared[:PACE_QUESTIONS], progress=False)
+    per_question = (time.perf_counter() - t0) / min(PACE_QUESTIONS, len(data.prepared))
+    left = max(0.0, left - (time.perf_counter() - t0))
+    n_val = min(sum(1 for i in data.val_idx if data.labels[i]), config.max_val_questions)
+    sample = min(len(data.labelled), config.max_train_questions or len(data.labelled))
+    scorer = sum(1 for i in data.train_idx if data.examples[i].answers) if model.net.rel_head is not None else 0
+    counts = Counter(best_label(data, i) for i in data.labelled)
+    rows = sum(min(c, config.prototype_questions) for c in counts.values()) if config.path_similarity else 0
+    plan = plan_fit(left, max(per_question, 1e-5), sample=sample, val_questions=n_val, scorer_questions=scorer,
+                    prototype_rows=rows, prototype_questions=config.prototype_questions,
+                    batch_size=config.train.batch_size, max_scorer_questions=config.max_answer_questions)
+    return replace(config, max_train_questions=plan.sample, max_val_questions=max(plan.val_questions, 1),
+                   max_answer_questions=plan.scorer_questions,
+                   prototype_questions=plan.prototype_questions), plan
+
+
+class _Clock:
+    """Seconds per phase of a fit, lap by lap."""
+
+    def __init__(self, start: float) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = start
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._last, 2)
+        self._last = now
 
 
 def _without_curves(value: Any) -> Any:

@@ -66,9 +66,13 @@ def train_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, kge: Any, con
     rules are mined (``[rules]``; with ``config.rules``). Path labels are
     cached in ``cache_dir``. ``on_step(phase, step, loss)`` sees every training step.
     """
+    import time
+    from dataclasses import replace
+
     from kgagent.kg.schema import induce_schema
     from kgagent.training.synthesize import SynthesisConfig, synthesize_questions
 
+    t0 = time.perf_counter()
     config = config or QAConfig()
     examples = list(examples)
     if synthesize is None:
@@ -82,6 +86,8 @@ def train_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, kge: Any, con
     synth = synthesize_questions(kg, None if synthesize == AUTO else synthesize, config=synthesis or SynthesisConfig(),
                                  schema=induce_schema(kg, lexicon=lexicon), progress=progress) if synthesize else []
     scorer = load_scorer(kge, kg)
+    if config.max_seconds is not None:  # the budget covers synthesis too
+        config = replace(config, max_seconds=max(1.0, config.max_seconds - (time.perf_counter() - t0)))
     model, metrics = fit_qa(kg, [*examples, *synth], scorer=scorer, config=config, cache_dir=cache_dir, rules=rules,
                             progress=progress, on_step=on_step)
     metrics["synthesized"] = len(synth)

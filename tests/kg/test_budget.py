@@ -1,0 +1,51 @@
+"""Time budgets: reading durations, sharing what is left, and the KGE's choice of training regime."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from kgagent.kg.budget import Deadline, parse_duration, tighter
+from kgagent.kg.embeddings import REGIMES, KGEConfig, choose_regime
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("10m", 600), ("1h30m", 5400), ("2.5 min", 150),
+                                                ("45", 45), (12, 12), ("1H", 3600)])
+def test_durations_read_as_seconds(text, seconds) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "ten minutes", "10x", "m", "0s", "-5", "5m later"])
+def test_bad_durations_name_what_was_given(text) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
+
+
+def test_a_deadline_shares_what_is_left() -> None:
+    d = Deadline(10.0, start=time.perf_counter() - 4.0)  # 6 s left
+    assert 5.9 < d.left() <= 6.0
+    assert 1.4 < d.share(1, 4) <= 1.5
+    assert Deadline(1.0, start=time.perf_counter() - 5).left() == 0.0
+    assert Deadline(None).share(1, 2) is None
+    assert tighter(None, None) is None and tighter(4.0, None) == 4.0 and tighter(4.0, 3.0) == 3.0
+
+
+def test_regime_is_one_to_n_on_small_graphs_and_sampled_on_large_ones() -> None:
+    small, why = choose_regime(KGEConfig(device="cpu"), n_train=5_000, n_entities=1_000)
+    assert small.training_loop == "lcwa" and "under" in why
+    assert (small.loss, small.batch_size, small.negatives) == tuple(REGIMES["lcwa"][k]
+                                                                   for k in ("loss", "batch_size", "negatives"))
+    large, why = choose_regime(KGEConfig(device="cpu"), n_train=107_000, n_entities=43_000)  # MetaQA's size
+    assert large.training_loop == "slcwa" and "over" in why
+    assert large.loss == REGIMES["slcwa"]["loss"] and large.batch_size == REGIMES["slcwa"]["batch_size"]
+    # a GPU makes 1-N cheap enough again
+    assert choose_regime(KGEConfig(device="cuda"), n_train=107_000, n_entities=43_000)[0].training_loop == "lcwa"
+
+
+def test_what_the_user_sets_wins_over_the_regime() -> None:
+    cfg, why = choose_regime(KGEConfig(training_loop="lcwa", loss="softplus", batch_size=64, device="cpu"),
+                             n_train=107_000, n_entities=43_000)
+    assert (cfg.training_loop, cfg.loss, cfg.batch_size, why) == ("lcwa", "softplus", 64, "as configured")
+    cfg, _ = choose_regime(KGEConfig(negatives=3, device="cpu"), n_train=107_000, n_entities=43_000)
+    assert cfg.negatives == 3 and cfg.loss == REGIMES["slcwa"]["loss"]
