@@ -27,6 +27,16 @@ def default_encoder_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
+def length_batches(texts: Sequence[str], batch_size: int) -> list[np.ndarray]:
+    """Index batches of ``texts`` sorted by length, so each pads less; callers put results back at the indices.
+
+    >>> [b.tolist() for b in length_batches(["ccc", "a", "bb"], 2)]
+    [[1, 2], [0]]
+    """
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    return [order[s: s + batch_size] for s in range(0, len(order), batch_size)]
+
+
 class TextEncoder:
     """Sentence vectors: mean of the last hidden states over real tokens, L2-normalized.
 
@@ -73,15 +83,11 @@ class TextEncoder:
 
         texts = [t if isinstance(t, str) else str(t) for t in texts]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        # Length-sorted batches pad less; results go back to their input positions.
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        starts = range(0, len(texts), self.batch_size)
         with (
             torch.inference_mode(),
             tqdm(total=len(texts), desc=desc, unit="text", disable=not progress, leave=False) as bar,
         ):
-            for s in starts:
-                idx = order[s : s + self.batch_size]
+            for idx in length_batches(texts, self.batch_size):
                 batch: dict[str, Any] = self.tokenizer(
                     [texts[i] for i in idx],
                     padding=True,

@@ -24,6 +24,7 @@ from kgagent.kg.budget import Deadline, tighter
 from kgagent.kg.errors import ConfigError, InputError
 from kgagent.kg.graph import INVERSE, KnowledgeGraph
 from kgagent.kg.schema import induce_schema
+from kgagent.retrieval.encoder import length_batches
 from kgagent.training.path_prior import RelationWords
 from kgagent.training.qa.budget import WARMUP_TRAINING, QAPlan, plan_fit
 from kgagent.training.qa.config import Fallback, QAConfig
@@ -80,16 +81,16 @@ def question_features(net: Any, prepared: Sequence[Prepared], progress: bool, ba
     from tqdm.auto import tqdm
 
     net.eval()
-    out = []
+    out = torch.zeros(len(prepared), net.encoder.hidden_size)
     with torch.inference_mode():
-        for s in tqdm(range(0, len(prepared), batch_size), desc="qa: question features", unit="batch",
-                      disable=not progress):
-            chunk = prepared[s: s + batch_size]
+        for idx in tqdm(length_batches([p[0] for p in prepared], batch_size), desc="qa: question features",
+                        unit="batch", disable=not progress):
+            chunk = [prepared[i] for i in idx]
             batch = net.encoder.tokenize([c[0] for c in chunk],
                                          [[(c[1][0], c[1][1], c[2][0])] if c[1] is not None else [] for c in chunk])
             batch = {k: v.to(net.encoder.device) for k, v in batch.items()}
-            out.append(net.features(**batch).float().cpu())
-    return torch.cat(out).clone()  # a normal tensor (inference tensors cannot be saved for backward)
+            out[torch.as_tensor(idx)] = net.features(**batch).float().cpu()
+    return out  # made outside inference mode: a normal tensor, usable in training
 
 
 @dataclass

@@ -25,6 +25,7 @@ from kgagent.kg.graph import KnowledgeGraph
 from kgagent.kg.io import atomic_dir
 from kgagent.kg.validate import check_safetensors, parse, read_json, read_safetensors
 from kgagent.kg.workspace import Workspace
+from kgagent.retrieval.encoder import length_batches
 from kgagent.training.path_prior import TOPIC, PathPrior, PriorConfig
 from kgagent.training.qa.config import QAConfig
 from kgagent.training.qa.ranking import Encoded, Ranker
@@ -181,11 +182,11 @@ class QAModel:
 
         from kgagent.training.path_scorer import combine
 
-        out: list[Encoded] = []
+        out: list[Encoded | None] = [None] * len(prepared)
         device = self.net.encoder.device
         with torch.inference_mode():
-            for s in range(0, len(prepared), batch_size):
-                chunk = prepared[s: s + batch_size]
+            for idx in length_batches([p[0] for p in prepared], batch_size):  # results go back to input order
+                chunk = [prepared[i] for i in idx]
                 mentions = [[(sp[0], sp[1], t[0])] if sp is not None and t else [] for _, sp, t in chunk]
                 batch = self.net.encoder.tokenize([c[0] for c in chunk], mentions)
                 batch = {k: v.to(device) for k, v in batch.items()}
@@ -207,8 +208,8 @@ class QAModel:
                         p = p / p.sum()
                     if self.prior is not None:
                         p = self.prior.apply(p, topics, text.replace(self.placeholder, TOPIC))
-                    out.append(Encoded(topics, p, rel[i] if rel is not None else None))
-        return out
+                    out[idx[i]] = Encoded(topics, p, rel[i] if rel is not None else None)
+        return out  # type: ignore[return-value]  # every slot filled
 
     # ----------------------------------------------------------------- front door
     def answer(self, question: str, topic: int | Sequence[int] | None = None) -> QAResult:
