@@ -5,7 +5,8 @@ Every phase but the encoder's training encodes a known number of questions once 
 path sample and the validation questions, the answer scorer its questions, the path prototypes up to
 ``prototype_questions`` per path, the held-out choices the validation questions a few times. Each may take at most
 its share of the time (:data:`SHARES`); one that would take more gets fewer questions. The encoder trains for what
-is left (a step costs about three encodings per question: forward and backward).
+is left (a step costs about three encodings per question: forward and backward). When every phase, the encoder's
+``epochs`` included, fits in the time as asked, nothing is cut.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class QAPlan:
 
 
 def plan_fit(left: float | None, per_question: float, *, sample: int, val_questions: int, scorer_questions: int,
-             prototype_rows: int, prototype_questions: int, batch_size: int,
+             prototype_rows: int, prototype_questions: int, batch_size: int, epochs: int = 1,
              max_scorer_questions: int = 0) -> QAPlan:
     """Split ``left`` seconds among the phases of a fit, ``per_question`` seconds an encoding; counts are what
     the settings ask (``prototype_rows``: prototype questions over all paths at ``prototype_questions`` each).
@@ -41,6 +42,8 @@ def plan_fit(left: float | None, per_question: float, *, sample: int, val_questi
     ...           prototype_questions=24, batch_size=32)
     >>> plan_fit(None, 0.005, **kw).sample
     6000
+    >>> plan_fit(1000.0, 0.005, **kw).scorer_questions  # all of it fits: nothing is cut
+    0
     >>> p = plan_fit(300.0, 0.005, **kw)
     >>> p.sample, p.val_questions, p.scorer_questions, p.prototype_questions, round(p.encoder_seconds)
     (6000, 600, 9000, 12, 162)
@@ -48,6 +51,10 @@ def plan_fit(left: float | None, per_question: float, *, sample: int, val_questi
     wanted_scorer = min(scorer_questions, max_scorer_questions) if max_scorer_questions else scorer_questions
     if left is None:
         return QAPlan(None, sample, val_questions, max_scorer_questions, prototype_questions)
+    encodings = sample + SELECTION_PASSES * val_questions + wanted_scorer + prototype_rows
+    if per_question * (encodings + 3 * epochs * sample) <= left * (1 - WARMUP_TRAINING):
+        return QAPlan(left * (1 - WARMUP_TRAINING) - per_question * encodings, sample, val_questions,
+                      max_scorer_questions, prototype_questions)
 
     def fitting(n: int, passes: int, phase: str) -> int:
         return min(n, max(1, int(SHARES[phase] * left / (per_question * passes))))

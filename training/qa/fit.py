@@ -567,7 +567,8 @@ def plan_budget(left: float | None, data: PathData, config: QAConfig, model: QAM
     rows = sum(min(c, config.prototype_questions) for c in counts.values()) if config.path_similarity else 0
     plan = plan_fit(left, max(per_question, 1e-5), sample=sample, val_questions=n_val, scorer_questions=scorer,
                     prototype_rows=rows, prototype_questions=config.prototype_questions,
-                    batch_size=config.train.batch_size, max_scorer_questions=config.max_answer_questions)
+                    batch_size=config.train.batch_size, epochs=config.train.epochs,
+                    max_scorer_questions=config.max_answer_questions)
     return replace(config, max_train_questions=plan.sample, max_val_questions=max(plan.val_questions, 1),
                    max_answer_questions=plan.scorer_questions,
                    prototype_questions=plan.prototype_questions), plan
