@@ -24,6 +24,7 @@ Priors reweigh the path model's probabilities of one question:
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -142,6 +143,24 @@ def relation_stems(schema: Schema) -> dict[str, set[str]]:
 _TYPO_MIN = 5  # words this long or longer match a relation word one slip away ("driected": directed)
 
 
+_SUFFIXES = ("ings", "ing", "ions", "ion", "ers", "er", "ors", "or", "es", "ed", "s", "e")
+
+
+def strict_stem(word: str) -> str:
+    """A word without its inflection or a common derivation (one suffix): stricter than the four-letter stems,
+    for where a false match costs more ("located" and "location" meet; "procedures" and "process" do not).
+
+    >>> [strict_stem(w) for w in ("located", "location", "carries", "carry", "procedures", "process")]
+    ['locat', 'locat', 'carry', 'carry', 'procedur', 'proces']
+    """
+    if word.endswith(("ies", "ied")) and len(word) > 4:
+        return word[:-3] + "y"
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
 def _deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))} | {word}
 
@@ -160,6 +179,8 @@ class RelationWords:
             for d in _deletions(w):
                 self._slips.setdefault(d, set()).add(w)
         self._known = {st for sts in self._stems.values() for st in sts}
+        self._strict = {rel: {strict_stem(w) for w in ws if len(w) > 2 and w not in _NOT_NAMING}
+                        for rel, ws in words.items()}
 
     def _said(self, word: str) -> set[str]:
         """The stems ``word`` names relations by; a long word that names none, read as the relation word it is
@@ -182,6 +203,11 @@ class RelationWords:
         """The relations one question word names."""
         said = self._said(word) if word != "|" else set()
         return {self._twin.get(r, r) for r, st in self._stems.items() if st & said} if said else set()
+
+    def by_word_strictly(self, word: str) -> set[str]:
+        """The relations one question word names by its :func:`strict_stem` (no typos, no compounds)."""
+        stem = strict_stem(word)
+        return {self._twin.get(r, r) for r, st in self._strict.items() if stem in st}
 
     def named(self, text: str) -> set[str]:
         """The relations ``text`` names."""
@@ -231,19 +257,52 @@ class PathPrior:
         holders = np.maximum(co.diagonal(), 1.0)
         # share[s', s]: of the entities with step s', the share that also has step s
         self._share = sp.diags(1.0 / holders) @ co
-        self._first = np.array([index.step_ids.get(p[0], -1) for p in paths])
-        schema = schema or induce_schema(kg)
-        steps = [schema.steps.get(p[-1]) if p else None for p in paths]
+        self._step_ids = index.step_ids
+        self._relation_names = list(kg.relations)
+        self._schema = schema or induce_schema(kg)
+        self.words = RelationWords(self._schema)
+        self._set_paths(paths)
+
+    def _set_paths(self, paths: Sequence[tuple[str, ...]]) -> None:
+        """What the factors read of each path: its first step, answer kind and classes, relations."""
+        self._first = np.array([self._step_ids.get(p[0], -1) for p in paths], dtype=np.int64)
+        steps = [self._schema.steps.get(p[-1]) if p else None for p in paths]
         self._kind = np.array(["what" if t is None else t.qword for t in steps])
-        self._guessed = np.array([t is not None and t.guessed for t in steps])  # never weighed down
-        self._amount = np.array([t is not None and t.literal in ("number", "quantity") for t in steps])
-        self.words = RelationWords(schema)
+        self._guessed = np.array([t is not None and t.guessed for t in steps], dtype=bool)  # never weighed down
+        self._amount = np.array([t is not None and t.literal in ("number", "quantity") for t in steps], dtype=bool)
         self._lasts = np.array([self.words.relation(p[-1]) if p else "" for p in paths])
         self._firsts = np.array([self.words.relation(p[0]) if p else "" for p in paths])
         self._relations = [self.words.relations(p) for p in paths]
         # the class nouns of each path's answers (rdf:type-style classes, the relation's own noun)
         self._classes = [{singular(n.split()[-1]) for n in steps[k].nouns if n} if steps[k] else set()
                          for k in range(len(paths))]
+
+    def for_paths(self, paths: Sequence[tuple[str, ...]]) -> PathPrior:
+        """The same priors over other ``paths`` (the graph's tables are shared, not rebuilt)."""
+        other = copy.copy(self)
+        other._set_paths(paths)
+        return other
+
+    def topic_nouns(self, topics: Sequence[int]) -> set[str]:
+        """The class nouns of ``topics`` (singular): those of every step whose answers they are."""
+        r = len(self._relation_names)
+        out: set[str] = set()
+        for col in np.unique(self._has[list(topics)].indices) if len(topics) else ():
+            # a topic heading relation c is an answer of c's inverse; one at its tail, of c itself
+            name = self._relation_names[col] + INVERSE if col < r else self._relation_names[col - r]
+            step = self._schema.steps.get(name)
+            if step is not None:
+                out |= {singular(n.split()[-1]) for n in step.nouns if n}
+        return out
+
+    def named_apart_from(self, text: str, topics: Sequence[int]) -> set[str]:
+        """The relations ``text`` names by strict stems, but for a class noun of the topic right after its mention
+        ("what does the X plan cover": "plan" says what X is, not a relation to walk; "the successor of X" still
+        names one)."""
+        words = _WORD.findall(text.lower())
+        after = words.index("|") + 1 if "|" in words else len(words)
+        skip = after < len(words) and singular(words[after]) in self.topic_nouns(topics)
+        return {r for i, w in enumerate(words) if not (skip and i == after) for r in self.words.by_word_strictly(w)}
 
     def fits_topic(self, topics: Sequence[int]) -> np.ndarray:
         """``(n_paths,)`` bool: paths whose first step entities like ``topics`` have (all True if none tell)."""
@@ -334,13 +393,17 @@ class PathPrior:
         hit = np.array([noun in c for c in self._classes], dtype=bool)
         return np.where(hit, self.config.typed, 1.0) if hit.any() else None
 
-    def apply(self, probs: np.ndarray, topics: Sequence[int], text: str) -> np.ndarray:
-        """``probs`` reweighed and renormalised; unchanged where every path would be ruled out."""
+    def weights(self, topics: Sequence[int], text: str) -> np.ndarray:
+        """``(n_paths,)`` product of every factor for this question (not normalised)."""
         weight = self.fits_topic(topics).astype(float)
         for factor in (self.answer_factor(text), self.naming_factor(text), self.first_factor(text),
                        self.last_factor(text), self.class_factor(text)):
             if factor is not None:
                 weight = weight * factor
-        out = probs * weight
+        return weight
+
+    def apply(self, probs: np.ndarray, topics: Sequence[int], text: str) -> np.ndarray:
+        """``probs`` reweighed and renormalised; unchanged where every path would be ruled out."""
+        out = probs * self.weights(topics, text)
         total = out.sum()
         return out / total if total > 0 else probs

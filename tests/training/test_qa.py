@@ -499,3 +499,41 @@ def test_a_fit_within_a_time_budget_says_how_it_spent_it(toy_ws: Path) -> None:
         assert metrics["path_head"]["train_seconds"] <= budget["encoder_seconds"] + 2.0
     assert seconds < 20, phases
     assert model.answer("who directed [Film 1]").answers  # a usable model all the same
+
+
+def test_a_relation_the_question_names_is_composed_into_the_likeliest_path(trained: tuple) -> None:
+    """Where the likeliest learned path lacks a relation the question names, that relation inserted into it
+    (where the graph can walk the result from the topic) competes with it; not where a walkable learned path
+    already holds every named relation, nor with ``compose_paths = 0``."""
+    from kgagent.training.path_prior import TOPIC
+
+    model, _ = trained
+    config = model.config
+    source = model.paths.index(("directed_by^-1",))
+    probs = np.full(len(model.paths), 1e-6)
+    probs[source] = 1.0
+    topic = [model.kg.entity_id("Director 2")]
+    text = f"what genres are the films directed by {TOPIC}"
+    try:
+        model.reconfigure(compose_paths=0.5)
+        weighed, extra = model._weigh(probs, topic, text)
+        paths = [*model.paths, *extra]
+        composed = ("directed_by^-1", "has_genre")
+        assert composed in paths and all(len(model.index.execute(topic, p)) for p in extra)
+        assert weighed[paths.index(composed)] > weighed[source]  # it names "genres": the priors prefer it
+        assert abs(weighed.sum() - 1) < 1e-6
+        # "films directed by" alone names nothing the likeliest walkable path lacks: nothing is composed
+        plain, none = model._weigh(probs, topic, f"what films were directed by {TOPIC}")
+        assert none == () and plain.argmax() == source
+        model.reconfigure(compose_paths=0.0)
+        off, none = model._weigh(probs, topic, text)
+        assert none == () and len(off) == len(model.paths)
+    finally:
+        model.reconfigure(compose_paths=config.compose_paths)
+
+
+def test_strict_stems_keep_apart_words_that_only_share_a_prefix() -> None:
+    from kgagent.training.path_prior import strict_stem
+
+    assert strict_stem("located") == strict_stem("location") and strict_stem("treats") == strict_stem("treat")
+    assert strict_stem("procedures") != strict_stem("process") and strict_stem("carries") == strict_stem("carry")

@@ -135,6 +135,10 @@ class QAConfig:
                 "below 1 the priors count for more; 1: the model's probabilities as they are; None: chosen at "
                 "training: 0.5 for a model that saw too few questions people wrote to judge (a head trained on "
                 "synthesized questions alone is overconfident), else the better of 1 and 0.5 on them"})
+    compose_paths: float = field(default=0.5, metadata={
+        "help": "paths the head never learned or gave little: a likely path with a relation the question names but "
+                "the path lacks inserted (where the graph can walk it from the topic) gets this share of the "
+                "path's probability, before the priors weigh both; 0: off"})
     # knowing when the graph has no answer
     walk_prior: bool = field(default=True, metadata={
         "help": "without a fallback, consider only relation paths the graph can walk from the topic"})
@@ -160,6 +164,7 @@ class QAConfig:
         check_range(self, "similarity_temperature", low_open=True)
         check_range(self, "similarity_gate", high=1.0, optional=True)
         check_range(self, "abstain_ratio", high=1.0, optional=True)
+        check_range(self, "compose_paths", high=1.0)
         check_range(self, "topic_min_share", high=1.0)
         check_range(self, "answer_type_prior", high=1.0)
         check_range(self, "named_prior", low=1.0)

@@ -253,7 +253,7 @@ def train_path_head(model: QAModel, data: PathData, config: QAConfig, progress: 
 
     def path_accuracy(_: Any) -> float:
         enc = model.encode([prepared[i] for i in val_lab])
-        return float(np.mean([data.vocab[int(e.path_probs.argmax())] in data.labels[i]
+        return float(np.mean([data.vocab[int(e.path_probs[: len(data.vocab)].argmax())] in data.labels[i]
                               for e, i in zip(enc, val_lab, strict=True)]))
 
     tc = config.train

@@ -21,7 +21,7 @@ import numpy as np
 
 from kgagent.kg.config import make_config
 from kgagent.kg.errors import InputError, WorkspaceError
-from kgagent.kg.graph import KnowledgeGraph
+from kgagent.kg.graph import INVERSE, KnowledgeGraph
 from kgagent.kg.io import atomic_dir
 from kgagent.kg.validate import check_safetensors, parse, read_json, read_safetensors
 from kgagent.kg.workspace import Workspace
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 _FORMAT = 1
 Prepared = tuple[str, tuple[int, int] | None, tuple[int, ...]]  # (masked text, placeholder span, topic ids)
 
+
+_COMPOSE_FROM = 5  # likeliest learned paths that question-named relations are inserted into
 
 class QAModel:
     """A trained QA model bound to its KG and KGE. Build with :func:`train_qa` / :func:`fit_qa`, or load.
@@ -206,10 +208,76 @@ class QAModel:
                     if self.prior_weight != 1.0:  # tempered: the priors below count for more
                         p = p ** self.prior_weight
                         p = p / p.sum()
+                    extra: tuple[RelPath, ...] = ()
                     if self.prior is not None:
-                        p = self.prior.apply(p, topics, text.replace(self.placeholder, TOPIC))
-                    out[idx[i]] = Encoded(topics, p, rel[i] if rel is not None else None)
+                        p, extra = self._weigh(p, topics, text.replace(self.placeholder, TOPIC))
+                    out[idx[i]] = Encoded(topics, p, rel[i] if rel is not None else None, extra=extra)
         return out  # type: ignore[return-value]  # every slot filled
+
+    def _weigh(self, probs: np.ndarray, topics: Sequence[int], text: str) -> tuple[np.ndarray, tuple[RelPath, ...]]:
+        """The priors applied to the head's ``probs`` and to the paths :meth:`compose` adds (their probabilities
+        last), renormalised; unchanged where every path would be ruled out."""
+        assert self.prior is not None
+        weights = self.prior.weights(topics, text)
+        extra, extra_p = self.compose(probs, weights, topics, text)
+        learned = [self._path_ids.get(p) for p in extra]
+        if any(k is not None for k in learned):  # a learned path the head gave less: raised to its share
+            probs = probs.copy()
+            for k, q in zip(learned, extra_p, strict=True):
+                if k is not None:
+                    probs[k] = max(probs[k], q)
+            new = [j for j, k in enumerate(learned) if k is None]
+            extra, extra_p = tuple(extra[j] for j in new), extra_p[new]
+        if extra:
+            probs = np.concatenate([probs, extra_p])
+            weights = np.concatenate([weights, self.prior.for_paths(extra).weights(topics, text)])
+        out = probs * weights
+        total = out.sum()
+        return (out / total if total > 0 else probs), extra
+
+    def compose(self, probs: np.ndarray, weights: np.ndarray, topics: Sequence[int],
+                text: str) -> tuple[tuple[RelPath, ...], np.ndarray]:
+        """Paths the head never learned, for one question: each relation the question names (by a word other
+        than the topic's class nouns) that one of the
+        likeliest paths (``probs`` times the priors' ``weights``) lacks, inserted into it at any position, in
+        either direction, where the result is at most ``max_hops`` long and walkable from ``topics``. Each gets
+        ``compose_paths`` times its source's probability (a learned path keeps its own where that is more); the
+        priors then weigh it beside the learned paths. Nothing is composed where the likeliest of them that the
+        graph can walk from ``topics`` already holds every named relation. Returns the paths and those
+        probabilities."""
+        share, prior = self.config.compose_paths, self.prior
+        named = prior.named_apart_from(text, topics) if share and prior is not None and topics else set()
+        if not named:
+            return (), np.empty(0)
+        assert prior is not None
+        sources = np.argsort(-(probs * weights), kind="stable")[:_COMPOSE_FROM]
+        first = next((i for i in sources if len(self.index.execute(topics, self.paths[i]))), None)
+        if first is not None and named <= prior.words.relations(self.paths[first]):
+            return (), np.empty(0)  # the likeliest walkable learned path holds every named relation: no gap
+        found: dict[RelPath, float] = {}
+        for i in sources:
+            source = self.paths[i]
+            for rel in named - prior.words.relations(source):
+                for step in self._steps_of.get(rel, ()):
+                    for k in range(len(source) + 1):
+                        path = (*source[:k], step, *source[k:])
+                        if len(path) <= self.config.max_hops:
+                            found[path] = max(found.get(path, 0.0), share * float(probs[i]))
+        walkable = [p for p in found if len(self.index.execute(topics, p))]
+        return tuple(walkable), np.array([found[p] for p in walkable])
+
+    @cached_property
+    def _steps_of(self) -> dict[str, list[str]]:
+        """The steps (either direction, stored twins included) of each relation as the priors name it."""
+        assert self.prior is not None
+        out: dict[str, list[str]] = {}
+        for r in self.kg.relations:
+            out.setdefault(self.prior.words.relation(r), []).extend([r, r + INVERSE])
+        return out
+
+    @cached_property
+    def _path_ids(self) -> dict[RelPath, int]:
+        return {p: i for i, p in enumerate(self.paths)}
 
     # ----------------------------------------------------------------- front door
     def answer(self, question: str, topic: int | Sequence[int] | None = None) -> QAResult:

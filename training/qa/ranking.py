@@ -26,8 +26,9 @@ class Encoded:
     """Per-question model outputs, computed once and ranked under any fallback setting."""
 
     topics: tuple[int, ...]
-    path_probs: np.ndarray  # (n_paths,)
+    path_probs: np.ndarray  # (n_paths + n_extra,)
     rel: Any  # (d_r,) native relation vector (torch), or None without a scorer
+    extra: tuple[RelPath, ...] = ()  # paths composed for this question beyond the model's (their probabilities last)
     # soft traversals and scorer probabilities already computed: ranking under several fallback settings
     # (model selection, calibration) reuses them instead of scoring every entity again
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
@@ -39,6 +40,10 @@ class Encoded:
 
 
 _WALK_CANDIDATES = 20  # most likely paths tried for a walk from the topic before the question counts as unanswerable
+
+
+def _undirected(path: Sequence[str]) -> tuple[str, ...]:
+    return tuple(s.removesuffix(INVERSE) for s in path)
 
 
 class Ranker:
@@ -162,21 +167,22 @@ class Ranker:
         held-out split) of their probability, the question asks for something this topic lacks. ``blocked``:
         a relation treated as absent from the topic (how abstention is measured on the held-out split)."""
         probs, cfg = enc.path_probs, self.config
+        paths = self.paths + list(enc.extra) if enc.extra else self.paths
         order = np.argsort(-probs, kind="stable")
         chosen: list[tuple[RelPath, float]] = []
         if fallback.soft or fallback.scorer or not cfg.walk_prior:
             mass = 0.0
             for i in order[: cfg.max_paths]:
-                chosen.append((self.paths[i], float(probs[i])))
+                chosen.append((paths[i], float(probs[i])))
                 mass += float(probs[i])
                 if mass >= 0.99:
                     break
             return chosen, None
-        groups = self.groups
+        groups = self.group_ids(enc.extra)
         group_p = np.bincount(groups, weights=probs, minlength=int(groups.max()) + 1)  # (n_groups,)
         walkable: list[tuple[float, float, int]] = []
         for i in order[: _WALK_CANDIDATES]:
-            path = self.paths[i]
+            path = paths[i]
             if blocked is not None and path[0].removesuffix(INVERSE) == blocked:
                 continue
             if enc.memo(("walks", int(i)), lambda path=path: bool(len(self.index.execute(enc.topics, path)))):
@@ -186,19 +192,34 @@ class Ranker:
                                                  else self.abstain_ratio)
         # the ratio is in the model's own terms: its probabilities were tempered by prior_model_weight
         if not walkable or max(w[0] for w in walkable) < ratio ** self.prior_weight * top_group:
-            return [], self.paths[order[0]]
+            return [], paths[order[0]]
         walkable.sort(key=lambda w: (-w[0], -w[1]))  # the most likely group first, its likeliest direction first
         top = walkable[: cfg.max_paths]
         # a group's probability goes to its walkable directions by their own: when both directions can be walked
         # ("the successor of X": X has a successor and a predecessor), the likelier one's answers rank first
         own = np.bincount([groups[i] for _, _, i in top], weights=[p for _, p, _ in top], minlength=len(group_p))
-        return [(self.paths[i], gp * p / own[groups[i]] if own[groups[i]] > 0 else gp) for gp, p, i in top], None
+        return [(paths[i], gp * p / own[groups[i]] if own[groups[i]] > 0 else gp) for gp, p, i in top], None
+
+    @cached_property
+    def _group_keys(self) -> dict[tuple[str, ...], int]:
+        keys: dict[tuple[str, ...], int] = {}
+        for p in self.paths:
+            keys.setdefault(_undirected(p), len(keys))
+        return keys
 
     @cached_property
     def groups(self) -> np.ndarray:
         """``(n_paths,)`` group id of each path: the same relations in the same order, directions ignored."""
-        keys: dict[tuple[str, ...], int] = {}
-        return np.array([keys.setdefault(tuple(s.removesuffix(INVERSE) for s in p), len(keys)) for p in self.paths])
+        return np.array([self._group_keys[_undirected(p)] for p in self.paths])
+
+    def group_ids(self, extra: Sequence[RelPath] = ()) -> np.ndarray:
+        """:attr:`groups`, then the group of each ``extra`` path (a new one where no path has its relations)."""
+        if not extra:
+            return self.groups
+        keys, more = self._group_keys, {}
+        ids = [keys[k] if k in keys else more.setdefault(k, len(keys) + len(more))
+               for k in (_undirected(p) for p in extra)]
+        return np.concatenate([self.groups, np.array(ids, dtype=self.groups.dtype)])
 
     def rank(self, enc: Encoded, fallback: Fallback | str, scorer_weight: float, *, ratio: float | None = None,
              blocked: str | None = None) -> QAResult:
