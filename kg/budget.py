@@ -16,6 +16,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+MIN_SHARE = 0.001  # seconds: what a part of a spent budget gets
 _UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(h|min|m|sec|s)?", re.IGNORECASE)
 
@@ -54,9 +55,10 @@ class Deadline:
         return max(0.0, self.seconds - (time.perf_counter() - self.start))
 
     def share(self, weight: float, of: float) -> float | None:
-        """``weight / of`` of what is left: a step's part when steps of total weight ``of`` remain."""
+        """``weight / of`` of what is left: a step's part when steps of total weight ``of`` remain. Never 0 (a
+        limit of 0 is no limit to a config): past the deadline each part is a millisecond, its shortest run."""
         left = self.left()
-        return None if left is None else left * weight / max(of, 1e-9)
+        return None if left is None else max(left * weight / max(of, 1e-9), MIN_SHARE)
 
 
 def tighter(a: float | None, b: float | None) -> float | None:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from kgagent.kg.budget import Deadline, parse_duration, tighter
+from kgagent.kg.budget import MIN_SHARE, Deadline, parse_duration, tighter
 from kgagent.kg.embeddings import REGIMES, KGEConfig, choose_regime
 
 
@@ -26,7 +26,8 @@ def test_a_deadline_shares_what_is_left() -> None:
     d = Deadline(10.0, start=time.perf_counter() - 4.0)  # 6 s left
     assert 5.9 < d.left() <= 6.0
     assert 1.4 < d.share(1, 4) <= 1.5
-    assert Deadline(1.0, start=time.perf_counter() - 5).left() == 0.0
+    spent = Deadline(1.0, start=time.perf_counter() - 5)
+    assert spent.left() == 0.0 and spent.share(1, 2) == MIN_SHARE > 0  # a valid limit, the shortest run
     assert Deadline(None).share(1, 2) is None
     assert tighter(None, None) is None and tighter(4.0, None) == 4.0 and tighter(4.0, 3.0) == 3.0
 

@@ -499,6 +499,12 @@ def test_a_fit_within_a_time_budget_says_how_it_spent_it(toy_ws: Path) -> None:
         assert metrics["path_head"]["train_seconds"] <= budget["encoder_seconds"] + 2.0
     assert seconds < 20, phases
     assert model.answer("who directed [Film 1]").answers  # a usable model all the same
+    # a budget spent before the fit starts (a build whose index took all of it): every phase's shortest run
+    spent = dataclasses.replace(config, max_seconds=0.001)
+    model, metrics = fit_qa(kg, read_qa_file(toy_ws / "questions.txt", kg), scorer=load_scorer(ws.kge_dir),
+                            config=spent, progress=False)
+    assert metrics["budget"]["skip_encoder"] and metrics["path_head"] is None
+    assert metrics["path_head_warmup"]["steps"] >= 1 and metrics["path_head_warmup"]["stopped_by_budget"]
 
 
 def test_a_relation_the_question_names_is_composed_into_the_likeliest_path(trained: tuple) -> None:
