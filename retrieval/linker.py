@@ -213,13 +213,16 @@ class EntityLinker:
         hits += [(i, j, nid, sim, "fuzzy") for i, j, nid, sim in fuzzy]
         spans = self._score(text, tokens, hits, ctx, caps, informative_caps)
         mentions = self._select(text, tokens, spans, top_k)
+        tagged: dict[tuple[int, int], float] = {}
         if self.tagger is not None and not self._confident(mentions, tokens, informative_caps):
             tagged = self._tag_ranges(tokens, self.tagger.tag([text])[0])
             if tagged:
                 hits += self._tagged_hits(text, tokens, tagged)
                 spans = self._score(text, tokens, hits, ctx, caps, informative_caps, tagged)
                 mentions = self._select(text, tokens, spans, top_k)
-        if self.dense is not None and (not mentions or mentions[0].score < cfg.dense_below):
+        # where the tagger placed the mention, its spans had their own dense queries: the whole text's is moot
+        weak = not mentions or (not tagged and mentions[0].score < cfg.dense_below)
+        if self.dense is not None and weak:
             mentions = self._select(
                 text, tokens, self._dense_spans(text, tokens, spans, ctx, caps, informative_caps), top_k
             )
@@ -285,7 +288,8 @@ class EntityLinker:
         return out
 
     def _tagged_hits(self, text: str, tokens: Sequence[Token], tagged: dict[tuple[int, int], float]) -> list[Hit]:
-        """Candidates for the tagger's spans: names containing the span's words, and dense hits for its text."""
+        """Candidates for the tagger's spans: names containing the span's words, else dense hits for its text
+        (a dense query costs a forward pass of the encoder, more than the tagger's own)."""
         from rapidfuzz.distance import Indel
 
         cfg = self.config
@@ -294,9 +298,10 @@ class EntityLinker:
         for i, j in tagged:
             span = tuple(words[i:j])
             target = " ".join(span)
-            for nid in self._partial_names(span):
+            partial = self._partial_names(span)
+            for nid in partial:
                 out.append((i, j, nid, Indel.normalized_similarity(self._strings[nid], target), "partial"))
-            if self.dense is not None:
+            if self.dense is not None and not partial:
                 for _, name, cos in self.dense(text[tokens[i].start : tokens[j - 1].end], 10):
                     nid = self._exact.get(name_key(name))
                     if nid is not None:

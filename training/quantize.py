@@ -14,6 +14,7 @@ of a reference (the linker, the intent and QA models) uses the quantized layers.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 QUANTIZERS = ("none", "int8")
@@ -50,6 +51,9 @@ def quantize_int8(*objects: Any) -> int:
     from torch.ao.quantization import quantize_dynamic
 
     modules = find_modules(*objects)
-    for m in modules:
-        quantize_dynamic(m, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    with warnings.catch_warnings():
+        # torch marks its eager int8 path deprecated (in favour of torchao, not installed); it works as documented
+        warnings.filterwarnings("ignore", message=r".*(torch\.ao\.quantization|quantize_per_tensor).*")
+        for m in modules:
+            quantize_dynamic(m, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
     return len(modules)

@@ -95,6 +95,20 @@ def test_tagged_span_takes_dense_candidates_rescored_by_spelling() -> None:
     assert (m.text, PRODUCTS.entities[m.entity]) == ("ridlee scot", "Ridley Scott")  # spelling beats cosine
 
 
+def test_no_dense_query_where_the_tagged_words_name_an_entity() -> None:
+    queries: list[str] = []
+
+    def dense(text: str, k: int) -> list[tuple[int, str, float]]:
+        queries.append(text)
+        return [(PRODUCTS.entity_id("Max"), "Max", 0.9)]
+
+    linker = EntityLinker(PRODUCTS, dense=dense, tagger=Marks(["pulse max"]))
+    m = linker.link("is the pulse max any good")[0]
+    assert PRODUCTS.entities[m.entity] == "Lumora Pulse Max"
+    # a name holds the span's words: neither the span nor (the tagger having placed it) the whole text is searched
+    assert queries == []
+
+
 def test_empty_tagging_changes_nothing() -> None:
     text = "what else did scott direct"
     plain = EntityLinker(PRODUCTS).link(text, always=True)
