@@ -144,13 +144,15 @@ def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = Non
     return {**{k: metrics[k] for k in keep if k in metrics}, "losses": result.losses}
 
 
-def index_step(workspace: Path, *, encoder: str | None = None, documents: Path | None = None) -> dict[str, Any]:
-    """Encode the names and passages of ``WS/kg`` into ``WS/index``; returns counts and timings."""
+def index_step(workspace: Path, *, encoder: str | None = None, documents: Path | None = None,
+               max_seconds: float | None = None) -> dict[str, Any]:
+    """Encode the names and passages of ``WS/kg`` into ``WS/index``; returns counts and timings. Under
+    ``max_seconds`` every name is indexed and the passages the time allows (``passages_left``: the rest)."""
     from kgagent.retrieval import IndexConfig, build_index
 
     ws = Workspace(workspace)
-    config = ws.config("index", IndexConfig, encoder=encoder,
-                       documents=str(documents) if documents is not None else None)
+    config = bounded(ws.config("index", IndexConfig, encoder=encoder,
+                               documents=str(documents) if documents is not None else None), max_seconds)
     result = build_index(KnowledgeGraph.load(ws.require("kg")), config=config, out_dir=ws.index_dir)
     ws.record("index", config=config, metrics=result.metrics,
               artifacts=sorted(p for p in ws.index_dir.rglob("*") if p.is_file()))
@@ -180,7 +182,8 @@ class BuildStep:
 
     Under a build budget a step gets ``weight`` parts of what is left, shared among the steps still to run by
     their weights; ``seconds`` is that share (None without a budget). A step of weight 0 is not budgeted; one
-    that cannot stop early (the index) still has a weight, so the steps before it leave it its time.
+    that cannot stop early still has a weight, so the steps before it leave it its time (the index indexes every
+    name, however long that takes, and then the passages its share allows).
     """
 
     run: Callable[[Path, BuildOptions, float | None], dict[str, Any]]
@@ -203,7 +206,7 @@ BUILD_STEPS: dict[str, BuildStep] = {
     "kg": BuildStep(lambda ws, o, s: load_step(o.file, ws, format=o.format, aliases=o.aliases,
                                                descriptions=o.descriptions)),
     "kge": BuildStep(lambda ws, o, s: kge_step(ws, max_seconds=_train_limit("kge", s)), weight=1.0),
-    "index": BuildStep(lambda ws, o, s: index_step(ws), weight=1.0),
+    "index": BuildStep(lambda ws, o, s: index_step(ws, max_seconds=s), weight=1.0),
     "ner": BuildStep(lambda ws, o, s: ner_step(ws, max_seconds=_train_limit("ner", s)), weight=1.0),
     "intents": BuildStep(lambda ws, o, s: intents_step(ws, o.intents, max_seconds=_train_limit("intents", s)),
                          applies=lambda o: o.intents is not None, weight=0.5),

@@ -185,10 +185,17 @@ def index(
     workspace: WS,
     encoder: Annotated[str | None, typer.Option(help="Encoder name or path (default: MiniLM).")] = None,
     documents: Annotated[Path | None, typer.Option(help="Folder of .txt/.md documents to index too.")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Only add the passages a time-limited build left out (the index is kept).")] = False,
 ) -> None:
     """Build WS/index/: entity names and aliases, and passages (triples, descriptions, documents)."""
     from kgagent.agent.build import index_step
 
+    if resume:
+        from kgagent.retrieval.update import complete_index
+
+        emit(complete_index(workspace), None, title=f"completed the index of {workspace}")
+        return
     emit(index_step(workspace, encoder=encoder, documents=documents), None, title=f"indexed {workspace}")
 
 

@@ -4,12 +4,13 @@ fine-tune on dialogues written from the demo domain, with a fluency check before
     .venv/bin/python bench/generator.py --metaqa ../shared/data/metaqa --n-metaqa 300 --n-demo 100 \\
         --finetune-dialogues 400 --out bench/results/generator.json
 
-Each question is given to the generator answered right: its gold answers, with the graph path from the topic to
-each answer as evidence (MetaQA: the dev questions of 1- and 2-hop, a seeded sample; demo: the authored questions
-of the demo domain). A reply is faithful when it names every answer (the first five) and no other entity of the
-graph (``agent.generators.faithful.check_reply``); an unfaithful one is replaced by the template reply in the agent,
-so the fallback rate is one minus the faithful rate. Latency: time to the first streamed piece and to the end,
-one torch thread. Fluency: mean log-likelihood per token of held-out good replies (the template's sentences).
+Each question is given to the generator answered right: its gold answers, with the graph path from the topic to each
+answer as evidence (MetaQA: the dev questions of 1- and 2-hop, a seeded sample; demo: the authored questions of the
+demo domain, topped up to ``--n-demo`` with questions synthesized from its graph). A reply is faithful when it names
+every answer (the first five) and no other entity of the graph (``agent.generators.faithful.check_reply``); an
+unfaithful one is replaced by the template reply in the agent, so the fallback rate is one minus the faithful rate.
+Latency: time to the first streamed piece and to the end, one torch thread. Fluency: mean log-likelihood per token
+of held-out good replies (the template's sentences).
 """
 
 from __future__ import annotations
@@ -40,6 +41,18 @@ def requests(kg: Any, files: list[tuple[Path, int]], n: int, seed: int) -> list[
         take = n // len(files) + (i < n % len(files))
         out += [request_for(kg, dataclasses.replace(ex, hops=hops)) for ex in rng.sample(rows, min(take, len(rows)))]
     return out
+
+
+def synthesized_requests(kg: Any, n: int, seed: int) -> list[Any]:
+    """``n`` requests from questions synthesized from ``kg`` (tops the demo's authored questions up to ``--n-demo``;
+    another seed than the fine-tune's dialogues)."""
+    from kgagent.agent.generators.dialogues import request_for
+    from kgagent.training.synthesize import SynthesisConfig, synthesize_questions
+
+    if n <= 0:
+        return []
+    return [request_for(kg, ex) for ex in synthesize_questions(kg, n, config=SynthesisConfig(seed=seed + 1000,
+                                                                                            max_answers=5))][:n]
 
 
 def measure(gen: Any, reqs: list[Any], names: Any, label: str) -> dict[str, Any]:
@@ -139,6 +152,8 @@ def main(argv: list[str] | None = None) -> None:
     demo_kg = load_demo_kg()
     demo_names = EntityNames.of_kg(demo_kg)
     demo_reqs = requests(demo_kg, [(demo_questions_path(), 3)], args.n_demo, args.seed)
+    result["demo_authored"] = len(demo_reqs)
+    demo_reqs += synthesized_requests(demo_kg, args.n_demo - len(demo_reqs), args.seed)
     if args.n_metaqa:
         kg, _ = load_kg(args.metaqa / "kb.txt", format="pipe")
         reqs = requests(kg, [(args.metaqa / f"{h}-hop" / "qa_dev.txt", h) for h in (1, 2)], args.n_metaqa,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kgagent.kg.config import check_ints
+from kgagent.kg.config import check_ints, check_range
 
 PASSAGE_KINDS = ("triples", "descriptions", "documents")
 
@@ -56,11 +56,15 @@ class IndexConfig:
     chunk_words: int = field(default=120, metadata={"help": "words per document chunk"})
     chunk_overlap: int = field(default=30, metadata={"help": "words shared by consecutive chunks"})
     gpu: bool = field(default=True, metadata={"help": "move indexes to the GPU when FAISS has one"})
+    max_seconds: float | None = field(default=None, metadata={
+        "help": "time limit: every name is indexed, then the passages the limit allows (a seeded sample of the "
+                "triples'); `kgagent index WS --resume` adds the rest. None: no limit"})
 
     def __post_init__(self) -> None:
         check_ints(self, "batch_size", "max_length", "exact_threshold", "hnsw_m", "hnsw_ef_construction",
                    "hnsw_ef_search", "ivf_nprobe", "chunk_words")
         check_ints(self, "ivf_nlist", minimum=0)  # 0: automatic
+        check_range(self, "max_seconds", low_open=True, optional=True)
         if not 0 <= self.chunk_overlap < self.chunk_words:
             raise ValueError(
                 f"chunk_overlap must be in [0, chunk_words={self.chunk_words}), not {self.chunk_overlap}"

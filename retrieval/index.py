@@ -215,18 +215,19 @@ class VectorIndex:
         config: IndexConfig | None = None,
         progress: bool = False,
         desc: str = "indexing",
+        expected: int = 0,
     ) -> VectorIndex:
-        """Index ``vectors`` (``(n, d)``) with one record each; the kind follows the collection size."""
+        """Index ``vectors`` (``(n, d)``) with one record each; the kind follows the collection size, or
+        ``expected`` where more vectors will be added later (a time-limited build)."""
         config = config or IndexConfig()
         vectors = np.asarray(vectors)
         if vectors.ndim != 2 or len(vectors) == 0:
             raise InputError(
                 f"cannot build an index from an empty collection (got shape {vectors.shape})", field="vectors"
             )
-        kind, params = choose_kind(len(vectors), config)
-        index = cls(
-            dim=int(vectors.shape[1]), kind=kind, params=params, expected_size=len(vectors), gpu=config.gpu
-        )
+        size = max(len(vectors), expected)
+        kind, params = choose_kind(size, config)
+        index = cls(dim=int(vectors.shape[1]), kind=kind, params=params, expected_size=size, gpu=config.gpu)
         index.add(vectors, records, progress=progress, desc=desc)
         index._log_placement()
         return index

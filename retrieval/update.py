@@ -7,19 +7,22 @@ passages of kept triples keep their vectors and have their triple ids renumbered
 
 >>> update_index("ws/", GraphChange.between(old_kg, new_kg))  # doctest: +SKIP
 {'names_added': 2012, 'names_removed': 0, 'passages_added': 1000, ...}
+
+``complete_index`` adds the passages a time-limited build left out (``kgagent index WS --resume``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
-from kgagent.kg import GraphChange, Workspace
+from kgagent.kg import GraphChange, KnowledgeGraph, Workspace
 from kgagent.retrieval.encoder import TextEncoder
 from kgagent.retrieval.index import VectorIndex
-from kgagent.retrieval.passages import PASSAGE_BUILDERS, Passage, verbalize
+from kgagent.retrieval.passages import PASSAGE_BUILDERS, Passage, build_passages, verbalize
 from kgagent.retrieval.store import index_meta, name_records, save_index
 
 log = logging.getLogger(__name__)
@@ -90,3 +93,39 @@ def _update_passages(passages: VectorIndex, change: GraphChange, config: Any, en
         passages.add(encoder.encode([p.text for p in new], progress=progress, desc="encoding new passages"),
                      [p.as_record() for p in new])
     return {"passages_added": len(new), "passages_removed": len(gone), "passages_renumbered": len(renumbered)}
+
+
+def _source_key(source: dict[str, Any]) -> str:
+    return json.dumps(source, sort_keys=True)
+
+
+def complete_index(workspace: str | Path | Workspace, *, encoder: TextEncoder | None = None,
+                   progress: bool = True) -> dict[str, Any]:
+    """Encode and add the passages of ``WS/kg`` that ``WS/index`` lacks (those a time limit left out), atomically;
+    returns counts. An index that has them all is left as it is."""
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    t0 = time.perf_counter()
+    config, meta = index_meta(ws)
+    kg = KnowledgeGraph.load(ws.require("kg"))
+    folder = ws.index_dir / "passages"
+    passages = VectorIndex.load(folder, gpu=config.gpu) if folder.exists() else None
+    have = {_source_key(r["source"]) for _, r in passages.items()} if passages is not None else set()
+    wanted = build_passages(kg, config)
+    missing = [p for p in wanted if _source_key(p.source) not in have]
+    report: dict[str, Any] = {"passages_added": len(missing)}
+    if missing:
+        encoder = encoder or TextEncoder(meta.get("encoder"), batch_size=config.batch_size,
+                                         max_length=config.max_length)
+        vecs = encoder.encode([p.text for p in missing], progress=progress, desc="encoding passages")
+        records = [p.as_record() for p in missing]
+        if passages is None:
+            passages = VectorIndex.build(vecs, records, config=config, progress=progress, desc="indexing passages")
+        else:
+            passages.add(vecs, records, progress=progress, desc="indexing passages")
+        entities = VectorIndex.load(ws.index_dir / "entities", gpu=config.gpu)
+        meta = {**meta, "passages": len(passages), "passages_total": len(wanted), "passages_left": 0,
+                "passages_kind": passages.kind}
+        save_index(ws.index_dir, entities, passages, meta)
+    report.update(passages=len(passages) if passages is not None else 0, seconds=round(time.perf_counter() - t0, 2))
+    log.info("index of %s completed: %s", ws.root, report)
+    return report

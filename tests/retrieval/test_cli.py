@@ -29,6 +29,18 @@ def test_index_then_search(ws: Path, tiny_encoder_dir: Path, capsys: pytest.Capt
     assert "Sir Ridley Scott  [entity " in capsys.readouterr().out
 
 
+def test_a_time_limited_index_resumes(ws: Path, tiny_encoder_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (ws / "kgagent.toml").write_text("[index]\nmax_seconds = 0.000001\n", encoding="utf-8")
+    assert main(["index", str(ws), "--encoder", str(tiny_encoder_dir)]) == 0
+    assert not (ws / "index" / "passages").exists()  # the time went to the names
+    assert main(["search", str(ws), "Sir Ridley Scott", "--entities", "-k", "1"]) == 0
+    capsys.readouterr()
+    assert main(["index", str(ws), "--resume"]) == 0
+    assert "passages_added" in capsys.readouterr().out
+    assert main(["search", str(ws), "Blade Runner — directed by — Ridley Scott", "-k", "1"]) == 0
+    assert "Blade Runner — directed by — Ridley Scott  [triple " in capsys.readouterr().out
+
+
 def test_eval_linking_writes_the_contract_keys(ws: Path, tmp_path: Path, capsys) -> None:
     qa = tmp_path / "qa.txt"
     qa.write_text(

@@ -106,3 +106,71 @@ def test_linker_section_of_the_toml_sets_the_linker(tmp_path: Path, link_kg: Kno
     ws.config_path.write_text("[linker]\nmin_scor = 5.0\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[linker\].*min_scor"):
         open_linker(ws)
+
+
+class _Clock:
+    """A deadline whose ``left()`` answers from a list (then 0): how many passage chunks a limit allows."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.answers = [1e9, 1e9]
+
+    def left(self) -> float:
+        return self.answers.pop(0) if self.answers else 0.0
+
+
+def _rebuild(built_ws: Workspace, tmp_path: Path, link_kg: KnowledgeGraph, tiny_encoder, config: IndexConfig):
+    ws = Workspace(tmp_path / "ws")
+    shutil.copytree(built_ws.root, ws.root)
+    result = build_index(link_kg, out_dir=ws.index_dir, config=config, encoder=tiny_encoder, progress=False)
+    return ws, result.metrics
+
+
+def test_a_time_limit_indexes_every_name_then_what_fits_and_resume_adds_the_rest(
+    built_ws: Workspace, tmp_path: Path, link_kg: KnowledgeGraph, tiny_encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kgagent.retrieval.store as store
+    from kgagent.retrieval.update import complete_index
+
+    full = json.loads((built_ws.index_dir / "config.json").read_text())
+    monkeypatch.setattr(store, "PASSAGE_CHUNK", 3)
+    monkeypatch.setattr(store, "Deadline", _Clock)  # two chunks fit, then the time is up
+    config = IndexConfig(**{**full["config"], "max_seconds": 60.0})
+    ws, metrics = _rebuild(built_ws, tmp_path, link_kg, tiny_encoder, config)
+    total = full["passages"]
+    assert metrics["entity_names"] == full["entity_names"]  # names are never cut
+    assert (metrics["passages"], metrics["passages_total"], metrics["passages_left"]) == (6, total, total - 6)
+    # descriptions and documents first, then a sample of the triples
+    assert metrics["passage_kinds"] == {"triples": 4, "descriptions": 1, "documents": 1}
+    r = open_retriever(ws)
+    assert len(r.passages) == 6
+    monkeypatch.undo()
+    report = complete_index(ws, encoder=tiny_encoder, progress=False)
+    assert report["passages_added"] == total - 6 and report["passages"] == total
+    meta = json.loads((ws.index_dir / "config.json").read_text())
+    assert (meta["passages"], meta["passages_left"]) == (total, 0)
+    text = "Alien — directed by — Ridley Scott"
+    hit = open_retriever(ws).search(text, k=1)[0]
+    assert hit.text == text and hit.score == pytest.approx(1.0, abs=1e-4)
+    assert complete_index(ws, encoder=tiny_encoder, progress=False)["passages_added"] == 0
+
+
+def test_a_spent_time_limit_still_indexes_the_names(
+    built_ws: Workspace, tmp_path: Path, link_kg: KnowledgeGraph, tiny_encoder
+) -> None:
+    from kgagent.retrieval.update import complete_index
+
+    full = json.loads((built_ws.index_dir / "config.json").read_text())
+    config = IndexConfig(**{**full["config"], "max_seconds": 1e-6})
+    ws, metrics = _rebuild(built_ws, tmp_path, link_kg, tiny_encoder, config)
+    assert metrics["entity_names"] == full["entity_names"] and metrics["passages"] == 0
+    assert not (ws.index_dir / "passages").exists()
+    r = open_retriever(ws)
+    assert r.passages is None and link_kg.entities[r.link("who directed Blade Runner")[0].entity] == "Blade Runner"
+    assert complete_index(ws, encoder=tiny_encoder, progress=False)["passages"] == full["passages"]
+    assert open_retriever(ws).search("Alien — directed by — Ridley Scott", k=1)[0].score == pytest.approx(1.0, abs=1e-4)
+
+
+def test_index_time_limit_is_checked() -> None:
+    with pytest.raises(ValueError, match="max_seconds"):
+        IndexConfig(max_seconds=0)
