@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--work", type=Path, default=ROOT / ".cache" / "scale")
     p.add_argument("--questions", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--reuse", action="store_true", help="keep a size's finished build (WORK/build_SIZE.json)")
     p.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "scale.json")
     p.add_argument("--plot", type=Path, default=ROOT / "bench" / "results" / "scale.png")
     args = p.parse_args(argv)
@@ -223,8 +224,11 @@ def main(argv: list[str] | None = None) -> None:
         triples = synthetic_kg(size, args.seed)
         write_tsv(triples, file)
         row: dict[str, Any] = {"size": size, "triples": len(triples), "budget": args.budget}
-        print(f"{size}: {len(triples)} triples, building", flush=True)
-        row.update(build(file, ws, args.budget))
+        done = args.work / f"build_{size}.json"  # a finished build, kept so a later failure does not cost it
+        if not (args.reuse and done.is_file() and (ws / "manifest.json").is_file()):
+            print(f"{size}: {len(triples)} triples, building", flush=True)
+            done.write_text(json.dumps(build(file, ws, args.budget)), encoding="utf-8")
+        row.update(json.loads(done.read_text(encoding="utf-8")))
         row["disk_mb"] = disk_mb(ws)
         row.update(measure(ws, args.questions, args.seed))
         row["load_avg"] = list(os.getloadavg())
