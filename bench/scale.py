@@ -139,7 +139,7 @@ def build(file: Path, ws: Path, budget: str) -> dict[str, Any]:
     manifest = json.loads((ws / "manifest.json").read_text())
     timing = manifest["steps"]["build"]["metrics"]
     index = manifest["steps"]["index"]["metrics"]
-    return {"build_seconds": round(wall, 1), "peak_rss_gb": round(rss_kb / 2**20, 3),
+    return {"build_seconds": round(wall, 1), "peak_rss_gib": round(rss_kb / 2**20, 3),
             "step_seconds": timing["step_seconds"], "shares": timing["shares"],
             "load_seconds": timing["step_seconds"].get("kg"),
             "passages_indexed": index.get("passages"), "passages_total": index.get("passages_total")}
@@ -195,9 +195,9 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
         a.loglog(x, [max(r["step_seconds"].get(step, 0), 0.1) for r in rows], ".--", label=step)
     a.set(xlabel="triples", ylabel="seconds", title="build time (default budget)")
     a.legend(fontsize=8)
-    b.loglog(x, [r["peak_rss_gb"] for r in rows], "o-", label="peak RSS of the build (GB)")
-    b.loglog(x, [r["disk_mb"] / 1024 for r in rows], "s-", label="workspace on disk (GB)")
-    b.set(xlabel="triples", ylabel="GB", title="memory and disk")
+    b.loglog(x, [r["peak_rss_gib"] for r in rows], "o-", label="peak RSS of the build (GiB)")
+    b.loglog(x, [r["disk_mb"] / 1024 for r in rows], "s-", label="workspace on disk (GiB)")
+    b.set(xlabel="triples", ylabel="GiB", title="memory and disk")
     b.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

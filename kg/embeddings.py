@@ -606,15 +606,20 @@ def _split(kg: KnowledgeGraph, config: KGEConfig) -> _Split:
 
 
 def _budget_callback(seconds: float, state: dict[str, bool]) -> Any:
-    """A training callback that ends training after the epoch that passes ``seconds`` (PyKEEN's own early
-    stopping callback ends it the same way; the loop then restores the best validated weights)."""
+    """A training callback that ends training after the epoch when another as long as the longest so far would
+    pass ``seconds`` (PyKEEN's own early stopping callback ends it the same way; the loop then restores the best
+    validated weights). The first epoch always runs: PyKEEN cannot stop inside one."""
     from pykeen.training.callbacks import TrainingCallback
 
     start = time.perf_counter()
+    last = [start, 0.0]  # end of the previous epoch, longest epoch (validation included)
 
     class Budget(TrainingCallback):
         def post_epoch(self, epoch: int, epoch_loss: float, **kwargs: Any) -> None:
-            if time.perf_counter() - start > seconds:
+            now = time.perf_counter()
+            last[1] = max(last[1], now - last[0])
+            last[0] = now
+            if now - start + last[1] > seconds:
                 state["stopped"] = True
                 self.training_loop._should_stop = True
 

@@ -317,3 +317,21 @@ def test_time_budget_ends_training(ring_kg) -> None:
     cfg = KGEConfig(**{**FAST, "epochs": 500, "early_stopping": False, "max_seconds": 0.001})
     m = train_embeddings(ring_kg, config=cfg, progress=False).metrics
     assert m["epochs"] == 1 and m["stopped_by_budget"] is True and m["evaluated"]
+
+
+def test_budget_stops_before_an_epoch_that_would_not_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Epochs of 10 s under a 25 s budget: the second ends at 20 s, a third would end at 30 s, so it stops there."""
+    from types import SimpleNamespace
+
+    import kgagent.kg.embeddings as emb
+
+    clock = iter([0.0, 10.0, 20.0, 30.0])
+    monkeypatch.setattr(emb.time, "perf_counter", lambda: next(clock))
+    state: dict[str, bool] = {}
+    callback = emb._budget_callback(25.0, state)
+    loop = SimpleNamespace(_should_stop=False)
+    monkeypatch.setattr(type(callback), "training_loop", property(lambda self: loop), raising=False)
+    callback.post_epoch(1, 0.0)
+    assert not loop._should_stop
+    callback.post_epoch(2, 0.0)
+    assert loop._should_stop and state == {"stopped": True}
