@@ -77,7 +77,7 @@ def build_index(
     def timed(part: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         t = time.perf_counter()
         out = fn(*args, **kwargs)
-        parts[part] = round(time.perf_counter() - t, 2)
+        parts[part] = time.perf_counter() - t
         return out
 
     t_encode = time.perf_counter()
@@ -112,7 +112,7 @@ def build_index(
     name = None if Path(encoder.name) == default_encoder_path() else encoder.name
     save_index(out_dir, entities, passage_index, {"config": asdict(config), "encoder": name, **report})
     report["encode_index_seconds"] = round(encode_s, 2)
-    report["part_seconds"] = parts
+    report["part_seconds"] = {k: round(v, 2) for k, v in parts.items()}
     report["seconds"] = round(time.perf_counter() - t0, 2)
     log.info("index in %s: %d names, %d passages in %.1f s", out_dir, len(entities), len(chosen),
              report["seconds"])
@@ -166,7 +166,7 @@ def _encode_within(encoder: TextEncoder, passages: list[Passage], deadline: Dead
         while done < len(order):
             chunk = order[done: done + PASSAGE_CHUNK]
             left = deadline.left() or 0.0
-            if per_text * len(chunk) + cost.index * (done + len(chunk)) > left:
+            if left <= 0.0 or per_text * len(chunk) + cost.index * (done + len(chunk)) > left:
                 break
             t = time.perf_counter()
             vecs.append(encoder.encode([p.text for p in chunk]))
