@@ -116,7 +116,8 @@ def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = Non
 
     ``overrides`` (None skipped) win over ``[qa]`` of ``kgagent.toml``. ``synthesize=None`` takes ``[qa]
     synthesize``, else, when the files hold fewer than 1000 questions (none at all included), as many as the
-    graph's relation paths call for, so a KG without labelled questions still gets a QA model. ``[lexicon]``
+    graph's relation paths call for, so a KG without labelled questions still gets a QA model (beside more,
+    ``[qa] synthesized_share`` of the training sample, for the wordings the files lack). ``[lexicon]``
     phrasings enter the synthesized questions; ``feedback`` adds the liked and corrected answers of
     ``WS/feedback.jsonl`` as labelled questions.
     """

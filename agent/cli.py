@@ -280,7 +280,8 @@ def train_qa_cmd(
     data: QAFiles = None,
     synthesize: Annotated[int | None, typer.Option(
         "--synthesize", help="Also train on N questions generated from the graph (default: [qa] synthesize, else, "
-        "when the files hold fewer than 1000 questions, as many as the graph's relation paths call for).")] = None,
+        "when the files hold fewer than 1000 questions, as many as the graph's relation paths call for, else "
+        "[qa] synthesized_share of the training sample).")] = None,
     feedback: Annotated[bool, typer.Option(
         "--feedback", help="Also train on the liked (and corrected) answers in WS/feedback.jsonl.")] = False,
     base_model: Annotated[str | None, typer.Option(

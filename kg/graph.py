@@ -20,6 +20,11 @@ from kgagent.kg.validate import check_ids, damaged, parse, read_json, read_npy, 
 INVERSE = "^-1"  # suffix of an inverse relation step: "directed_by^-1" walks tail -> head
 
 
+def inverse_step(step: str) -> str:
+    """The step walking ``step``'s edges the other way: ``r`` <-> ``r^-1``."""
+    return step.removesuffix(INVERSE) if step.endswith(INVERSE) else step + INVERSE
+
+
 def inverse_message(relation: str) -> str:
     """Why a relation name may not end in the inverse suffix (a step with it walks the reverse direction)."""
     return (f"relation {relation!r} ends with {INVERSE!r}, the suffix that marks an inverse step, so it could never "

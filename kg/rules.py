@@ -26,7 +26,7 @@ import numpy as np
 
 from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import KgAgentError
-from kgagent.kg.graph import INVERSE, KnowledgeGraph
+from kgagent.kg.graph import INVERSE, KnowledgeGraph, inverse_step
 from kgagent.kg.io import atomic_write_text
 from kgagent.kg.validate import damaged, parse, read_json
 
@@ -66,9 +66,6 @@ class RuleConfig:
         check_ints(self, "min_support", "per_head", "max_pairs", "max_bodies")
         check_range(self, "max_seconds", low_open=True)
 
-
-def _inverse(step: str) -> str:
-    return step[: -len(INVERSE)] if step.endswith(INVERSE) else step + INVERSE
 
 
 def step_matrices(kg: KnowledgeGraph) -> dict[str, object]:
@@ -225,7 +222,7 @@ def _candidate_bodies(mats: dict[str, object], config: RuleConfig) -> list[tuple
             s, t = steps[i], steps[j]
             # x -> z and back along the same relation joins x to its own kind (films sharing a genre):
             # dense, and rarely a confident rule
-            if (s == t == SAME_NAME) or t == _inverse(s):
+            if (s == t == SAME_NAME) or t == inverse_step(s):
                 continue
             if config.min_support <= count <= config.max_pairs:
                 out.append(((s, t), float(count)))

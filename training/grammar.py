@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kgagent.kg.graph import INVERSE
+from kgagent.kg.graph import INVERSE, inverse_step
 from kgagent.kg.schema import RelationName, Schema, StepType, is_person_noun, singular, verb_forms
 
 GENERIC = ("things", "ones", "items", "entries")  # answers whose class has no name in the graph
@@ -271,11 +271,11 @@ def ask(path: Sequence[str], topic: str, schema: Schema, rng: np.random.Generato
         step = path[i]
         last = i == len(path) - 1
         # X r y, y r^-1 z: z shares y with X (read forward only: backwards it is "co-" something, not sharing)
-        share = i + 1 < len(path) and path[i + 1] == _flip(step) and not step.endswith(INVERSE) \
+        share = i + 1 < len(path) and path[i + 1] == inverse_step(step) and not step.endswith(INVERSE) \
             and rng.random() < 0.6
         w = _words(step if not share else path[i + 1], schema, rng)
         # X r^-1 y, y r z for an agent relation r: z worked with X (the co-directors of X)
-        if not share and i + 1 < len(path) and path[i + 1] == _flip(step) and step.endswith(INVERSE) \
+        if not share and i + 1 < len(path) and path[i + 1] == inverse_step(step) and step.endswith(INVERSE) \
                 and w.agent and rng.random() < 0.6:
             table = CO_QUESTIONS if i + 1 == len(path) - 1 else CO_PHRASES
             family, form = _choose(table, families, rng, simple=i == 0)
@@ -316,9 +316,6 @@ def _middle(shared: StepType | None) -> str:
         return "person"
     return {"when": "year" if shared.literal == "year" else "time", "where": "place"}.get(shared.qword, "thing")
 
-
-def _flip(step: str) -> str:
-    return step.removesuffix(INVERSE) if step.endswith(INVERSE) else step + INVERSE
 
 
 def _words(step: str, schema: Schema, rng: np.random.Generator) -> _Words:

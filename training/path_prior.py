@@ -20,6 +20,8 @@ Priors reweigh the path model's probabilities of one question:
 
 >>> asked_type("who directed | ?"), asked_type("which films did | write"), asked_type("what is |'s genre")
 ('who', 'thing', None)
+>>> asked_type("what kind of film is |"), asked_type("what kind of films did | make"), asked_type("| is by this person")
+(None, 'thing', 'who')
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kgagent.kg.graph import INVERSE, KnowledgeGraph
+from kgagent.kg.graph import INVERSE, KnowledgeGraph, inverse_step
 from kgagent.kg.schema import Schema, induce_schema, is_person_noun, singular
 from kgagent.retrieval.text import FUNCTION_WORDS
 
@@ -45,7 +47,8 @@ TOPIC = " | "
 
 def _asked(text: str) -> tuple[str | None, list[str]]:
     """The first question word of ``text`` and, after "which"/"what", the words that may name what is asked
-    (up to the topic's mention)."""
+    (up to the topic's mention). "What kind of N is X" asks for a kind of the topic, not for an N: ``"kind"``,
+    no noun. With no question word, "... this N" asks like "which N" ("X is a film written by this person")."""
     words = _WORD.findall(text.lower())
     for i, w in enumerate(words):
         if w in ("who", "whom", "when", "where"):
@@ -53,9 +56,39 @@ def _asked(text: str) -> tuple[str | None, list[str]]:
         if w == "how" and i + 1 < len(words) and words[i + 1] in _HOW_MUCH:
             return "how", []
         if w in ("which", "what"):
-            after = [n for n in words[i + 1: i + 6] if n not in _SKIP]
-            return w, after[: after.index("|")] if "|" in after else after
+            window = words[i + 1: i + 6]
+            after = [n for n in window if n not in _SKIP]
+            phrase = after[: after.index("|")] if "|" in after else after
+            if phrase and _KINDS & set(window[: window.index(phrase[0])]) \
+                    and _is_kind_of_topic(words[i + 1:], phrase[0]):
+                return "kind", []
+            return w, phrase
+    for i, w in enumerate(words[:-1]):
+        if w in ("this", "these") and words[i + 1] not in _SKIP and words[i + 1] != "|":
+            return "which", [words[i + 1]]
+    for i, w in enumerate(words[:-1]):  # "name a film directed by X", "list the stores that stock X"
+        if w in _IMPERATIVES:
+            after = [n for n in words[i + 1: i + 5] if n not in _SKIP and n not in ("me", "us", "any", "one")]
+            if after and after[0] != "|" and after[0] not in FUNCTION_WORDS:
+                return "which", after[:1]
+            break
     return None, []
+
+
+_IMPERATIVES = {"name", "list", "give", "show", "tell", "find", "mention", "identify"}
+
+
+_KINDS = {"kind", "kinds", "type", "types", "sort", "sorts"}
+_COPULAS = {"is", "are", "was", "were"}
+
+
+def _is_kind_of_topic(window: list[str], noun: str) -> bool:
+    """``window`` reads "kind of <noun> <copula> [the <another noun>] |": the topic itself is the noun."""
+    rest = window[window.index(noun) + 1:]
+    if not rest or rest[0] not in _COPULAS or "|" not in rest:
+        return False
+    between = [x for x in rest[1: rest.index("|")] if x not in ("the", "a", "an")]
+    return len(between) <= 1 and not (set(between) & FUNCTION_WORDS)
 
 
 # "how many" is left out: it mostly asks for a count of things, which no stored value answers
@@ -271,6 +304,9 @@ class PathPrior:
         self._guessed = np.array([t is not None and t.guessed for t in steps], dtype=bool)  # never weighed down
         self._amount = np.array([t is not None and t.literal in ("number", "quantity") for t in steps], dtype=bool)
         self._lasts = np.array([self.words.relation(p[-1]) if p else "" for p in paths])
+        # the step every answer of a path has: the inverse of its last step
+        self._answer_step = np.array([self._step_ids.get(inverse_step(p[-1]), -1) if p else -1 for p in paths],
+                                     dtype=np.int64)
         self._firsts = np.array([self.words.relation(p[0]) if p else "" for p in paths])
         self._relations = [self.words.relations(p) for p in paths]
         # the class nouns of each path's answers (rdf:type-style classes, the relation's own noun)
@@ -393,11 +429,23 @@ class PathPrior:
         hit = np.array([noun in c for c in self._classes], dtype=bool)
         return np.where(hit, self.config.typed, 1.0) if hit.any() else None
 
+    def kind_factor(self, text: str, topics: Sequence[int]) -> np.ndarray | None:
+        """``(n_paths,)`` factors for "what kind of film is X": a kind of the topic is asked, so paths whose answers
+        are like the topic (other films: they have a step the topic has at their end), persons, times or amounts
+        are weighed down by ``mismatch``; None for other questions."""
+        if _asked(text)[0] != "kind" or not len(topics):
+            return None
+        own = np.unique(self._has[list(topics)].indices)
+        # nor is a kind a person, a time or an amount
+        unfit = np.isin(self._answer_step, own) | (np.isin(self._kind, ["who", "when"]) & ~self._guessed) \
+            | self._amount
+        return np.where(unfit, self.config.mismatch, 1.0) if unfit.any() and not unfit.all() else None
+
     def weights(self, topics: Sequence[int], text: str) -> np.ndarray:
         """``(n_paths,)`` product of every factor for this question (not normalised)."""
         weight = self.fits_topic(topics).astype(float)
         for factor in (self.answer_factor(text), self.naming_factor(text), self.first_factor(text),
-                       self.last_factor(text), self.class_factor(text)):
+                       self.last_factor(text), self.class_factor(text), self.kind_factor(text, topics)):
             if factor is not None:
                 weight = weight * factor
         return weight

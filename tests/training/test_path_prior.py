@@ -25,6 +25,13 @@ from kgagent.training.path_prior import TOPIC, PathPrior, PriorConfig, asked_typ
     ("how much does | cost", "amount"),
     ("how long is the warranty of |", "amount"),
     ("how many films did | direct", None),  # a count, not a stored amount
+    ("what kind of film is |", None),  # a kind of the topic, not a film
+    ("what sort of film is the movie |", None),
+    ("what kind of films did | direct", "thing"),  # films
+    ("| is a film written by this person", "who"),  # no question word: "this N" asks for an N
+    ("can you name a film directed by |", "thing"),  # imperatives ask for their object
+    ("name the director of |", "who"),
+    ("tell me who wrote |", "who"),
 ])
 def test_asked_type(text: str, kind: str | None) -> None:
     assert asked_type(text) == kind
@@ -73,6 +80,15 @@ def test_apply_reweighs_by_topic_and_answer_type(film_kg: KnowledgeGraph) -> Non
     nobody = np.zeros(len(PATHS))
     nobody[2] = 1.0
     assert np.allclose(prior.apply(nobody, [film], "what"), nobody)
+
+
+def test_a_kind_of_the_topic_is_no_entity_like_it_nor_a_person_or_time(film_kg: KnowledgeGraph) -> None:
+    paths = [("has_tags",), ("directed_by",), ("release_year",), ("directed_by", "directed_by^-1")]
+    prior = PathPrior(film_kg, paths, config=PriorConfig(mismatch=0.1))
+    film = film_kg.entity_id("Film 4")
+    factor = prior.kind_factor(f"what kind of film is {TOPIC}?", [film])
+    assert factor is not None and factor.tolist() == [1.0, 0.1, 0.1, 0.1]  # tags; not people, years or films
+    assert prior.kind_factor(f"what kind of films did {TOPIC} direct", [film]) is None
 
 
 def test_relations_named_by_the_question_weigh_their_paths_up(film_kg: KnowledgeGraph) -> None:

@@ -456,6 +456,21 @@ def test_the_training_sample_keeps_every_authored_question() -> None:
                              np.random.default_rng(0))
     assert len(repeated) == 100 + 3 * 30
     assert len(choose_sample(data(30, 50), config, np.random.default_rng(0))) == 80  # under the cap: all
+    many = choose_sample(data(5000, 1000), QAConfig(max_train_questions=100, synthesized_share=0.2),
+                         np.random.default_rng(0))  # many authored: synthesized ones keep their share, no repeats
+    assert len(many) == 100 and int((many >= 5000).sum()) == 20
+
+
+def test_many_questions_from_files_still_get_a_share_of_synthesized_ones() -> None:
+    from kgagent.training.qa import QAConfig, default_synthesis
+    from kgagent.training.qa.train import AUTO
+
+    assert default_synthesis(999) == AUTO  # few questions: as many as the graph's paths call for
+    assert default_synthesis(30_000, QAConfig(max_train_questions=6000, synthesized_share=0.1)) == 667
+    assert default_synthesis(1_200, QAConfig(max_train_questions=6000, synthesized_share=0.2)) == 300
+    assert default_synthesis(30_000, QAConfig(synthesized_share=0.0)) == 0
+    with pytest.raises(ValueError, match="synthesized_share"):
+        QAConfig(synthesized_share=0.9)
 
 
 def test_a_budget_plan_gives_each_phase_at_most_its_share() -> None:

@@ -61,7 +61,12 @@ class QAConfig:
     max_hops: int = field(default=3, metadata={"help": "longest relation path considered (1-3)"})
     synthesize: int | None = field(default=None, metadata={
         "help": "questions generated from the graph for training; None: when the question files hold fewer than "
-                "1000 questions, as many as the graph's distinct relation paths call for ([synthesis]), else 0"})
+                "1000 questions, as many as the graph's distinct relation paths call for ([synthesis]), else "
+                "enough for synthesized_share of the path head's sample"})
+    synthesized_share: float = field(default=0.1, metadata={
+        "help": "beside 1000 or more questions from files, the share of the path head's training sample given to "
+                "synthesized questions, so wordings the files never use (a relation asked by its own name) are "
+                "known too; 0: none"})
     authored_repeat: int = field(default=4, metadata={
         "help": "when synthesized questions are mixed in, each question from a file counts this many times in "
                 "path training: they are few, and phrased the way users ask"})
@@ -157,6 +162,7 @@ class QAConfig:
         check_ints(self, "max_train_questions", "max_answer_questions", "head_warmup_epochs", minimum=0)
         check_ints(self, "synthesize", minimum=0, optional=True)
         check_range(self, "val_fraction", high=0.5, low_open=True, high_open=True)
+        check_range(self, "synthesized_share", high=0.5)
         check_range(self, "answer_lr", low_open=True)
         check_range(self, "max_seconds", low_open=True, optional=True)
         check_range(self, "scorer_weight", optional=True)

@@ -190,21 +190,25 @@ def build_model(kg: KnowledgeGraph, scorer: KGEScorer | None, vocab: Sequence[Re
 
 
 def choose_sample(data: PathData, config: QAConfig, rng: np.random.Generator) -> np.ndarray:
-    """Training rows of the path head: a seeded sample (``max_train_questions``), authored questions repeated
-    ``authored_repeat`` times beside synthesized ones. The sample keeps every authored question where synthesized
-    ones are mixed in (they are few, and phrased the way users ask) and draws the rest from the synthesized."""
+    """Training rows of the path head: a seeded sample (``max_train_questions``). Where synthesized questions
+    are mixed in, authored ones (phrased the way users ask) are all kept and repeated ``authored_repeat`` times
+    when they are few; when they are many, synthesized ones still fill ``synthesized_share`` of the sample."""
     sample = np.asarray(data.labelled)
+    authored = np.array([i for i in sample if data.examples[i].source != "synthesized"], dtype=sample.dtype)
+    synthesized = np.setdiff1d(sample, authored)
     cap = config.max_train_questions
     if cap and len(sample) > cap:
-        authored = np.array([i for i in sample if data.examples[i].source != "synthesized"], dtype=sample.dtype)
-        if 0 < len(authored) < min(cap, len(sample)):
-            others = np.setdiff1d(sample, authored)
-            sample = np.sort(np.concatenate([authored, rng.choice(others, cap - len(authored), replace=False)]))
+        if len(authored) and len(synthesized):
+            n_synth = min(len(synthesized), max(cap - len(authored), round(config.synthesized_share * cap)))
+            n_authored = cap - n_synth
+            picked = [rng.choice(part, n, replace=False) if n < len(part) else part
+                      for part, n in ((authored, n_authored), (synthesized, n_synth))]
+            sample = np.sort(np.concatenate(picked))
         else:
             sample = np.sort(rng.choice(sample, cap, replace=False))
-    authored = [i for i in sample if data.examples[i].source != "synthesized"]
-    if config.authored_repeat > 1 and 0 < len(authored) < len(sample):
-        sample = np.concatenate([sample, *[authored] * (config.authored_repeat - 1)])
+    kept = np.intersect1d(sample, authored)
+    if config.authored_repeat > 1 and 0 < len(kept) == len(authored) < len(sample):
+        sample = np.concatenate([sample, *[kept] * (config.authored_repeat - 1)])
     return sample
 
 

@@ -4,6 +4,7 @@ and its metrics and loss curves out. Reading ``kgagent.toml`` and the manifest i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,10 +46,16 @@ class QATrainResult:
 AUTO = -1  # synthesize as many questions as the graph's distinct relation paths call for
 
 
-def default_synthesis(n_questions: int) -> int:
+def default_synthesis(n_questions: int, config: QAConfig | None = None) -> int:
     """How many questions to synthesize when the config leaves it open: beside fewer than 1000 questions, as
-    many as the graph's paths call for (:data:`AUTO`); else none."""
-    return AUTO if n_questions < 1000 else 0
+    many as the graph's paths call for (:data:`AUTO`); else enough to make ``synthesized_share`` of the path
+    head's training sample (``max_train_questions``)."""
+    config = config or QAConfig()
+    if n_questions < 1000:
+        return AUTO
+    sample = min(n_questions, config.max_train_questions or n_questions)
+    share = config.synthesized_share
+    return math.ceil(sample * share / (1.0 - share)) if share > 0 else 0
 
 
 def train_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, kge: Any, config: QAConfig | None = None,
@@ -76,7 +83,7 @@ def train_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, kge: Any, con
     config = config or QAConfig()
     examples = list(examples)
     if synthesize is None:
-        synthesize = config.synthesize if config.synthesize is not None else default_synthesis(len(examples))
+        synthesize = config.synthesize if config.synthesize is not None else default_synthesis(len(examples), config)
     if not examples and synthesize == 0:
         raise InputError("give question files (--data) and/or a number of questions to synthesize (--synthesize)",
                          field="data")
