@@ -40,7 +40,8 @@ from kgagent.retrieval.text import FUNCTION_WORDS
 _TIME_NOUNS = {"year", "years", "date", "dates", "time", "day", "decade", "century", "month"}
 _PLACE_NOUNS = {"place", "places", "country", "countries", "city", "cities", "location", "locations"}
 _SKIP = {"is", "are", "was", "were", "the", "a", "an", "kind", "kinds", "type", "types", "of", "sort", "other",
-         "some", "all", "different", "main", "primary"}  # words between "which" and its noun
+         "some", "all", "different", "main", "primary", "s",  # words between "which" and its noun ("what's")
+         "name", "names", "title", "titles"}  # "what is the name of the director of X" asks for the director
 _WORD = re.compile(r"[a-z]+|\|")  # "|" stands for the topic's mention: a question's noun never lies past it
 TOPIC = " | "
 
@@ -50,13 +51,15 @@ def _asked(text: str) -> tuple[str | None, list[str]]:
     (up to the topic's mention). "What kind of N is X" asks for a kind of the topic, not for an N: ``"kind"``,
     no noun. With no question word, "... this N" asks like "which N" ("X is a film written by this person")."""
     words = _WORD.findall(text.lower())
+    if words[:1] == ["whose"]:  # "whose novel is X" asks for a person (later, "whose" is a relative pronoun)
+        return "who", []
     for i, w in enumerate(words):
         if w in ("who", "whom", "when", "where"):
             return w, []
         if w == "how" and i + 1 < len(words) and words[i + 1] in _HOW_MUCH:
             return "how", []
         if w in ("which", "what"):
-            window = words[i + 1: i + 6]
+            window = words[i + 1: i + 9]
             after = [n for n in window if n not in _SKIP]
             phrase = after[: after.index("|")] if "|" in after else after
             if phrase and _KINDS & set(window[: window.index(phrase[0])]) \
@@ -68,7 +71,7 @@ def _asked(text: str) -> tuple[str | None, list[str]]:
             return "which", [words[i + 1]]
     for i, w in enumerate(words[:-1]):  # "name a film directed by X", "list the stores that stock X"
         if w in _IMPERATIVES:
-            after = [n for n in words[i + 1: i + 5] if n not in _SKIP and n not in ("me", "us", "any", "one")]
+            after = [n for n in words[i + 1: i + 5] if n not in _SKIP and n not in _NOT_NOUNS]
             if after and after[0] != "|" and after[0] not in FUNCTION_WORDS:
                 return "which", after[:1]
             break
@@ -76,6 +79,7 @@ def _asked(text: str) -> tuple[str | None, list[str]]:
 
 
 _IMPERATIVES = {"name", "list", "give", "show", "tell", "find", "mention", "identify"}
+_NOT_NOUNS = {"me", "us", "any", "one", "few", "several", "many", "more", "couple"}  # "give me a few words"
 
 
 _KINDS = {"kind", "kinds", "type", "types", "sort", "sorts"}

@@ -32,6 +32,9 @@ from kgagent.training.path_prior import TOPIC, PathPrior, PriorConfig, asked_typ
     ("can you name a film directed by |", "thing"),  # imperatives ask for their object
     ("name the director of |", "who"),
     ("tell me who wrote |", "who"),
+    ("what is the name of the director of |", "who"),  # the name of a person is asked like the person
+    ("what's the name of the company that makes |", "thing"),
+    ("whose novel is |", "who"),
 ])
 def test_asked_type(text: str, kind: str | None) -> None:
     assert asked_type(text) == kind
