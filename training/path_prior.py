@@ -73,7 +73,7 @@ def _asked(text: str) -> tuple[str | None, list[str]]:
         if w in _IMPERATIVES:
             after = [n for n in words[i + 1: i + 5] if n not in _SKIP and n not in _NOT_NOUNS]
             if after and after[0] != "|" and after[0] not in FUNCTION_WORDS:
-                return "which", after[:1]
+                return "which", after[: after.index("|")] if "|" in after else after
             break
     return None, []
 
@@ -115,7 +115,7 @@ def asked_type(text: str) -> str | None:
         return wh
     if not phrase:
         return None
-    noun = phrase[0]
+    noun = _head_noun(phrase)
     if set(phrase[:2]) & _TIME_NOUNS:  # "which year", "what release dates"
         return "when"
     if set(phrase[:2]) & _PLACE_NOUNS:
@@ -125,12 +125,19 @@ def asked_type(text: str) -> str | None:
     return "who" if is_person_noun(noun.removesuffix("s")) or is_person_noun(noun) else "thing"
 
 
+def _head_noun(phrase: list[str]) -> str:
+    """The noun of a noun phrase's first words, past a participle that modifies it ("the starred actors")."""
+    if len(phrase) > 1 and phrase[0].endswith("ed") and phrase[1] not in _AUXILIARIES:
+        return phrase[1]
+    return phrase[0]
+
+
 def asked_noun(text: str) -> str | None:
     """The noun of "which N" / "what N" in its singular form ("which countries": country), else None."""
     _, phrase = _asked(text)
     if not phrase or phrase[0] in _AUXILIARIES or phrase[0] in ("do", "does", "can", "could", "will", "would"):
         return None
-    return singular(phrase[0])
+    return singular(_head_noun(phrase))
 
 
 # which answer kinds (Schema.steps qword of a path's last step) fit each asked type
@@ -404,9 +411,10 @@ class PathPrior:
 
     def last_factor(self, text: str) -> np.ndarray | None:
         """``(n_paths,)`` factors for the relation named first after the question word: what is asked is said
-        first ("who wrote the films that share directors with X": ``written_by`` last). None: no telling (no
-        question word, the mention or an auxiliary comes first — "what did the director of X write" says it
-        last —, or one word naming two relations)."""
+        first ("who wrote the films that share directors with X": ``written_by`` last; "what is a film directed
+        by X": ``directed_by``, a copula is read past). None: no telling (no question word, the mention or an
+        auxiliary comes first — "what did the director of X write" says it last —, or one word naming two
+        relations)."""
         if self.config.last == 1.0:
             return None
         words = _WORD.findall(text.lower())
@@ -414,8 +422,8 @@ class PathPrior:
         if start is None:
             return None
         for w in words[start + 1:]:
-            if w == "|" or w in _AUXILIARIES:
-                return None
+            if w == "|" or (w in _AUXILIARIES and w not in _COPULAS) or w in _KINDS:
+                return None  # "what types are the films written by X" asks for a kind the question does not name
             rels = self.words.by_word(w)
             if rels:
                 return np.where(self._lasts == next(iter(rels)), self.config.last, 1.0) if len(rels) == 1 else None

@@ -35,6 +35,9 @@ from kgagent.training.path_prior import TOPIC, PathPrior, PriorConfig, asked_typ
     ("what is the name of the director of |", "who"),  # the name of a person is asked like the person
     ("what's the name of the company that makes |", "thing"),
     ("whose novel is |", "who"),
+    ("what are the starred actors of |", "who"),  # a participle before the noun: the noun tells
+    ("list the starred actors of |", "who"),
+    ("which films starred |", "thing"),
 ])
 def test_asked_type(text: str, kind: str | None) -> None:
     assert asked_type(text) == kind
@@ -161,6 +164,9 @@ def test_the_relation_named_after_the_question_word_is_the_last_step(film_kg: Kn
     assert p[1] == pytest.approx(4 * p[0]) and p[1] == pytest.approx(4 * p[2])  # what is asked is said first
     # after an auxiliary the verb comes last ("what did ... write"): no telling
     assert np.allclose(prior.apply(flat, [film], f"what did the director of {TOPIC} write"), flat)
+    # a copula is read past: "who is the writer of ..." asks for a writer
+    p = prior.apply(flat, [film], f"who is the writer of the films that share directors with {TOPIC}")
+    assert p[1] == pytest.approx(4 * p[0])
     assert np.allclose(prior.apply(flat, [film], f"{TOPIC}"), flat)  # no question word
 
 
