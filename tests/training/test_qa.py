@@ -520,6 +520,7 @@ def test_a_fit_within_a_time_budget_says_how_it_spent_it(toy_ws: Path) -> None:
                             config=spent, progress=False)
     assert metrics["budget"]["skip_encoder"] and metrics["path_head"] is None
     assert metrics["path_head_warmup"]["steps"] >= 1 and metrics["path_head_warmup"]["stopped_by_budget"]
+    assert metrics["answer_scorer"]["stopped_by_budget"]  # its epochs score every entity: they stop with it too
 
 
 def test_a_relation_the_question_names_is_composed_into_the_likeliest_path(trained: tuple) -> None:

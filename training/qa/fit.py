@@ -268,8 +268,10 @@ def train_path_head(model: QAModel, data: PathData, config: QAConfig, progress: 
 
 
 def train_answer_scorer(model: QAModel, data: PathData, config: QAConfig, rng: np.random.Generator,
-                        progress: bool, on_step: StepCallback | None) -> TrainResult:
-    """The EmbedKGQA-style scorer on frozen question features (cheap: no encoder passes)."""
+                        progress: bool, on_step: StepCallback | None, deadline: Deadline | None = None) -> TrainResult:
+    """The EmbedKGQA-style scorer on frozen question features (no encoder passes, but each step scores every
+    entity: on a large graph its epochs cost minutes). Under a budget its training takes at most half of what
+    the fit has left once its features are encoded; the path prototypes and held-out choices get the rest."""
     import torch
 
     from kgagent.training.qa_net import AnswerHead
@@ -305,7 +307,8 @@ def train_answer_scorer(model: QAModel, data: PathData, config: QAConfig, rng: n
                                    "topics": topics_t[[train_ans[i] for i in idx]],
                                    "answers": gold[[train_ans[i] for i in idx]]}, seed=config.seed)
     tc = TrainConfig(epochs=config.answer_epochs, lr=config.answer_lr, batch_size=config.answer_batch_size,
-                     patience=config.train.patience, seed=config.seed, max_grad_norm=5.0)
+                     patience=config.train.patience, seed=config.seed, max_grad_norm=5.0,
+                     max_seconds=deadline.share(1, 2) if deadline is not None else None)
     return train_loop(head, batches, scorer_hits if val_ans else None, tc, desc="qa: answer scorer",
                       progress=progress, on_step=on_step)
 
@@ -517,7 +520,7 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
     if config.max_seconds is not None:
         metrics["budget"] = {"seconds": config.max_seconds, **asdict(plan)}
     if model.net.rel_head is not None:
-        answer = train_answer_scorer(model, data, config, rng, progress, on_step)
+        answer = train_answer_scorer(model, data, config, rng, progress, on_step, deadline)
         metrics["answer_scorer"] = answer.as_dict()
         metrics["val_scorer_hits_at_1"] = answer.best_score
         clock.lap("answer scorer")
