@@ -461,6 +461,34 @@ def test_the_training_sample_keeps_every_authored_question() -> None:
     assert len(many) == 100 and int((many >= 5000).sum()) == 20
 
 
+def test_only_the_questions_a_fit_reads_are_labelled(full_kg: KnowledgeGraph) -> None:
+    from kgagent.training.qa import QAConfig
+    from kgagent.training.qa.fit import LABEL_POOL, label_questions
+    from kgagent.training.qa_data import QAExample
+
+    kg, e = full_kg, full_kg.entity_id
+    authored = [QAExample(f"who wrote Film {i % N_FILMS} ({i})", (e(f"Film {i % N_FILMS}"),),
+                          (e(f"Writer {i % N_FILMS % 5}"),), source=f"q.txt:{i}") for i in range(400)]
+    synthesized = [QAExample(f"who directs Film {i}", (e(f"Film {i}"),), (e(f"Director {i % 6}"),),
+                             source="synthesized", qtype="directed_by") for i in range(N_FILMS)]
+    examples = authored + synthesized
+    config = QAConfig(max_train_questions=20, max_val_questions=10, val_fraction=0.2)
+    data = label_questions(kg, examples, config, None, progress=False)
+    labelled = {i for i, lab in enumerate(data.labels) if lab}
+    train_authored = [i for i in data.train_idx if i < 400]
+    # of the ~320 authored training questions, a seeded pool of twice the sample; the held-out ones scored
+    assert len([i for i in labelled if i in set(train_authored)]) == LABEL_POOL * 20
+    assert set(data.val_idx[:10].tolist()) <= labelled
+    assert not labelled & set(data.val_idx[10:].tolist())
+    assert all(data.labels[i][0] == ("written_by",) for i in labelled if i < 400)
+    # every synthesized training question (fewer than the pool) keeps its known path
+    assert {i for i in data.train_idx if i >= 400} <= labelled
+    # 0: every question, as before
+    everything = label_questions(kg, examples, QAConfig(max_train_questions=0, max_val_questions=10,
+                                                        val_fraction=0.2), None, progress=False)
+    assert len(everything.labelled) == len(everything.train_idx)
+
+
 def test_many_questions_from_files_still_get_a_share_of_synthesized_ones() -> None:
     from kgagent.training.qa import QAConfig, default_synthesis
     from kgagent.training.qa.train import AUTO

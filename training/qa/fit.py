@@ -143,9 +143,18 @@ class PathData:
         return targets
 
 
+# training questions labelled per source, as a multiple of ``max_train_questions``: the path head trains on a
+# sample of them, the prototypes and the path vocabulary read them all
+LABEL_POOL = 2
+
+
 def label_questions(kg: KnowledgeGraph, examples: list[QAExample], config: QAConfig, cache_dir: Path | None,
                     progress: bool) -> PathData:
-    """Weak labels, the seeded split and the path vocabulary; a clear error when no question has a path."""
+    """Weak labels, the seeded split and the path vocabulary; a clear error when no question has a path.
+
+    Labelling searches paths from every topic (minutes on a large graph), so only the questions a fit reads are
+    labelled: the held-out ones it scores, and of each source (authored, synthesized) the training questions in a
+    seeded order until ``LABEL_POOL`` times ``max_train_questions`` have a path (all of them when that is 0)."""
     # a synthesized question knows the path it was asked from; the paths tied with it (the same answers) are
     # searched for within a small budget, so the head learns the tie, not an arbitrary one of its paths
     index = PathIndex(kg)
@@ -153,15 +162,30 @@ def label_questions(kg: KnowledgeGraph, examples: list[QAExample], config: QACon
     # a relation name with "/" in it (Freebase paths) cannot be read back from qtype: search for those instead
     known = [k if k is not None and all(s in index.step_ids for s in k) else None for k in known]
     labels: list[tuple[RelPath, ...]] = [()] * len(examples)
-    for synthesized, budget in ((False, 20_000), (True, 2_000)):
-        rows = [i for i, k in enumerate(known) if (k is not None) == synthesized]
+
+    def label(rows: Sequence[int], synthesized: bool) -> int:
+        """Label ``rows`` (all of one kind) in place; returns how many got a path."""
         found = cached_path_labels(kg, [examples[i] for i in rows], config.max_hops, index, cache_dir, progress,
-                                   budget) if rows else []
+                                   2_000 if synthesized else 20_000) if rows else []
         for i, lab in zip(rows, found, strict=True):
             k = known[i]
             exact = bool(lab) and set(index.execute(examples[i].topics, lab[0]).tolist()) == set(examples[i].answers)
             labels[i] = lab if k is None else (tuple(dict.fromkeys([*lab, k])) if exact else (k,))
+        return sum(1 for i in rows if labels[i])
+
     train_idx, val_idx = split_indices(len(examples), config.val_fraction, config.seed)
+    order = np.random.default_rng(config.seed).permutation(train_idx).tolist()
+    wanted = LABEL_POOL * config.max_train_questions
+    for synthesized in (False, True):
+        label([int(i) for i in val_idx[: config.max_val_questions] if (known[i] is not None) == synthesized],
+              synthesized)
+        rows = [i for i in order if (known[i] is not None) == synthesized]
+        chunk = wanted or len(rows)
+        have = 0
+        for start in range(0, len(rows), chunk):  # chunk by chunk, each cached on its own
+            have += label(rows[start: start + chunk], synthesized)
+            if wanted and have >= wanted:
+                break
     labelled = [i for i in train_idx if labels[i]]
     if not labelled:
         raise InputError("no training question has a relation path (of up to "
