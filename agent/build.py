@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -148,7 +149,8 @@ def qa_step(workspace: Path, questions: list[Path], synthesize: int | None = Non
 def index_step(workspace: Path, *, encoder: str | None = None, documents: Path | None = None,
                max_seconds: float | None = None) -> dict[str, Any]:
     """Encode the names and passages of ``WS/kg`` into ``WS/index``; returns counts and timings. Under
-    ``max_seconds`` every name is indexed and the passages the time allows (``passages_left``: the rest)."""
+    ``max_seconds``, the names (best connected entities first) and then the passages the time allows
+    (``names_left``, ``passages_left``: the rest)."""
     from kgagent.retrieval import IndexConfig, build_index
 
     ws = Workspace(workspace)
@@ -183,8 +185,7 @@ class BuildStep:
 
     Under a build budget a step gets ``weight`` parts of what is left, shared among the steps still to run by
     their weights; ``seconds`` is that share (None without a budget). A step of weight 0 is not budgeted; one
-    that cannot stop early still has a weight, so the steps before it leave it its time (the index indexes every
-    name, however long that takes, and then the passages its share allows).
+    that cannot stop early still has a weight, so the steps before it leave it its time.
     """
 
     run: Callable[[Path, BuildOptions, float | None], dict[str, Any]]
@@ -230,6 +231,16 @@ def ner_step(workspace: Path, *, max_seconds: float | None = None, **overrides: 
     return {**result.metrics, "losses": result.losses}
 
 
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far in MB (None where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux (bytes on macOS)
+    return round(kb / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
+
 def build_workspace(options: BuildOptions, progress: Progress | None = None) -> dict[str, Any]:
     """Run every build step (:data:`BUILD_STEPS`) into a fresh workspace; swap it in only when all succeed.
     With ``options.budget``, each step gets its share of the time left (:class:`BuildStep`)."""
@@ -243,7 +254,8 @@ def build_workspace(options: BuildOptions, progress: Progress | None = None) -> 
         old_config = Workspace(target).config_path
         if old_config.exists():
             shutil.copy2(old_config, Workspace(tmp).config_path)
-        timing: dict[str, Any] = {"budget_seconds": options.budget, "shares": {}, "step_seconds": {}}
+        timing: dict[str, Any] = {"budget_seconds": options.budget, "shares": {}, "step_seconds": {},
+                                  "peak_rss_mb": {}}
         for i, (name, step) in enumerate(steps):
             progress(i / len(steps), f"{name}…")
             t0 = time.perf_counter()
@@ -253,6 +265,7 @@ def build_workspace(options: BuildOptions, progress: Progress | None = None) -> 
             timing["shares"][name] = None if seconds is None else round(seconds, 1)
             summary[name] = step.run(tmp, options, seconds)
             summary[f"{name}_seconds"] = timing["step_seconds"][name] = round(time.perf_counter() - t0, 2)
+            timing["peak_rss_mb"][name] = peak_rss_mb()  # the process's peak so far: the step that raised it
         timing["seconds"] = round(sum(timing["step_seconds"].values()), 2)
         Workspace(tmp).record("build", metrics=timing)  # where the time went, beside each step's own record
         progress(1.0, "done")

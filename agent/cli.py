@@ -186,7 +186,7 @@ def index(
     encoder: Annotated[str | None, typer.Option(help="Encoder name or path (default: MiniLM).")] = None,
     documents: Annotated[Path | None, typer.Option(help="Folder of .txt/.md documents to index too.")] = None,
     resume: Annotated[bool, typer.Option(
-        "--resume", help="Only add the passages a time-limited build left out (the index is kept).")] = False,
+        "--resume", help="Only add the names and passages a time-limited build left out (the index is kept).")] = False,
 ) -> None:
     """Build WS/index/: entity names and aliases, and passages (triples, descriptions, documents)."""
     from kgagent.agent.build import index_step

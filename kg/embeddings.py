@@ -86,6 +86,10 @@ REGIMES: dict[str, dict[str, Any]] = {
 # 'auto' takes 1-N while (training pairs x entities) per epoch stays under this: ~10 s an epoch on 2 CPU cores
 # (MetaQA's 9.2e9 took 175 s an epoch there); a GPU does it ~100x faster.
 ONE_TO_N_LIMIT = {"cpu": 5e8, "cuda": 5e10}
+# 'auto' also bounds the entity table: at most this many floats (1 GB; training holds it about four times, with
+# its gradient and Adam's two moments), counting two floats a dimension (complex models). A graph of millions of
+# entities gets fewer dimensions rather than tens of GB.
+ENTITY_FLOATS_LIMIT = 2.5e8
 
 
 def choose_regime(config: KGEConfig, n_train: int, n_entities: int) -> tuple[KGEConfig, str]:
@@ -102,7 +106,50 @@ def choose_regime(config: KGEConfig, n_train: int, n_entities: int) -> tuple[KGE
         why = f"1-N would score {pairs:.2g} pairs an epoch ({'under' if loop == 'lcwa' else 'over'} {limit:.0e} " \
               f"on {device})"
     filled = {k: v if getattr(config, k) is None else getattr(config, k) for k, v in REGIMES[loop].items()}
+    if config.training_loop.lower() == "auto" and 2 * config.dim * n_entities > ENTITY_FLOATS_LIMIT:
+        filled["dim"] = max(8, int(ENTITY_FLOATS_LIMIT / (2 * n_entities)))
+        why += f"; dim {filled['dim']}: {n_entities:,} entities x {config.dim} dims would pass " \
+               f"{ENTITY_FLOATS_LIMIT:.1e} floats"
     return replace(config, training_loop=loop, **filled), why
+
+
+# Under a time limit an epoch must leave room for a few more: when this many epochs of all the training triples
+# would not fit, each epoch trains on a seeded sample that does (PyKEEN cannot stop inside an epoch), and the
+# entities left out of it get their neighbours' mean vectors (kg.kge_extend).
+EPOCHS_IN_BUDGET = 3
+PROBE_BATCHES = 2  # batches timed to price a training triple
+
+
+def _seconds_per_triple(config: KGEConfig, model_kwargs: dict[str, Any], train: Any) -> float:
+    """Seconds one training triple costs in an epoch, timed on ``PROBE_BATCHES`` batches of the real training loop
+    (model, loss, negatives, optimizer) over a sample of ``train``."""
+    from pykeen.models import model_resolver
+    from pykeen.training import training_loop_resolver
+    from pykeen.utils import resolve_device
+
+    probe, _ = _sample(train, PROBE_BATCHES * int(config.batch_size or 1), config.seed)
+    model = model_resolver.make(config.model, model_kwargs, triples_factory=train, loss=config.loss,
+                                loss_kwargs=config.loss_kwargs or None, random_seed=config.seed)
+    model = model.to(resolve_device(config.device))
+    extra = {"negative_sampler_kwargs": {"num_negs_per_pos": config.negatives}} \
+        if config.training_loop == "slcwa" else {}
+    loop = training_loop_resolver.make(config.training_loop, model=model, triples_factory=probe,
+                                       optimizer=config.optimizer, optimizer_kwargs={"lr": config.lr},
+                                       automatic_memory_optimization=False, **extra)
+    t = time.perf_counter()
+    loop.train(triples_factory=probe, num_epochs=1, batch_size=config.batch_size, use_tqdm=False)
+    return (time.perf_counter() - t) / max(1, len(probe.mapped_triples))
+
+
+def epoch_triples(config: KGEConfig, model_kwargs: dict[str, Any], train: Any) -> tuple[int, float | None]:
+    """``(training triples per epoch, seconds per triple or None when not priced)``: all of them, unless
+    ``EPOCHS_IN_BUDGET`` epochs of them would pass ``config.max_seconds``."""
+    n = len(train.mapped_triples)
+    if config.max_seconds is None or n < 4 * PROBE_BATCHES * int(config.batch_size or 1):
+        return n, None  # no limit, or a few batches: an epoch costs about what pricing it would
+    per_triple = _seconds_per_triple(config, model_kwargs, train)
+    fits = int(config.max_seconds / EPOCHS_IN_BUDGET / per_triple)
+    return min(n, max(fits, int(config.batch_size or 1))), per_triple
 
 
 @dataclass
@@ -697,6 +744,21 @@ def _export(model: Any, kg: KnowledgeGraph, config: KGEConfig, model_name: str, 
 _METRIC_KEYS = ("mrr", "hits_at_1", "hits_at_3", "hits_at_10", "mean_rank", "mrr_tail", "mrr_head")
 
 
+def _fill_unfitted(kg: KnowledgeGraph, info: dict[str, Any], tensors: dict[str, torch.Tensor],
+                   fitted: np.ndarray) -> dict[str, int]:
+    """Give the entities no ``fitted`` triple trained the mean rows of their neighbours (in place); the counts.
+    Test figures were measured before, with those entities' random rows."""
+    from kgagent.kg.kge_extend import fill_from_neighbours
+
+    known = np.zeros(kg.num_entities, dtype=bool)
+    known[fitted[:, 0]] = known[fitted[:, 2]] = True
+    tr = kg.triples
+    src, dst = np.concatenate([tr[:, 0], tr[:, 2]]), np.concatenate([tr[:, 2], tr[:, 0]])
+    names = [spec["name"] for spec in info["representations"]["entity"]]
+    stats = fill_from_neighbours([tensors[k] for k in names], known, src, dst)
+    return {"entities_unfitted": int((~known).sum()), **stats}
+
+
 def _metrics(results: Any) -> dict[str, float]:
     get = results.get_metric
     return {
@@ -762,11 +824,16 @@ def train_embeddings(
     if not issubclass(model_cls, ERModel):
         raise ConfigError(f"kge.model: {config.model!r} has no entity/relation representations to save")
     name = model_resolver.normalize_cls(model_cls)
-    kwargs = {**MODEL_DEFAULTS.get(name, {}), "embedding_dim": config.dim, **config.model_kwargs}
-
     train, valid, test, split_note = _split(kg, config)
     config, regime = choose_regime(config, len(train.mapped_triples), kg.num_entities)
+    kwargs = {**MODEL_DEFAULTS.get(name, {}), "embedding_dim": config.dim, **config.model_kwargs}
     log.info("KGE: %s (%s)", config.training_loop, regime)
+    n_epoch, per_triple = epoch_triples(config, kwargs, train)
+    fitted, unfitted = _sample(train, n_epoch, config.seed + 2)  # every training triple, or an epoch's sample
+    if len(unfitted):
+        log.warning("KGE: an epoch of %d triples would not leave room for %d epochs in %.0f s; each trains on "
+                    "a seeded sample of %d", len(train.mapped_triples), EPOCHS_IN_BUDGET, config.max_seconds,
+                    n_epoch)
     evaluated = test is not None
     if evaluated:
         valid_eval, valid_rest = _sample(valid, config.max_eval_triples, config.seed)
@@ -775,7 +842,7 @@ def train_embeddings(
         valid_eval, valid_rest, test_rest = None, train.mapped_triples[:0], train.mapped_triples[:0]
         test_eval = _sample(train, 1, config.seed)[0]
     # Filtered setting: every known triple is filtered, also valid/test triples left out of the samples.
-    filters = [x for x in (valid_rest, test_rest) if len(x)]
+    filters = [x for x in (valid_rest, test_rest, unfitted) if len(x)]
     early_stopping = config.early_stopping and evaluated
 
     t0 = time.perf_counter()
@@ -790,7 +857,7 @@ def train_embeddings(
                           "evaluation_batch_size": config.eval_batch_size, "best_model_path": best}
         try:
             res = pipeline(
-                training=train, validation=valid_eval, testing=test_eval,
+                training=fitted, validation=valid_eval, testing=test_eval,
                 model=config.model, model_kwargs=kwargs,
                 loss=config.loss, loss_kwargs=config.loss_kwargs or None,
                 training_loop=config.training_loop.lower(),
@@ -826,6 +893,8 @@ def train_embeddings(
         "seconds": round(seconds, 2),
         "train_seconds": round(float(res.train_seconds), 2),
         "n_train": len(train.mapped_triples),
+        "epoch_triples": n_epoch,
+        "seconds_per_triple": per_triple,
         "n_valid": len(valid.mapped_triples) if evaluated else 0,
         "n_test": len(test.mapped_triples) if evaluated else 0,
         "n_test_evaluated": len(test_eval.mapped_triples) if evaluated else 0,
@@ -835,6 +904,9 @@ def train_embeddings(
     info["metrics"] = metrics
     embeddings = KGEmbeddings(info, tensors, metrics)
     _verify(embeddings, res.model, kg)
+    if len(unfitted):
+        metrics.update(_fill_unfitted(kg, info, tensors, fitted.mapped_triples.numpy()))
+        embeddings = KGEmbeddings(info, tensors, metrics)
 
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:

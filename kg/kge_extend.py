@@ -59,36 +59,50 @@ def _neighbour_means(tensors: list[torch.Tensor], n_new: int, src: np.ndarray, d
     out = [torch.cat([x, x.new_zeros((n_new - n_old, *x.shape[1:]))]) for x in tensors]
     known = np.zeros(n_new, dtype=bool)
     known[:n_old] = True
+    return out, fill_from_neighbours(out, known, src, dst, rounds)
+
+
+def fill_from_neighbours(tensors: list[torch.Tensor], known: np.ndarray, src: np.ndarray, dst: np.ndarray,
+                         rounds: int = 4) -> dict[str, int]:
+    """In place: each ``(n, *s)`` tensor's rows not ``known`` become the mean of their known neighbours' rows
+    (edges ``src -> dst``), round by round; rows no round reaches get the mean known row. Returns the counts."""
+    import torch
+
+    n = tensors[0].shape[0]
+    was_known = known.copy()
+    known = known.copy()
     for _ in range(rounds):
         edge = known[src] & ~known[dst]
         if not edge.any():
             break
         s, d = torch.as_tensor(src[edge]), torch.as_tensor(dst[edge])
-        count = torch.bincount(d, minlength=n_new).clamp(min=1)  # (n_new,)
+        count = torch.bincount(d, minlength=n).clamp(min=1)  # (n,)
         reached = np.unique(dst[edge])
-        for x in out:
-            acc = torch.zeros_like(x).index_add_(0, d, x[s])  # (n_new, *s)
+        for x in tensors:
+            acc = torch.zeros_like(x).index_add_(0, d, x[s])  # (n, *s)
             x[reached] = acc[reached] / count[reached].reshape(-1, *[1] * (x.ndim - 1)).to(x.dtype)
         known[reached] = True
-    from_neighbours = int(known[n_old:].sum())
+    from_neighbours = int((known & ~was_known).sum())
     lone = np.flatnonzero(~known)
-    for x in out:
-        if len(lone):
-            x[lone] = x[:n_old].mean(0)
-        _keep_unit_norm(x, n_old)
-    return out, {"from_neighbours": from_neighbours, "without_neighbours": len(lone)}
+    for x in tensors:
+        if len(lone) and was_known.any():
+            x[lone] = x[torch.as_tensor(was_known)].mean(0)
+        _keep_unit_norm(x, was_known)
+    return {"from_neighbours": from_neighbours, "without_neighbours": len(lone)}
 
 
-def _keep_unit_norm(x: torch.Tensor, n_old: int) -> None:
-    """Normalize the new rows of ``x`` in place when every old row has norm 1 (the model constrains them)."""
+def _keep_unit_norm(x: torch.Tensor, known: np.ndarray) -> None:
+    """Normalize the rows of ``x`` not ``known`` in place when every known row has norm 1 (the model
+    constrains them)."""
     import torch
 
-    if n_old == 0 or x.shape[0] == n_old:
+    if not known.any() or known.all():
         return
-    norms = x[:n_old].reshape(n_old, -1).norm(dim=1)
+    k, u = torch.as_tensor(known), torch.as_tensor(~known)
+    norms = x[k].reshape(int(known.sum()), -1).norm(dim=1)
     if torch.allclose(norms, torch.ones_like(norms), atol=1e-3):
-        new = x[n_old:].reshape(x.shape[0] - n_old, -1)
-        x[n_old:] = (new / new.norm(dim=1, keepdim=True).clamp(min=1e-12)).reshape(x[n_old:].shape)
+        new = x[u].reshape(int(u.sum()), -1)
+        x[u] = (new / new.norm(dim=1, keepdim=True).clamp(min=1e-12)).reshape(x[u].shape)
 
 
 def _append_mean(x: torch.Tensor, extra: int) -> torch.Tensor:

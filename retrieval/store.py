@@ -52,10 +52,12 @@ def build_index(
 ) -> IndexResult:
     """Encode the names and passages of ``kg`` into ``out_dir`` (a workspace's ``index/``, written atomically).
 
-    ``encoder`` defaults to ``TextEncoder(config.encoder)``. Under ``config.max_seconds`` every name is still
-    indexed (linking needs them), then as many passages as the time allows (``passages_left`` counts the rest;
-    ``retrieval.update.complete_index`` adds them). Reading ``[index]`` of ``kgagent.toml`` and recording the
-    step in the manifest is the build layer's business (``agent.build.index_step``).
+    ``encoder`` defaults to ``TextEncoder(config.encoder)``. Under ``config.max_seconds`` the names come first,
+    best connected entities first, as many as the time allows, then the passages (``names_left`` and
+    ``passages_left`` count the rest; ``retrieval.update.complete_index`` adds them). A name left out is still
+    linked by its spelling (the linker's dictionary); only the dense fallback for misspellings lacks it. Reading
+    ``[index]`` of ``kgagent.toml`` and recording the step in the manifest is the build layer's business
+    (``agent.build.index_step``).
 
     >>> build_index(kg, out_dir="ws/index").metrics  # doctest: +SKIP
     {'entity_names': 52013, 'passages': 133582, 'entities_kind': 'flat', 'passages_kind': 'flat', ...}
@@ -81,15 +83,22 @@ def build_index(
         return out
 
     t_encode = time.perf_counter()
-    name_vecs = timed("encode_names", encoder.encode, [r["name"] for r in names], progress=progress,
-                      desc="encoding names")
-    entities = timed("index_names", VectorIndex.build, name_vecs, names, config=config, progress=progress,
-                     desc="indexing names")
+    if deadline.seconds is not None:  # a cut keeps the names of the best connected entities
+        degree = kg.degrees()
+        names.sort(key=lambda r: -degree[r["entity"]])
+    first_guess = _ClockCosts(encode=0.0, index=_insert_cost(len(names), config))
+    name_vecs, n_names = timed("encode_names", _encode_within, encoder, [r["name"] for r in names], deadline,
+                               first_guess, progress, "encoding names")
+    entities = timed("index_names", VectorIndex.build, name_vecs, names[:n_names], config=config,
+                     progress=progress, desc="indexing names", expected=len(names))
     passage_index = None
     chosen = passages
     if passages:
-        cost = _ClockCosts.of(parts, len(names), entities.kind, len(passages), config)
-        vecs, chosen = timed("encode_passages", _encode_within, encoder, passages, deadline, cost, progress)
+        cost = _ClockCosts.of(parts, n_names, entities.kind, len(passages), config)
+        chosen = _passage_order(passages) if deadline.seconds is not None else passages
+        vecs, n_chosen = timed("encode_passages", _encode_within, encoder, [p.text for p in chosen], deadline,
+                               cost, progress, "encoding passages", first=0)
+        chosen = chosen[:n_chosen]
         if chosen:
             passage_index = timed("index_passages", VectorIndex.build, vecs, [p.as_record() for p in chosen],
                                   config=config, progress=progress, desc="indexing passages",
@@ -98,6 +107,8 @@ def build_index(
 
     report: dict[str, Any] = {
         "entity_names": len(entities),
+        "names_total": len(names),
+        "names_left": len(names) - len(entities),
         "passages": len(chosen),
         "passages_total": len(passages),
         "passages_left": len(passages) - len(chosen),
@@ -116,19 +127,30 @@ def build_index(
     report["seconds"] = round(time.perf_counter() - t0, 2)
     log.info("index in %s: %d names, %d passages in %.1f s", out_dir, len(entities), len(chosen),
              report["seconds"])
+    if report["names_left"]:
+        log.warning("index: %d of %d entity names left out by the time limit (linking still finds them by "
+                    "spelling); `kgagent index WS --resume` adds them", report["names_left"], len(names))
     if report["passages_left"]:
         log.warning("index: %d of %d passages left out by the time limit; `kgagent index WS --resume` adds them",
                     report["passages_left"], len(passages))
     return IndexResult(report, config)
 
 
-PASSAGE_CHUNK = 2048  # passages encoded between two looks at the clock under a time limit
+TEXT_CHUNK = 2048  # texts encoded between two looks at the clock under a time limit
 HNSW_SECONDS_PER_VECTOR = 4e-4  # insertion cost where no HNSW was built yet (0.24-0.36 ms measured, 2 cores)
+
+
+def _insert_cost(n: int, config: IndexConfig) -> float:
+    """Seconds to index one of ``n`` vectors before any was timed: HNSW inserts; flat and IVF adds are cheap next
+    to encoding."""
+    from kgagent.retrieval.index import choose_kind
+
+    return HNSW_SECONDS_PER_VECTOR if choose_kind(n, config)[0] == "hnsw" else 0.0
 
 
 @dataclass(frozen=True)
 class _ClockCosts:
-    """Seconds per passage to encode (first guess: a name's; then measured) and to index (HNSW inserts)."""
+    """Seconds per text to encode (0: not known yet) and to index (HNSW inserts)."""
 
     encode: float
     index: float
@@ -136,45 +158,50 @@ class _ClockCosts:
     @classmethod
     def of(cls, parts: dict[str, float], n_names: int, names_kind: str, n_passages: int,
            config: IndexConfig) -> _ClockCosts:
-        from kgagent.retrieval.index import choose_kind
-
-        if choose_kind(n_passages, config)[0] != "hnsw":
-            index = 0.0  # flat and IVF adds are cheap next to encoding
-        elif names_kind == "hnsw":
+        """Passages' first guess: a name's encoding; inserts as the names' took, or the default cost."""
+        index = _insert_cost(n_passages, config)
+        if index and names_kind == "hnsw":
             index = 1.5 * parts["index_names"] / n_names  # a larger graph costs more per insert
-        else:
-            index = HNSW_SECONDS_PER_VECTOR
         return cls(parts["encode_names"] / n_names, index)
 
 
-def _encode_within(encoder: TextEncoder, passages: list[Passage], deadline: Deadline, cost: _ClockCosts,
-                   progress: bool) -> tuple[Any, list[Passage]]:
-    """Vectors of ``passages`` and the passages they are of: all of them without a deadline; under one, chunk by
-    chunk while the next chunk, and indexing everything encoded, still fit. Descriptions and documents come
-    first, then the triples in a seeded random order, so a cut leaves a sample of the whole graph."""
+def _passage_order(passages: list[Passage]) -> list[Passage]:
+    """Descriptions and documents first, then the triples in a seeded random order, so that a cut leaves a sample
+    of the whole graph."""
+    import numpy as np
+
+    triples = [p for p in passages if p.source.get("kind") == "triple"]
+    order = [p for p in passages if p.source.get("kind") != "triple"]
+    return order + [triples[i] for i in np.random.default_rng(0).permutation(len(triples))]
+
+
+def _encode_within(encoder: TextEncoder, texts: list[str], deadline: Deadline, cost: _ClockCosts,
+                   progress: bool, desc: str, first: int | None = None) -> tuple[Any, int]:
+    """``(vectors, n)``: the first ``n`` of ``texts`` encoded, all of them without a deadline; under one, chunk by
+    chunk while the next chunk, and indexing everything encoded, still fit (the first ``first`` always: an
+    index is never empty)."""
     import numpy as np
     from tqdm.auto import tqdm
 
     if deadline.seconds is None:
-        return encoder.encode([p.text for p in passages], progress=progress, desc="encoding passages"), passages
-    triples = [p for p in passages if p.source.get("kind") == "triple"]
-    order = [p for p in passages if p.source.get("kind") != "triple"]
-    order += [triples[i] for i in np.random.default_rng(0).permutation(len(triples))]
+        return encoder.encode(texts, progress=progress, desc=desc), len(texts)
+    first = TEXT_CHUNK if first is None else first
     vecs: list[Any] = []
     done, per_text = 0, cost.encode
-    with tqdm(total=len(order), desc="encoding passages", unit="text", disable=not progress, leave=False) as bar:
-        while done < len(order):
-            chunk = order[done: done + PASSAGE_CHUNK]
-            left = deadline.left() or 0.0
-            if left <= 0.0 or per_text * len(chunk) + cost.index * (done + len(chunk)) > left:
-                break
+    with tqdm(total=len(texts), desc=desc, unit="text", disable=not progress, leave=False) as bar:
+        while done < len(texts):
+            chunk = texts[done: done + TEXT_CHUNK]
+            if done >= first:
+                left = deadline.left() or 0.0
+                if left <= 0.0 or per_text * len(chunk) + cost.index * (done + len(chunk)) > left:
+                    break
             t = time.perf_counter()
-            vecs.append(encoder.encode([p.text for p in chunk]))
+            vecs.append(encoder.encode(chunk))
             per_text = (time.perf_counter() - t) / len(chunk)
             done += len(chunk)
             bar.update(len(chunk))
     out = np.concatenate(vecs) if vecs else np.empty((0, encoder.dim), dtype=np.float32)
-    return out, order[:done]
+    return out, done
 
 
 def name_records(kg: KnowledgeGraph) -> list[dict[str, Any]]:

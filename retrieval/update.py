@@ -8,7 +8,7 @@ passages of kept triples keep their vectors and have their triple ids renumbered
 >>> update_index("ws/", GraphChange.between(old_kg, new_kg))  # doctest: +SKIP
 {'names_added': 2012, 'names_removed': 0, 'passages_added': 1000, ...}
 
-``complete_index`` adds the passages a time-limited build left out (``kgagent index WS --resume``).
+``complete_index`` adds the names and passages a time-limited build left out (``kgagent index WS --resume``).
 """
 
 from __future__ import annotations
@@ -41,16 +41,7 @@ def update_index(workspace: str | Path | Workspace, change: GraphChange, *, enco
                                      max_length=config.max_length)
     kg = change.new
 
-    # names: the records a fresh build would have, minus those the index holds
-    want = {(r["entity"], r["name"]) for r in name_records(kg)}
-    have = {(r["entity"], r["name"]): i for i, r in entities.items()}
-    gone = [i for key, i in have.items() if key not in want]
-    fresh = sorted(want - have.keys())
-    entities.remove(gone)
-    if fresh:
-        entities.add(encoder.encode([n for _, n in fresh], progress=progress, desc="encoding new names"),
-                     [{"entity": e, "name": n} for e, n in fresh])
-    report: dict[str, Any] = {"names_added": len(fresh), "names_removed": len(gone)}
+    report: dict[str, Any] = _sync_names(entities, kg, encoder, progress)
 
     if passages is not None:
         report.update(_update_passages(passages, change, config, encoder, progress))
@@ -59,6 +50,20 @@ def update_index(workspace: str | Path | Workspace, change: GraphChange, *, enco
     report["seconds"] = round(time.perf_counter() - t0, 2)
     log.info("index of %s updated: %s", ws.root, report)
     return report
+
+
+def _sync_names(entities: VectorIndex, kg: KnowledgeGraph, encoder: TextEncoder, progress: bool) -> dict[str, int]:
+    """Make the name index hold the records a fresh build of ``kg`` would: remove the others, encode the missing
+    (new entities, or names a time limit left out)."""
+    want = {(r["entity"], r["name"]) for r in name_records(kg)}
+    have = {(r["entity"], r["name"]): i for i, r in entities.items()}
+    gone = [i for key, i in have.items() if key not in want]
+    fresh = sorted(want - have.keys())
+    entities.remove(gone)
+    if fresh:
+        entities.add(encoder.encode([n for _, n in fresh], progress=progress, desc="encoding names"),
+                     [{"entity": e, "name": n} for e, n in fresh], progress=progress, desc="indexing names")
+    return {"names_added": len(fresh), "names_removed": len(gone)}
 
 
 def _update_passages(passages: VectorIndex, change: GraphChange, config: Any, encoder: TextEncoder,
@@ -101,31 +106,36 @@ def _source_key(source: dict[str, Any]) -> str:
 
 def complete_index(workspace: str | Path | Workspace, *, encoder: TextEncoder | None = None,
                    progress: bool = True) -> dict[str, Any]:
-    """Encode and add the passages of ``WS/kg`` that ``WS/index`` lacks (those a time limit left out), atomically;
-    returns counts. An index that has them all is left as it is."""
+    """Encode and add the entity names and passages of ``WS/kg`` that ``WS/index`` lacks (those a time limit left
+    out), atomically; returns counts. An index that has them all is left as it is."""
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     t0 = time.perf_counter()
     config, meta = index_meta(ws)
     kg = KnowledgeGraph.load(ws.require("kg"))
+    encoder = encoder or TextEncoder(meta.get("encoder"), batch_size=config.batch_size,
+                                     max_length=config.max_length)
+    entities = VectorIndex.load(ws.index_dir / "entities", gpu=config.gpu)
+    report: dict[str, Any] = _sync_names(entities, kg, encoder, progress) if meta.get("names_left") else {
+        "names_added": 0, "names_removed": 0}
     folder = ws.index_dir / "passages"
     passages = VectorIndex.load(folder, gpu=config.gpu) if folder.exists() else None
     have = {_source_key(r["source"]) for _, r in passages.items()} if passages is not None else set()
     wanted = build_passages(kg, config)
     missing = [p for p in wanted if _source_key(p.source) not in have]
-    report: dict[str, Any] = {"passages_added": len(missing)}
+    report["passages_added"] = len(missing)
     if missing:
-        encoder = encoder or TextEncoder(meta.get("encoder"), batch_size=config.batch_size,
-                                         max_length=config.max_length)
         vecs = encoder.encode([p.text for p in missing], progress=progress, desc="encoding passages")
         records = [p.as_record() for p in missing]
         if passages is None:
             passages = VectorIndex.build(vecs, records, config=config, progress=progress, desc="indexing passages")
         else:
             passages.add(vecs, records, progress=progress, desc="indexing passages")
-        entities = VectorIndex.load(ws.index_dir / "entities", gpu=config.gpu)
-        meta = {**meta, "passages": len(passages), "passages_total": len(wanted), "passages_left": 0,
-                "passages_kind": passages.kind}
+    if missing or report["names_added"]:
+        meta = {**meta, "entity_names": len(entities), "names_left": 0, "passages": len(passages or ()),
+                "passages_total": len(wanted), "passages_left": 0,
+                "passages_kind": passages.kind if passages is not None else None}
         save_index(ws.index_dir, entities, passages, meta)
-    report.update(passages=len(passages) if passages is not None else 0, seconds=round(time.perf_counter() - t0, 2))
+    report.update(entity_names=len(entities), passages=len(passages) if passages is not None else 0,
+                  seconds=round(time.perf_counter() - t0, 2))
     log.info("index of %s completed: %s", ws.root, report)
     return report

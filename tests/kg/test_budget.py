@@ -50,3 +50,15 @@ def test_what_the_user_sets_wins_over_the_regime() -> None:
     assert (cfg.training_loop, cfg.loss, cfg.batch_size, why) == ("lcwa", "softplus", 64, "as configured")
     cfg, _ = choose_regime(KGEConfig(negatives=3, device="cpu"), n_train=107_000, n_entities=43_000)
     assert cfg.negatives == 3 and cfg.loss == REGIMES["slcwa"]["loss"]
+
+
+def test_auto_gives_millions_of_entities_fewer_dimensions() -> None:
+    from kgagent.kg.embeddings import ENTITY_FLOATS_LIMIT
+
+    metaqa, _ = choose_regime(KGEConfig(device="cpu"), n_train=107_000, n_entities=43_000)
+    assert metaqa.dim == 200  # a table far under the limit keeps its dimension
+    huge, why = choose_regime(KGEConfig(device="cpu"), n_train=8_000_000, n_entities=2_600_000)
+    assert huge.dim < 200 and 2 * huge.dim * 2_600_000 <= ENTITY_FLOATS_LIMIT and "dim" in why
+    # a loop the user chose is taken as configured, dimension included
+    assert choose_regime(KGEConfig(training_loop="slcwa", device="cpu"), n_train=8_000_000,
+                         n_entities=2_600_000)[0].dim == 200

@@ -335,3 +335,35 @@ def test_budget_stops_before_an_epoch_that_would_not_fit(monkeypatch: pytest.Mon
     assert not loop._should_stop
     callback.post_epoch(2, 0.0)
     assert loop._should_stop and state == {"stopped": True}
+
+
+def test_an_epoch_that_would_not_fit_trains_on_a_sample() -> None:
+    """Priced by timing two real batches: under a budget too short for a few epochs of every training triple,
+    each epoch trains on a seeded sample, and the entities it left out get vectors from their neighbours."""
+    kg = KnowledgeGraph.from_triples(ring_triples(40))
+    cfg = KGEConfig(**{**FAST, "batch_size": 8, "epochs": 3, "early_stopping": False, "max_seconds": 0.001})
+    result = train_embeddings(kg, config=cfg, progress=False)
+    m = result.metrics
+    assert m["seconds_per_triple"] > 0 and m["epoch_triples"] == 8 < m["n_train"]
+    assert m["entities_unfitted"] > 0 and m["from_neighbours"] + m["without_neighbours"] == m["entities_unfitted"]
+    vectors = result.embeddings.entity_vectors
+    assert np.isfinite(vectors).all() and len(np.unique(vectors.round(6), axis=0)) > 8
+    unbounded = train_embeddings(kg, config=KGEConfig(**{**FAST, "batch_size": 8, "epochs": 1,
+                                                         "max_seconds": None}), progress=False).metrics
+    assert unbounded["epoch_triples"] == unbounded["n_train"] and unbounded["seconds_per_triple"] is None
+
+
+def test_fill_from_neighbours_averages_known_rows_round_by_round() -> None:
+    import torch
+
+    from kgagent.kg.kge_extend import fill_from_neighbours
+
+    # a chain 0 - 1 - 2 - 3 and a lone entity 4; only 0 and 1 are known
+    x = torch.tensor([[2.0, 0.0], [0.0, 2.0], [9.0, 9.0], [9.0, 9.0], [9.0, 9.0]])
+    src, dst = np.array([0, 1, 2, 1, 2, 3]), np.array([1, 2, 3, 0, 1, 2])
+    stats = fill_from_neighbours([x], np.array([True, True, False, False, False]), src, dst)
+    assert stats == {"from_neighbours": 2, "without_neighbours": 1}
+    assert x[2].tolist() == [0.0, 2.0]  # its one known neighbour (1)
+    assert x[3].tolist() == [0.0, 2.0]  # reached in the second round, through 2
+    assert x[4].tolist() == [1.0, 1.0]  # no neighbour: the mean known row
+    assert x[0].tolist() == [2.0, 0.0]  # known rows unchanged

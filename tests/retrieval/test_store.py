@@ -109,11 +109,11 @@ def test_linker_section_of_the_toml_sets_the_linker(tmp_path: Path, link_kg: Kno
 
 
 class _Clock:
-    """A deadline whose ``left()`` answers from a list (then 0): how many passage chunks a limit allows."""
+    """A deadline whose ``left()`` answers from a list (then 0): how many chunks of texts a limit allows."""
 
-    def __init__(self, seconds: float | None) -> None:
+    def __init__(self, seconds: float | None, answers: list[float]) -> None:
         self.seconds = seconds
-        self.answers = [1e9, 1e9]
+        self.answers = list(answers)
 
     def left(self) -> float:
         return self.answers.pop(0) if self.answers else 0.0
@@ -126,25 +126,35 @@ def _rebuild(built_ws: Workspace, tmp_path: Path, link_kg: KnowledgeGraph, tiny_
     return ws, result.metrics
 
 
-def test_a_time_limit_indexes_every_name_then_what_fits_and_resume_adds_the_rest(
-    built_ws: Workspace, tmp_path: Path, link_kg: KnowledgeGraph, tiny_encoder, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _limited(built_ws: Workspace, tmp_path: Path, link_kg: KnowledgeGraph, tiny_encoder,
+             monkeypatch: pytest.MonkeyPatch, chunks: int) -> tuple[Workspace, dict, dict]:
+    """An index rebuilt with chunks of 3 texts, of which ``chunks`` fit after the first (always encoded)."""
     import kgagent.retrieval.store as store
-    from kgagent.retrieval.update import complete_index
 
     full = json.loads((built_ws.index_dir / "config.json").read_text())
-    monkeypatch.setattr(store, "PASSAGE_CHUNK", 3)
-    monkeypatch.setattr(store, "Deadline", _Clock)  # two chunks fit, then the time is up
+    monkeypatch.setattr(store, "TEXT_CHUNK", 3)
+    monkeypatch.setattr(store, "Deadline", lambda seconds: _Clock(seconds, [1e9] * chunks))
     config = IndexConfig(**{**full["config"], "max_seconds": 60.0})
     ws, metrics = _rebuild(built_ws, tmp_path, link_kg, tiny_encoder, config)
+    monkeypatch.undo()
+    return ws, metrics, full
+
+
+def test_a_time_limit_indexes_the_names_then_what_fits_and_resume_adds_the_rest(
+    built_ws: Workspace, tmp_path: Path, link_kg: KnowledgeGraph, tiny_encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kgagent.retrieval.update import complete_index
+
+    n_names = json.loads((built_ws.index_dir / "config.json").read_text())["entity_names"]
+    name_chunks = -(-n_names // 3)
+    ws, metrics, full = _limited(built_ws, tmp_path, link_kg, tiny_encoder, monkeypatch, name_chunks - 1 + 2)
     total = full["passages"]
-    assert metrics["entity_names"] == full["entity_names"]  # names are never cut
+    assert (metrics["entity_names"], metrics["names_left"]) == (n_names, 0)  # every name, then two chunks
     assert (metrics["passages"], metrics["passages_total"], metrics["passages_left"]) == (6, total, total - 6)
     # descriptions and documents first, then a sample of the triples
     assert metrics["passage_kinds"] == {"triples": 4, "descriptions": 1, "documents": 1}
     r = open_retriever(ws)
     assert len(r.passages) == 6
-    monkeypatch.undo()
     report = complete_index(ws, encoder=tiny_encoder, progress=False)
     assert report["passages_added"] == total - 6 and report["passages"] == total
     meta = json.loads((ws.index_dir / "config.json").read_text())
@@ -155,7 +165,30 @@ def test_a_time_limit_indexes_every_name_then_what_fits_and_resume_adds_the_rest
     assert complete_index(ws, encoder=tiny_encoder, progress=False)["passages_added"] == 0
 
 
-def test_a_spent_time_limit_still_indexes_the_names(
+def test_a_tight_time_limit_cuts_the_names_of_the_least_connected_entities(
+    built_ws: Workspace, tmp_path: Path, link_kg: KnowledgeGraph, tiny_encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kgagent.retrieval.update import complete_index
+
+    ws, metrics, full = _limited(built_ws, tmp_path, link_kg, tiny_encoder, monkeypatch, 1)
+    assert metrics["entity_names"] == 6 and metrics["names_left"] == full["entity_names"] - 6
+    assert metrics["passages"] == 0
+    r = open_retriever(ws)
+    kept = {rec["entity"] for _, rec in r.entities.items()}
+    degree = link_kg.degrees()
+    assert min(degree[e] for e in kept) >= max(degree[e] for e in range(link_kg.num_entities) if e not in kept)
+    # an entity whose name was cut is still linked by its spelling
+    cut = next(e for e in range(link_kg.num_entities) if e not in kept and degree[e] > 0)
+    name = link_kg.labels[cut]
+    assert r.link(f"tell me about {name}")[0].entity == cut
+    report = complete_index(ws, encoder=tiny_encoder, progress=False)
+    assert report["names_added"] == full["entity_names"] - 6 and report["passages"] == full["passages"]
+    meta = json.loads((ws.index_dir / "config.json").read_text())
+    assert (meta["entity_names"], meta["names_left"]) == (full["entity_names"], 0)
+    assert len(open_retriever(ws).entities) == full["entity_names"]
+
+
+def test_a_spent_time_limit_still_indexes_a_first_chunk_of_names(
     built_ws: Workspace, tmp_path: Path, link_kg: KnowledgeGraph, tiny_encoder
 ) -> None:
     from kgagent.retrieval.update import complete_index
@@ -163,6 +196,7 @@ def test_a_spent_time_limit_still_indexes_the_names(
     full = json.loads((built_ws.index_dir / "config.json").read_text())
     config = IndexConfig(**{**full["config"], "max_seconds": 1e-6})
     ws, metrics = _rebuild(built_ws, tmp_path, link_kg, tiny_encoder, config)
+    # the first chunk (2,048 texts) always: here every name
     assert metrics["entity_names"] == full["entity_names"] and metrics["passages"] == 0
     assert not (ws.index_dir / "passages").exists()
     r = open_retriever(ws)

@@ -87,8 +87,9 @@ class QAConfig:
     answer_epochs: int = 8
     answer_lr: float = 2e-3
     answer_batch_size: int = 128
-    max_answer_questions: int = field(default=0, metadata={
-        "help": "train the scorer on a seeded sample of this many questions; 0: all"})
+    max_answer_questions: int = field(default=10_000, metadata={
+        "help": "train the scorer on a seeded sample of this many questions (encoding each costs as much as a "
+                "path head's training question: 29,000 took 85 s of a MetaQA build); 0: all"})
     # inference
     fallback: Literal["auto", "none", "soft", "scorer", "both"] = field(default="auto", metadata={
         "help": "what answers when exact paths miss edges: KGE soft traversal, the scorer, both; auto: the best "
