@@ -94,10 +94,9 @@ def mentioned_words(path: RelPath, text: str) -> int:
 # ----------------------------------------------------------------- sampling walks
 def synthesize_questions(kg: KnowledgeGraph, n: int | None = None, *, config: SynthesisConfig | None = None,
                          index: PathIndex | None = None, schema: Schema | None = None,
-                         progress: bool = False, limit: int | None = None) -> list[QAExample]:
+                         progress: bool = False) -> list[QAExample]:
     """``n`` distinct questions about ``kg``'s relation paths (fewer when the graph has fewer distinct walks);
-    ``n=None``: as many as the graph's distinct paths call for (see :class:`SynthesisConfig`), at most ``limit``
-    (the paths are still found by as many walks).
+    ``n=None``: as many as the graph's distinct paths call for (see :class:`SynthesisConfig`).
 
     Random walks find the paths (each step drawn uniformly among the relation directions leaving the current
     entity, not among its edges, so rare relations are found too); the question budget of each length
@@ -128,7 +127,7 @@ def synthesize_questions(kg: KnowledgeGraph, n: int | None = None, *, config: Sy
     if not found:
         return []
     if auto:  # as many as the paths call for
-        n = min(n, config.max_per_path * len(found), limit or n)
+        n = min(n, config.max_per_path * len(found))
     seen: Counter[tuple[int, RelPath]] = Counter()  # how often each topic was asked each path
     pools: dict[RelPath, Any] = {}  # path -> its topics in a random order, drawn from as questions are asked
     questions: dict[RelPath, list[QAExample]] = {p: [] for p in found}

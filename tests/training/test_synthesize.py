@@ -78,17 +78,6 @@ def test_small_or_empty_requests(movie_kg: KnowledgeGraph) -> None:
     assert {(q.topics, q.qtype) for q in qs} <= {((0,), "r"), ((1,), "r^-1")}  # only two walks exist
 
 
-def test_a_limit_caps_as_many_as_the_paths_call_for(movie_kg: KnowledgeGraph) -> None:
-    from kgagent.training.qa.train import SYNTHESIZED_PER_SECOND, synthesis_limit
-
-    every = synthesize_questions(movie_kg, config=SynthesisConfig(seed=3))
-    capped = synthesize_questions(movie_kg, config=SynthesisConfig(seed=3), limit=len(every) // 3)
-    assert 0 < len(capped) <= len(every) // 3 < len(every)
-    # the paths are found by as many walks: the capped questions still ask most of them
-    assert len({q.qtype for q in capped}) >= 0.5 * len({q.qtype for q in every})
-    assert synthesis_limit(None) is None and synthesis_limit(50.0) == 50 * SYNTHESIZED_PER_SECOND
-
-
 @pytest.mark.parametrize("kwargs", [{"max_hops": 4}, {"hop_weights": (1.0,)}, {"max_answers": 0},
                                     {"hop_weights": (0.0, 0.0, 0.0)}])
 def test_config_checks_name_the_field(kwargs: dict) -> None:

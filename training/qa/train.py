@@ -44,20 +44,6 @@ class QATrainResult:
 
 
 AUTO = -1  # synthesize as many questions as the graph's distinct relation paths call for
-# Under a time budget on a CPU, AUTO synthesizes at most this many questions per second of the QA step: what a fit
-# can read at a few milliseconds per encoding (the path sample once for the warm-up and three times a step for the
-# encoder, twice that labelled, the scorer's questions once); more would only be synthesized and labelled.
-SYNTHESIZED_PER_SECOND = 60
-
-
-def synthesis_limit(max_seconds: float | None) -> int | None:
-    """At most how many questions :data:`AUTO` synthesizes in a QA step of ``max_seconds`` (None: no limit, also
-    where torch sees a GPU)."""
-    if max_seconds is None:
-        return None
-    import torch
-
-    return None if torch.cuda.is_available() else max(100, int(SYNTHESIZED_PER_SECOND * max_seconds))
 
 
 def default_synthesis(n_questions: int, config: QAConfig | None = None) -> int:
@@ -105,8 +91,7 @@ def train_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, kge: Any, con
     if unknown:
         raise InputError(f"no relation named {unknown[0]!r} in the graph", field="lexicon")
     synth = synthesize_questions(kg, None if synthesize == AUTO else synthesize, config=synthesis or SynthesisConfig(),
-                                 schema=induce_schema(kg, lexicon=lexicon), progress=progress,
-                                 limit=synthesis_limit(config.max_seconds)) if synthesize else []
+                                 schema=induce_schema(kg, lexicon=lexicon), progress=progress) if synthesize else []
     scorer = load_scorer(kge, kg)
     if config.max_seconds is not None:  # the budget covers synthesis too
         config = replace(config, max_seconds=max(1.0, config.max_seconds - (time.perf_counter() - t0)))
