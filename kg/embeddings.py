@@ -90,6 +90,12 @@ ONE_TO_N_LIMIT = {"cpu": 5e8, "cuda": 5e10}
 # its gradient and Adam's two moments), counting two floats a dimension (complex models). A graph of millions of
 # entities gets fewer dimensions rather than tens of GB.
 ENTITY_FLOATS_LIMIT = 2.5e8
+# sLCWA's optimizer step updates the whole entity table (dense Adam): on a large graph that, not the batch, is
+# the cost of a step, so 'auto' grows the batch with the entities (about one scored triple per entity) up to this
+SLCWA_MAX_BATCH = 65_536
+# Under a time limit, evaluation scores every entity for each evaluated triple: the samples shrink to at most
+# this many (triple, entity) scores per pass (MetaQA's 2,000 test triples x 43,234 entities stay whole)
+EVAL_SCORES_LIMIT = 1e8
 
 
 def choose_regime(config: KGEConfig, n_train: int, n_entities: int) -> tuple[KGEConfig, str]:
@@ -106,6 +112,11 @@ def choose_regime(config: KGEConfig, n_train: int, n_entities: int) -> tuple[KGE
         why = f"1-N would score {pairs:.2g} pairs an epoch ({'under' if loop == 'lcwa' else 'over'} {limit:.0e} " \
               f"on {device})"
     filled = {k: v if getattr(config, k) is None else getattr(config, k) for k, v in REGIMES[loop].items()}
+    if config.training_loop.lower() == "auto" and loop == "slcwa" and config.batch_size is None:
+        per_entity = 1 << max(0, int(n_entities / (1 + filled["negatives"])).bit_length() - 1)  # a power of 2
+        if per_entity > filled["batch_size"]:
+            filled["batch_size"] = min(SLCWA_MAX_BATCH, per_entity)
+            why += f"; batches of {filled['batch_size']:,} (the optimizer updates {n_entities:,} entities a step)"
     if config.training_loop.lower() == "auto" and 2 * config.dim * n_entities > ENTITY_FLOATS_LIMIT:
         filled["dim"] = max(8, int(ENTITY_FLOATS_LIMIT / (2 * n_entities)))
         why += f"; dim {filled['dim']}: {n_entities:,} entities x {config.dim} dims would pass " \
@@ -117,7 +128,7 @@ def choose_regime(config: KGEConfig, n_train: int, n_entities: int) -> tuple[KGE
 # would not fit, each epoch trains on a seeded sample that does (PyKEEN cannot stop inside an epoch), and the
 # entities left out of it get their neighbours' mean vectors (kg.kge_extend).
 EPOCHS_IN_BUDGET = 3
-PROBE_BATCHES = 2  # batches timed to price a training triple
+PROBE_BATCHES = 2  # batches timed to price a training triple, after one that warms up (first touches memory)
 
 
 def _seconds_per_triple(config: KGEConfig, model_kwargs: dict[str, Any], train: Any) -> float:
@@ -127,7 +138,9 @@ def _seconds_per_triple(config: KGEConfig, model_kwargs: dict[str, Any], train: 
     from pykeen.training import training_loop_resolver
     from pykeen.utils import resolve_device
 
-    probe, _ = _sample(train, PROBE_BATCHES * int(config.batch_size or 1), config.seed)
+    batch = int(config.batch_size or 1)
+    warm, _ = _sample(train, batch, config.seed + 3)
+    probe, _ = _sample(train, PROBE_BATCHES * batch, config.seed)
     model = model_resolver.make(config.model, model_kwargs, triples_factory=train, loss=config.loss,
                                 loss_kwargs=config.loss_kwargs or None, random_seed=config.seed)
     model = model.to(resolve_device(config.device))
@@ -136,9 +149,18 @@ def _seconds_per_triple(config: KGEConfig, model_kwargs: dict[str, Any], train: 
     loop = training_loop_resolver.make(config.training_loop, model=model, triples_factory=probe,
                                        optimizer=config.optimizer, optimizer_kwargs={"lr": config.lr},
                                        automatic_memory_optimization=False, **extra)
+    loop.train(triples_factory=warm, num_epochs=1, batch_size=config.batch_size, use_tqdm=False)
     t = time.perf_counter()
     loop.train(triples_factory=probe, num_epochs=1, batch_size=config.batch_size, use_tqdm=False)
     return (time.perf_counter() - t) / max(1, len(probe.mapped_triples))
+
+
+def _eval_size(n: int | None, config: KGEConfig, kg: KnowledgeGraph) -> int | None:
+    """Triples to evaluate: ``n``, and under a time limit at most ``EVAL_SCORES_LIMIT`` scores (at least 100)."""
+    if config.max_seconds is None:
+        return n
+    fits = max(100, int(EVAL_SCORES_LIMIT / max(1, kg.num_entities)))
+    return fits if n is None else min(n, fits)
 
 
 def epoch_triples(config: KGEConfig, model_kwargs: dict[str, Any], train: Any) -> tuple[int, float | None]:
@@ -836,8 +858,8 @@ def train_embeddings(
                     n_epoch)
     evaluated = test is not None
     if evaluated:
-        valid_eval, valid_rest = _sample(valid, config.max_eval_triples, config.seed)
-        test_eval, test_rest = _sample(test, config.max_test_triples, config.seed + 1)
+        valid_eval, valid_rest = _sample(valid, _eval_size(config.max_eval_triples, config, kg), config.seed)
+        test_eval, test_rest = _sample(test, _eval_size(config.max_test_triples, config, kg), config.seed + 1)
     else:  # PyKEEN's pipeline always tests: one training triple stands in, and its figures are not reported
         valid_eval, valid_rest, test_rest = None, train.mapped_triples[:0], train.mapped_triples[:0]
         test_eval = _sample(train, 1, config.seed)[0]

@@ -102,5 +102,7 @@ def test_a_build_with_no_settings_keeps_to_its_budget(tmp_path, sparse_freebase_
     assert build["budget_seconds"] == 60 and set(build["shares"]) == {"kg", "kge", "index", "ner", "qa"}
     before_qa = sum(v for k, v in build["step_seconds"].items() if k != "qa")
     assert build["shares"]["kg"] is None and build["shares"]["qa"] <= 60 - before_qa + 1  # the last step: what is left
+    peaks = [build["peak_rss_mb"][k] for k in ("kg", "kge", "index", "ner", "qa")]  # the peak so far, step by step
+    assert 0 < peaks[0] <= peaks[1] and peaks == sorted(peaks)
     assert steps["qa"]["metrics"]["budget"]["seconds"] < build["shares"]["qa"]  # synthesis took its part
     assert out["reply"]["answers"][0]["label"] in out["answers"], (out["reply"]["answer"], out["answers"])

@@ -53,12 +53,18 @@ def test_what_the_user_sets_wins_over_the_regime() -> None:
 
 
 def test_auto_gives_millions_of_entities_fewer_dimensions() -> None:
-    from kgagent.kg.embeddings import ENTITY_FLOATS_LIMIT
+    from kgagent.kg.embeddings import ENTITY_FLOATS_LIMIT, SLCWA_MAX_BATCH
 
     metaqa, _ = choose_regime(KGEConfig(device="cpu"), n_train=107_000, n_entities=43_000)
-    assert metaqa.dim == 200  # a table far under the limit keeps its dimension
+    assert metaqa.dim == 200 and metaqa.batch_size == 4096  # far under the limits: as the regime says
     huge, why = choose_regime(KGEConfig(device="cpu"), n_train=8_000_000, n_entities=2_600_000)
     assert huge.dim < 200 and 2 * huge.dim * 2_600_000 <= ENTITY_FLOATS_LIMIT and "dim" in why
+    # each step updates every entity's row: the batch grows with the entities, a power of two up to a cap
+    assert huge.batch_size == SLCWA_MAX_BATCH and "batches of" in why
+    mid = choose_regime(KGEConfig(device="cpu"), n_train=800_000, n_entities=260_000)[0]
+    assert 4096 < mid.batch_size < SLCWA_MAX_BATCH and mid.batch_size & (mid.batch_size - 1) == 0
+    assert choose_regime(KGEConfig(device="cpu", batch_size=512), n_train=800_000,
+                         n_entities=260_000)[0].batch_size == 512  # the user's batch size wins
     # a loop the user chose is taken as configured, dimension included
     assert choose_regime(KGEConfig(training_loop="slcwa", device="cpu"), n_train=8_000_000,
                          n_entities=2_600_000)[0].dim == 200

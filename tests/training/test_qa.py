@@ -461,7 +461,7 @@ def test_the_training_sample_keeps_every_authored_question() -> None:
     assert len(many) == 100 and int((many >= 5000).sum()) == 20
 
 
-def test_only_the_questions_a_fit_reads_are_labelled(full_kg: KnowledgeGraph) -> None:
+def test_only_the_questions_a_fit_reads_are_labelled(full_kg: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
     from kgagent.training.qa import QAConfig
     from kgagent.training.qa.fit import LABEL_POOL, label_questions
     from kgagent.training.qa_data import QAExample
@@ -483,6 +483,18 @@ def test_only_the_questions_a_fit_reads_are_labelled(full_kg: KnowledgeGraph) ->
     assert all(data.labels[i][0] == ("written_by",) for i in labelled if i < 400)
     # every synthesized training question (fewer than the pool) keeps its known path
     assert {i for i in data.train_idx if i >= 400} <= labelled
+    # a spent labelling budget: past each source's first chunk synthesized questions keep the path they were asked
+    # from, and no other question is labelled
+    import kgagent.training.qa.fit as fit
+    from kgagent.kg.budget import Deadline
+
+    monkeypatch.setattr(fit, "LABEL_CHUNK", 5)
+    spent = label_questions(kg, examples, config, None, progress=False, deadline=Deadline(1e-9))
+    order = [i for i in np.random.default_rng(config.seed).permutation(spent.train_idx).tolist()]
+    synth_rest = [i for i in order if i >= 400][5:]
+    assert synth_rest and all(spent.labels[i] == (("directed_by",),) for i in synth_rest)
+    assert sum(1 for i in spent.train_idx if i < 400 and spent.labels[i]) == 5  # the first chunk only
+    monkeypatch.undo()
     # 0: every question, as before
     everything = label_questions(kg, examples, QAConfig(max_train_questions=0, max_val_questions=10,
                                                         val_fraction=0.2), None, progress=False)

@@ -146,15 +146,22 @@ class PathData:
 # training questions labelled per source, as a multiple of ``max_train_questions``: the path head trains on a
 # sample of them, the prototypes and the path vocabulary read them all
 LABEL_POOL = 2
+LABEL_CHUNK = 1000  # questions labelled between two looks at the clock under a budget
+# Under a budget, path search takes at most this share of the fit (hub entities make it slow on large graphs):
+# then synthesized questions keep the path they were asked from as their only label, and no further question
+# from a file is labelled
+LABEL_SHARE = 0.25
 
 
 def label_questions(kg: KnowledgeGraph, examples: list[QAExample], config: QAConfig, cache_dir: Path | None,
-                    progress: bool) -> PathData:
+                    progress: bool, deadline: Deadline | None = None) -> PathData:
     """Weak labels, the seeded split and the path vocabulary; a clear error when no question has a path.
 
     Labelling searches paths from every topic (minutes on a large graph), so only the questions a fit reads are
     labelled: the held-out ones it scores, and of each source (authored, synthesized) the training questions in a
-    seeded order until ``LABEL_POOL`` times ``max_train_questions`` have a path (all of them when that is 0)."""
+    seeded order until ``LABEL_POOL`` times ``max_train_questions`` have a path (all of them when that is 0).
+    Past ``deadline`` (``LABEL_SHARE`` of a budget) no path is searched after each source's first chunk: see
+    :data:`LABEL_SHARE`."""
     # a synthesized question knows the path it was asked from; the paths tied with it (the same answers) are
     # searched for within a small budget, so the head learns the tie, not an arbitrary one of its paths
     index = PathIndex(kg)
@@ -163,8 +170,19 @@ def label_questions(kg: KnowledgeGraph, examples: list[QAExample], config: QACon
     known = [k if k is not None and all(s in index.step_ids for s in k) else None for k in known]
     labels: list[tuple[RelPath, ...]] = [()] * len(examples)
 
-    def label(rows: Sequence[int], synthesized: bool) -> int:
-        """Label ``rows`` (all of one kind) in place; returns how many got a path."""
+    def spent() -> bool:
+        return deadline is not None and deadline.seconds is not None and not deadline.left()
+
+    def label(rows: Sequence[int], synthesized: bool, first: bool = True) -> int:
+        """Label ``rows`` (all of one kind) in place; returns how many got a path. Past the deadline only a
+        source's ``first`` chunk is searched (a fit always has some labels)."""
+        if not first and spent() and rows:
+            log.info("qa: path labelling's time is spent; %d %s questions %s", len(rows),
+                     "synthesized" if synthesized else "authored",
+                     "keep the path they were asked from" if synthesized else "are left unlabelled")
+            for i in rows if synthesized else ():
+                labels[i] = (known[i],) if known[i] is not None else ()
+            return sum(1 for i in rows if labels[i])
         found = cached_path_labels(kg, [examples[i] for i in rows], config.max_hops, index, cache_dir, progress,
                                    2_000 if synthesized else 20_000) if rows else []
         for i, lab in zip(rows, found, strict=True):
@@ -180,11 +198,12 @@ def label_questions(kg: KnowledgeGraph, examples: list[QAExample], config: QACon
         label([int(i) for i in val_idx[: config.max_val_questions] if (known[i] is not None) == synthesized],
               synthesized)
         rows = [i for i in order if (known[i] is not None) == synthesized]
-        chunk = wanted or len(rows)
+        # chunk by chunk, each cached on its own (under a budget smaller ones, to look at the clock)
+        chunk = min(wanted or len(rows), LABEL_CHUNK if deadline is not None and deadline.seconds else len(rows))
         have = 0
-        for start in range(0, len(rows), chunk):  # chunk by chunk, each cached on its own
-            have += label(rows[start: start + chunk], synthesized)
-            if wanted and have >= wanted:
+        for start in range(0, len(rows), max(chunk, 1)):
+            have += label(rows[start: start + chunk], synthesized, first=start == 0)
+            if (wanted and have >= wanted) or (not synthesized and spent()):
                 break
     labelled = [i for i in train_idx if labels[i]]
     if not labelled:
@@ -514,7 +533,8 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
         raise InputError("QA training needs at least 2 questions with a known topic entity", field="data")
     config = resolve_fusion(config or QAConfig(), scorer)
     seed_everything(config.seed)
-    data = label_questions(kg, examples, config, Path(cache_dir) if cache_dir else None, progress)
+    labelling = Deadline(deadline.share(LABEL_SHARE, 1))
+    data = label_questions(kg, examples, config, Path(cache_dir) if cache_dir else None, progress, labelling)
     model = build_model(kg, scorer, data.vocab, config, progress, rules)
     data.prepared = [model.prepare(bracketed(ex), ex.topics) for ex in examples]
     config, plan = plan_budget(deadline.left(), data, config, model, progress)  # as it is without a budget
