@@ -138,7 +138,7 @@ def _seconds_per_triple(config: KGEConfig, model_kwargs: dict[str, Any], train: 
     from pykeen.training import training_loop_resolver
     from pykeen.utils import resolve_device
 
-    batch = int(config.batch_size or 1)
+    batch = max(1, int(config.batch_size or 1) // (2 if config.inverse_triples else 1))  # triples a batch
     warm, _ = _sample(train, batch, config.seed + 3)
     probe, _ = _sample(train, PROBE_BATCHES * batch, config.seed)
     model = model_resolver.make(config.model, model_kwargs, triples_factory=train, loss=config.loss,
@@ -146,13 +146,17 @@ def _seconds_per_triple(config: KGEConfig, model_kwargs: dict[str, Any], train: 
     model = model.to(resolve_device(config.device))
     extra = {"negative_sampler_kwargs": {"num_negs_per_pos": config.negatives}} \
         if config.training_loop == "slcwa" else {}
-    loop = training_loop_resolver.make(config.training_loop, model=model, triples_factory=probe,
-                                       optimizer=config.optimizer, optimizer_kwargs={"lr": config.lr},
-                                       automatic_memory_optimization=False, **extra)
-    loop.train(triples_factory=warm, num_epochs=1, batch_size=config.batch_size, use_tqdm=False)
-    t = time.perf_counter()
-    loop.train(triples_factory=probe, num_epochs=1, batch_size=config.batch_size, use_tqdm=False)
-    return (time.perf_counter() - t) / max(1, len(probe.mapped_triples))
+
+    def one_epoch(triples: Any) -> float:
+        # a new loop each time: a loop's train() continues from the epochs it already ran
+        loop = training_loop_resolver.make(config.training_loop, model=model, triples_factory=triples,
+                                           optimizer=config.optimizer, optimizer_kwargs={"lr": config.lr}, **extra)
+        t = time.perf_counter()
+        loop.train(triples_factory=triples, num_epochs=1, batch_size=config.batch_size, use_tqdm=False)
+        return time.perf_counter() - t
+
+    one_epoch(warm)
+    return one_epoch(probe) / max(1, len(probe.mapped_triples))
 
 
 def _eval_size(n: int | None, config: KGEConfig, kg: KnowledgeGraph) -> int | None:
@@ -170,7 +174,7 @@ def epoch_triples(config: KGEConfig, model_kwargs: dict[str, Any], train: Any) -
     if config.max_seconds is None or n < 4 * PROBE_BATCHES * int(config.batch_size or 1):
         return n, None  # no limit, or a few batches: an epoch costs about what pricing it would
     per_triple = _seconds_per_triple(config, model_kwargs, train)
-    fits = int(config.max_seconds / EPOCHS_IN_BUDGET / per_triple)
+    fits = int(config.max_seconds / EPOCHS_IN_BUDGET / per_triple)  # the pricing's own time is small beside it
     return min(n, max(fits, int(config.batch_size or 1))), per_triple
 
 
@@ -850,7 +854,10 @@ def train_embeddings(
     config, regime = choose_regime(config, len(train.mapped_triples), kg.num_entities)
     kwargs = {**MODEL_DEFAULTS.get(name, {}), "embedding_dim": config.dim, **config.model_kwargs}
     log.info("KGE: %s (%s)", config.training_loop, regime)
+    t_price = time.perf_counter()
     n_epoch, per_triple = epoch_triples(config, kwargs, train)
+    if per_triple is not None:  # pricing took its part of the time
+        config = replace(config, max_seconds=max(1.0, config.max_seconds - (time.perf_counter() - t_price)))
     fitted, unfitted = _sample(train, n_epoch, config.seed + 2)  # every training triple, or an epoch's sample
     if len(unfitted):
         log.warning("KGE: an epoch of %d triples would not leave room for %d epochs in %.0f s; each trains on "
