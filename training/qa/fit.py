@@ -409,12 +409,18 @@ def select_abstention(model: QAModel, data: PathData, encoded: Sequence[Encoded]
     return {"table": table, "best": best}
 
 
+def fallback_modes(model: QAModel) -> tuple[Fallback, ...]:
+    """The fallbacks the held-out choices try, simplest first: without a KGE only path rules fill a missing edge."""
+    modes = model.config.fallbacks()
+    if model.scorer is None:
+        modes = tuple(m for m in modes if not m.scorer and (not m.soft or model.rules is not None))
+    return modes
+
+
 def select_fallback(model: QAModel, encoded: Sequence[Encoded], examples: Sequence[QAExample]) -> dict[str, Any]:
     """Hits@1 on the held-out split for each fallback and scorer weight; keeps the best (simplest on ties)."""
     cfg = model.config
-    modes = cfg.fallbacks()
-    if model.scorer is None:  # without a KGE only path rules can fill a missing edge
-        modes = tuple(m for m in modes if not m.scorer and (not m.soft or model.rules is not None))
+    modes = fallback_modes(model)
     weights = (cfg.scorer_weight,) if cfg.scorer_weight is not None else (0.05, 0.2, 0.5, 1.0)
     table: list[dict[str, Any]] = []
     for mode in modes:
@@ -425,6 +431,25 @@ def select_fallback(model: QAModel, encoded: Sequence[Encoded], examples: Sequen
     best = max(table, key=lambda r: r["hits_at_1"] - 1e-9 * table.index(r))
     model.selected.update(fallback=best["fallback"], scorer_weight=best["scorer_weight"])
     return {"table": table, "best": best}
+
+
+SELECTION_RANKINGS = 20  # rankings of each held-out question by the choices (fallbacks x weights, gate, ratios)
+PACE_RANKINGS = 8  # held-out questions ranked to price them
+
+
+def choices_that_fit(model: QAModel, prepared: Sequence[Prepared], left: float) -> int:
+    """How many of the held-out questions the choices can rank in ``left`` seconds (at least ``PACE_RANKINGS``),
+    priced by encoding a few and ranking them under the costliest fallback: on a graph of a million entities a
+    ranking with the scorer takes tenths of a second, and 464 questions took 177 s beside a plan that priced
+    them as encodings."""
+    paced = prepared[:PACE_RANKINGS]
+    t = time.perf_counter()
+    encoded = model.encode(paced)
+    costliest = (fallback_modes(model) or (Fallback.NONE,))[-1]
+    for e in encoded:
+        model.ranker.rank(e, costliest, 0.5)
+    per_question = (time.perf_counter() - t) * SELECTION_RANKINGS / max(1, len(paced))
+    return max(PACE_RANKINGS, int(left / per_question)) if per_question > 0 else len(prepared)
 
 
 SIMILARITY_GATE = 0.99  # the gate tried: questions the head is this sure of skip the path similarity
@@ -575,6 +600,9 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
 
     # choose the fallback on the held-out split, then calibrate the confidence there
     val_ex = [examples[i] for i in data.val_idx][: config.max_val_questions]
+    if val_ex and deadline.seconds is not None:
+        val_ex = val_ex[: choices_that_fit(model, [data.prepared[i] for i in data.val_idx[: len(val_ex)]],
+                                           deadline.left() or 0.0)]
     if val_ex:
         val_prepared = [data.prepared[i] for i in data.val_idx[: len(val_ex)]]
         if config.prior_model_weight is None:
