@@ -76,13 +76,6 @@ def test_sparse_freebase_kg_builds_and_answers(tmp_path, sparse_freebase_triples
     assert out["reply"]["answers"][0]["label"] in out["answers"], (out["reply"]["answer"], out["answers"])
 
 
-@pytest.mark.slow
-def test_sparse_freebase_kg_builds_with_no_settings(tmp_path, sparse_freebase_triples, capsys) -> None:
-    triples = sparse_freebase_triples(60, 600, seed=4)
-    out = build_and_ask(tmp_path, triples, "", capsys)
-    assert out["reply"]["answers"][0]["label"] in out["answers"], (out["reply"]["answer"], out["answers"])
-
-
 def test_a_build_budget_that_is_not_a_duration_is_refused(tmp_path, sparse_freebase_triples, capsys) -> None:
     kb = write_sparse_kg(tmp_path, sparse_freebase_triples(5, 20, seed=1))
     assert main(["build", str(kb), "--workspace", str(tmp_path / "ws"), "--budget", "ten minutes"]) == 2
@@ -92,16 +85,18 @@ def test_a_build_budget_that_is_not_a_duration_is_refused(tmp_path, sparse_freeb
 
 @pytest.mark.slow
 def test_a_build_with_no_settings_keeps_to_its_budget(tmp_path, sparse_freebase_triples, capsys) -> None:
-    """The graph above, with no settings, in a minute: training steps stop early within their shares, and what
-    cannot stop (loading, the index, synthesis) is small here."""
+    """The graph above, bigger, with no settings (no kgagent.toml), in a minute: training steps stop early within
+    their shares, and what cannot stop (loading, the index, synthesis) is small here. (The default budget, 10
+    minutes, is the same code with more time: a build of this graph with it took 197 s of the suite.)"""
     triples = sparse_freebase_triples(60, 600, seed=4)
-    out = build_and_ask(tmp_path, triples, "", capsys, "--budget", "60s")
-    assert out["seconds"] < 90, out["seconds"]
+    budget = 60
+    out = build_and_ask(tmp_path, triples, "", capsys, "--budget", f"{budget}s")
     steps = out["manifest"]["steps"]
     build = steps["build"]["metrics"]  # where the time went: each step's share and seconds
-    assert build["budget_seconds"] == 60 and set(build["shares"]) == {"kg", "kge", "index", "ner", "qa"}
+    assert build["budget_seconds"] == budget and set(build["shares"]) == {"kg", "kge", "index", "ner", "qa"}
+    assert out["seconds"] < budget + 30, out["seconds"]
     before_qa = sum(v for k, v in build["step_seconds"].items() if k != "qa")
-    assert build["shares"]["kg"] is None and build["shares"]["qa"] <= 60 - before_qa + 1  # the last step: what is left
+    assert build["shares"]["kg"] is None and build["shares"]["qa"] <= budget - before_qa + 1  # the last: what is left
     peaks = [build["peak_rss_mb"][k] for k in ("kg", "kge", "index", "ner", "qa")]  # the peak so far, step by step
     assert 0 < peaks[0] <= peaks[1] and peaks == sorted(peaks)
     assert steps["qa"]["metrics"]["budget"]["seconds"] < build["shares"]["qa"]  # synthesis took its part
