@@ -129,6 +129,18 @@ def choose_regime(config: KGEConfig, n_train: int, n_entities: int) -> tuple[KGE
 # entities left out of it get their neighbours' mean vectors (kg.kge_extend).
 EPOCHS_IN_BUDGET = 3
 PROBE_BATCHES = 2  # batches timed to price a training triple, after one that warms up (first touches memory)
+# a warming batch that took more than this part of the limit prices the triple itself: on 750k entities one
+# batch (a dense optimizer step over the whole entity table) took 15 s of a 69 s limit, and two more cost 30
+WARM_PRICES = 0.1
+
+
+def memory_search(device: str | None) -> bool:
+    """Whether PyKEEN's training loops search a sub-batch size that fits memory: on a GPU, where it avoids running
+    out; not on the CPU, where PyKEEN warns it is unsafe and each search costs a full extra batch per ``train``
+    (45 s of a 3M-triple graph's KGE step)."""
+    from pykeen.utils import resolve_device
+
+    return resolve_device(device).type == "cuda"
 
 
 def _seconds_per_triple(config: KGEConfig, model_kwargs: dict[str, Any], train: Any) -> float:
@@ -150,12 +162,15 @@ def _seconds_per_triple(config: KGEConfig, model_kwargs: dict[str, Any], train: 
     def one_epoch(triples: Any) -> float:
         # a new loop each time: a loop's train() continues from the epochs it already ran
         loop = training_loop_resolver.make(config.training_loop, model=model, triples_factory=triples,
-                                           optimizer=config.optimizer, optimizer_kwargs={"lr": config.lr}, **extra)
+                                           optimizer=config.optimizer, optimizer_kwargs={"lr": config.lr},
+                                           automatic_memory_optimization=memory_search(config.device), **extra)
         t = time.perf_counter()
         loop.train(triples_factory=triples, num_epochs=1, batch_size=config.batch_size, use_tqdm=False)
         return time.perf_counter() - t
 
-    one_epoch(warm)
+    warming = one_epoch(warm)
+    if config.max_seconds is not None and warming > WARM_PRICES * config.max_seconds:
+        return warming / max(1, len(warm.mapped_triples))  # an overestimate (it warms up too), but affordable
     return one_epoch(probe) / max(1, len(probe.mapped_triples))
 
 
@@ -890,6 +905,7 @@ def train_embeddings(
                 model=config.model, model_kwargs=kwargs,
                 loss=config.loss, loss_kwargs=config.loss_kwargs or None,
                 training_loop=config.training_loop.lower(),
+                training_loop_kwargs={"automatic_memory_optimization": memory_search(config.device)},
                 negative_sampler_kwargs={"num_negs_per_pos": config.negatives},  # ignored by lcwa
                 optimizer=config.optimizer, optimizer_kwargs={"lr": config.lr},
                 epochs=config.epochs,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -351,6 +352,33 @@ def test_an_epoch_that_would_not_fit_trains_on_a_sample() -> None:
     unbounded = train_embeddings(kg, config=KGEConfig(**{**FAST, "batch_size": 8, "epochs": 1,
                                                          "max_seconds": None}), progress=False).metrics
     assert unbounded["epoch_triples"] == unbounded["n_train"] and unbounded["seconds_per_triple"] is None
+
+
+def test_pricing_takes_the_warming_batch_alone_when_it_is_dear(monkeypatch) -> None:
+    """Two more batches after the warming one price a triple, unless the warming batch alone took over
+    ``WARM_PRICES`` of the limit (on a large graph one batch is a dense step over the whole entity table); PyKEEN's
+    sub-batch search, a full extra batch per loop, runs only on a GPU."""
+    from pykeen.training import training_loop_resolver
+
+    from kgagent.kg.embeddings import _seconds_per_triple, _split, memory_search
+
+    loops: list[bool] = []
+    make = training_loop_resolver.make
+
+    def spy(*args, **kwargs):  # the real loop, counted
+        loops.append(kwargs["automatic_memory_optimization"])
+        return make(*args, **kwargs)
+
+    monkeypatch.setattr(training_loop_resolver, "make", spy)
+    kg = KnowledgeGraph.from_triples(ring_triples(40))
+    train = _split(kg, KGEConfig(**FAST))[0]
+    cfg = KGEConfig(**{**FAST, "batch_size": 8, "training_loop": "slcwa", "negatives": 2})
+    kwargs = {"embedding_dim": cfg.dim}
+    dear = _seconds_per_triple(replace(cfg, max_seconds=1e-6), kwargs, train)
+    assert dear > 0 and len(loops) == 1
+    cheap = _seconds_per_triple(replace(cfg, max_seconds=1e6), kwargs, train)
+    assert cheap > 0 and len(loops) == 3
+    assert memory_search("cpu") is False and loops == [False] * 3
 
 
 def test_fill_from_neighbours_averages_known_rows_round_by_round() -> None:
