@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--plot", type=Path, default=ROOT / "bench" / "results" / "scale.png")
     args = p.parse_args(argv)
 
-    rows = json.loads(args.json.read_text())["rows"] if args.json.is_file() else []
+    kept = json.loads(args.json.read_text()) if args.json.is_file() else {}  # other keys (earlier_rows) stay
+    rows = kept.get("rows", [])
     for size in args.sizes:
         file, ws = args.work / f"kg_{size}.tsv", args.work / f"ws_{size}"
         triples = synthetic_kg(size, args.seed)
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(row), flush=True)
         rows = [r for r in rows if r["size"] != size] + [row]
         rows.sort(key=lambda r: r["size"])
-        atomic_write_json(args.json, {"rows": rows, "budget": args.budget})
+        atomic_write_json(args.json, {**kept, "rows": rows, "budget": args.budget})
         plot(rows, args.plot)
 
 
