@@ -309,6 +309,8 @@ class PathPrior:
 
     def _set_paths(self, paths: Sequence[tuple[str, ...]]) -> None:
         """What the factors read of each path: its first step, answer kind and classes, relations."""
+        import scipy.sparse as sp
+
         self._first = np.array([self._step_ids.get(p[0], -1) for p in paths], dtype=np.int64)
         steps = [self._schema.steps.get(p[-1]) if p else None for p in paths]
         self._kind = np.array(["what" if t is None else t.qword for t in steps])
@@ -319,7 +321,14 @@ class PathPrior:
         self._answer_step = np.array([self._step_ids.get(inverse_step(p[-1]), -1) if p else -1 for p in paths],
                                      dtype=np.int64)
         self._firsts = np.array([self.words.relation(p[0]) if p else "" for p in paths])
-        self._relations = [self.words.relations(p) for p in paths]
+        # (paths, relations) 0/1: which relations each path holds, so a question's named words weigh every path at once
+        relations = [self.words.relations(p) for p in paths]
+        self._relation_col = {r: j for j, r in enumerate(sorted(set().union(*relations)))}
+        rows = np.repeat(np.arange(len(paths)), [len(rels) for rels in relations])
+        cols = [self._relation_col[r] for rels in relations for r in rels]
+        self._path_relations = sp.csr_matrix((np.ones(len(cols)), (rows, cols)),
+                                             shape=(len(paths), len(self._relation_col)))
+        self._class_hits: dict[str, np.ndarray] = {}  # class noun -> paths whose answers are of that class
         # the class nouns of each path's answers (rdf:type-style classes, the relation's own noun)
         self._classes = [{singular(n.split()[-1]) for n in steps[k].nouns if n} if steps[k] else set()
                          for k in range(len(paths))]
@@ -373,6 +382,8 @@ class PathPrior:
 
     def naming_factor(self, text: str) -> np.ndarray | None:
         """``(n_paths,)`` factors for the relations the question names by their words (None: it names none)."""
+        import scipy.sparse as sp
+
         cfg = self.config
         if cfg.named == cfg.unnamed == 1.0:
             return None
@@ -381,7 +392,14 @@ class PathPrior:
         said = self.words.naming_words(text)
         if not said:
             return None
-        hits = np.array([sum(bool(rels & named) for named in said) for rels in self._relations])
+        # (relations, words) 0/1, then per path the number of said words it names a relation of
+        cells = [(self._relation_col[r], k) for k, named in enumerate(said) for r in named if r in self._relation_col]
+        if cells:
+            rows, cols = zip(*cells, strict=True)
+            asked = sp.csr_matrix((np.ones(len(cells)), (rows, cols)), shape=(len(self._relation_col), len(said)))
+            hits = np.asarray(((self._path_relations @ asked) > 0).sum(axis=1)).ravel()
+        else:
+            hits = np.zeros(self._path_relations.shape[0], dtype=np.int64)
         misses = len(said) - hits
         return cfg.named ** hits * cfg.unnamed ** misses
 
@@ -438,7 +456,9 @@ class PathPrior:
         noun = asked_noun(text)
         if noun is None:
             return None
-        hit = np.array([noun in c for c in self._classes], dtype=bool)
+        if noun not in self._class_hits:
+            self._class_hits[noun] = np.array([noun in c for c in self._classes], dtype=bool)
+        hit = self._class_hits[noun]
         return np.where(hit, self.config.typed, 1.0) if hit.any() else None
 
     def kind_factor(self, text: str, topics: Sequence[int]) -> np.ndarray | None:

@@ -271,19 +271,22 @@ def _ask(kg: KnowledgeGraph, index: PathIndex, schema: Schema, topic: int, path:
 def _walk(index: PathIndex, topic: int, hops: int, rng: np.random.Generator, *,
           first: str | None = None) -> RelPath | None:
     """A random relation path of ``hops`` steps (the first one ``first`` when given) that the graph can walk from
-    ``topic``; None at a dead end."""
-    frontier = np.array([topic], dtype=np.int64)
-    path: list[str] = []
+    ``topic``; None at a dead end. Each step is drawn evenly among the steps leaving the current entity (never
+    back to ``topic``), then the walk continues from one entity it reaches, so later steps stay specific."""
+    entity, path = topic, []
     for k in range(hops):
-        options = [(s, reached) for s, reached in index.successors(frontier) if len(reached[reached != topic])
-                   and (k or first is None or index.step_names[s] == first)]
-        if not options:
+        steps, nbrs = index.edges(entity)
+        keep = nbrs != topic
+        if k == 0 and first is not None:
+            keep &= steps == index.step_ids[first]
+        steps, nbrs = steps[keep], nbrs[keep]
+        if not len(steps):
             return None
-        s, reached = options[int(rng.integers(len(options)))]
+        options = np.unique(steps)
+        s = int(options[int(rng.integers(len(options)))])
         path.append(index.step_names[s])
-        reached = reached[reached != topic]
-        # continue from one reached entity, like a walk, so later steps stay specific
-        frontier = reached[int(rng.integers(len(reached)))][None]
+        reached = np.unique(nbrs[steps == s])
+        entity = int(reached[int(rng.integers(len(reached)))])
     return tuple(path)
 
 

@@ -14,7 +14,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +107,8 @@ class PathData:
     sample: np.ndarray | None = None  # training rows (indices into examples; authored ones repeated)
     val_labelled: list[int] | None = None
     words: RelationWords | None = None  # which relations a question names: breaks ties between labels
+    # best_ties by (ties, text): the targets of every batch and the prototypes ask it again for the same question
+    _best: dict[tuple[tuple[RelPath, ...], str], list[RelPath]] = field(default_factory=dict, repr=False)
 
     @property
     def path_ids(self) -> dict[RelPath, int]:
@@ -118,11 +120,17 @@ class PathData:
         writer of X" reach the same answers through ``directed_by``, which the question never says."""
         from kgagent.training.synthesize import mentioned_words
 
+        memo = (tuple(ties), text)
+        if memo in self._best:
+            return self._best[memo]
+
         def key(p: RelPath) -> tuple[int, int]:
             return mentioned_words(p, text), -(self.words.unnamed(p, text) if self.words is not None else 0)
 
-        best = max(key(p) for p in ties)
-        return [p for p in ties if key(p) == best]
+        keys = [key(p) for p in ties]
+        top = max(keys)
+        self._best[memo] = [p for p, k in zip(ties, keys, strict=True) if k == top]
+        return self._best[memo]
 
     def targets(self, rows: Sequence[int]) -> Any:
         """Soft path targets ``(len(rows), n_paths)`` of ``sample`` rows: the tied best paths of each question."""
