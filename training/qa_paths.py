@@ -120,7 +120,9 @@ class PathIndex:
             deeper: list[tuple[RelPath, np.ndarray]] = []
             for path, frontier in level:
                 for s, reached in self.successors(frontier):
-                    nxt = np.setdiff1d(reached, topic, assume_unique=True)
+                    # (one topic, the usual case: a comparison costs less than a set difference)
+                    nxt = reached[reached != topic[0]] if len(topic) == 1 else np.setdiff1d(reached, topic,
+                                                                                            assume_unique=True)
                     if not len(nxt):
                         continue
                     p = (*path, self.step_names[s])
