@@ -57,8 +57,11 @@ class EncoderConfig:
         "help": "where entity vectors enter: input token embeddings, the pooled output, both, or none; auto: "
                 "tokens when entity vectors (a KGE) are there, else none"})
     max_length: int = field(default=64, metadata={"help": "tokens per text; longer texts are truncated"})
+    layers: int | None = field(default=None, metadata={
+        "help": "keep only the encoder's first N layers (faster to train and to run); None: all"})
 
     def __post_init__(self) -> None:
+        check_ints(self, "layers", optional=True)
         if self.finetune not in FINETUNE_MODES:
             raise ValueError(f"finetune must be one of {FINETUNE_MODES}, not {self.finetune!r}")
         if self.fusion not in ("auto", *FUSION_MODES):
@@ -89,6 +92,17 @@ class EncoderConfig:
         return str(default_encoder_path())
 
 
+def depth_override(path: str, layers: int | None) -> dict[str, int]:
+    """``from_pretrained`` keywords that keep the first ``layers`` layers of the model at ``path``; none when it
+    has no more than that (more would add randomly initialised layers)."""
+    if not layers:
+        return {}
+    from transformers import AutoConfig
+
+    depth = getattr(AutoConfig.from_pretrained(path), "num_hidden_layers", None)
+    return {"num_hidden_layers": layers} if depth and layers < depth else {}
+
+
 class FusedEncoder(nn.Module):
     """BERT-family encoder (+ peft LoRA) with KGE entity vectors fused in; returns mean-pooled vectors.
 
@@ -111,7 +125,7 @@ class FusedEncoder(nn.Module):
         path = config.model_path
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModel.from_pretrained(path)
+            model = AutoModel.from_pretrained(path, **depth_override(path, config.layers))
         except (OSError, ValueError) as e:
             raise ConfigError(f"base_model: cannot load {path!r} ({str(e).splitlines()[0]}); give a local "
                               "model folder or a transformers name reachable offline") from e

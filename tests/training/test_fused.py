@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -202,3 +204,14 @@ def test_train_loop_stops_at_its_time_budget_and_keeps_the_best() -> None:
     assert 10 <= result.steps < 40  # ~15 steps of 20 ms fit in 0.3 s; 4,000 were planned
     assert result.history[-1]["step"] == result.steps  # the last weights were validated too
     torch.testing.assert_close(model.lin.weight, snapshots[0])  # and the best (the first) kept
+
+
+def test_layers_keeps_the_first_ones_and_survives_saving(tiny_bert: str, tmp_path: Path) -> None:
+    enc = FusedEncoder(EncoderConfig(base_model=tiny_bert, fusion="none", finetune="lora", layers=1))
+    assert enc.model.base_model.model.config.num_hidden_layers == 1
+    enc.save_pretrained(tmp_path / "enc")
+    again = FusedEncoder.from_pretrained(tmp_path / "enc")
+    assert again.config.layers == 1 and again.model.base_model.model.config.num_hidden_layers == 1
+    # more layers than the model has: all of them, never random new ones
+    assert FusedEncoder(EncoderConfig(base_model=tiny_bert, fusion="none", finetune="frozen", layers=9)
+                        ).model.config.num_hidden_layers == 2

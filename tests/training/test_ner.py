@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,10 @@ FILMS = KnowledgeGraph.from_triples([
 
 
 def tiny_config(tiny_bert: str, **train: object) -> NERConfig:
+    """A tiny random BERT has no pretrained word pieces worth keeping: its embedding table trains too."""
     settings = {"epochs": 8, "lr": 3e-3, "batch_size": 8, "patience": 0, **train}
-    return NERConfig(base_model=tiny_bert, questions=80, variants=2, train=TrainConfig(**settings))
+    return NERConfig(base_model=tiny_bert, questions=80, variants=2, train_embeddings=True,
+                     train=TrainConfig(**settings))
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +125,21 @@ def test_tags_snap_to_whole_words(trained: tuple) -> None:
             assert (s.start == 0 or not text[s.start - 1].isalnum()) and (s.end == len(text) or not
                                                                              text[s.end].isalnum())
             assert 0 < s.score <= 1
+
+
+def test_a_full_fine_tune_keeps_the_word_piece_table_by_default(tiny_bert: str) -> None:
+    import torch
+    from transformers import AutoModel
+
+    examples = synthesize_ner_examples(FILMS, NERConfig(questions=20, variants=0))
+    base = AutoModel.from_pretrained(tiny_bert)
+    for train_embeddings in (False, True):
+        config = replace(tiny_config(tiny_bert, epochs=1), train_embeddings=train_embeddings)
+        model = train_ner(FILMS, config=config, examples=examples, progress=False).model.model
+        kept = torch.equal(model.get_input_embeddings().weight, base.get_input_embeddings().weight)
+        assert kept is not train_embeddings
+        assert not torch.equal(model.bert.encoder.layer[0].attention.self.query.weight,
+                               base.encoder.layer[0].attention.self.query.weight)
 
 
 def test_lora_tagger_trains_and_saves_merged(tiny_bert: str, tmp_path: Path) -> None:

@@ -201,7 +201,7 @@ def toy_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws.config_path.write_text(
         f'[qa]\nbase_model = "{bert}"\nfinetune = "full"\nhead_warmup_epochs = 40\nepochs = 15\nlr = 2e-3\n'
         "eval_every = 0\npatience = 3\nval_fraction = 0.15\nanswer_epochs = 60\nanswer_lr = 5e-3\n"
-        "answer_batch_size = 32\nsoft_top_k = 2\n"
+        "answer_batch_size = 32\nsoft_top_k = 2\nanswer_scorer = true\n"
         # the tags repeat the directors, so "which films did X direct" is labelled with has_tags^-1 where the
         # removed edge breaks directed_by^-1; the naming priors rightly prefer the relation the question names
         # and a near-hard answer-type prior the person-valued one, which this label-based validation counts
@@ -611,3 +611,34 @@ def test_held_out_choices_are_priced_by_ranking_a_few(trained: tuple) -> None:
     prepared = [model.prepare(f"who directed [Film {i}]", (kg.entity_id(f"Film {i}"),)) for i in range(1, 20)]
     assert choices_that_fit(model, prepared, 0.0) == MIN_CHOICE_QUESTIONS >= MIN_CALIBRATION_QUESTIONS
     assert choices_that_fit(model, prepared, 1e6) >= len(prepared)
+
+
+def test_the_answer_scorer_is_trained_when_the_graph_misses_answers_people_ask(full_kg: KnowledgeGraph) -> None:
+    """``answer_scorer = None``: questions people wrote whose answers no path reaches exactly call for the scorer;
+    questions synthesized from the graph, answered by their path by construction, never do."""
+    from kgagent.training.qa import QAConfig
+    from kgagent.training.qa.fit import graph_misses_answers, label_questions
+    from kgagent.training.qa_data import QAExample
+
+    kg, e = full_kg, full_kg.entity_id
+    index = PathIndex(kg)
+    config = QAConfig(val_fraction=0.4, max_train_questions=0)
+
+    def asked(n_wrong: int, source: str = "file") -> list[QAExample]:
+        out = []
+        for i in range(40):
+            film = e(f"Film {i % N_FILMS}")
+            gold = tuple(int(a) for a in index.execute([film], ("written_by",)))
+            if i < n_wrong:  # an answer the graph does not hold: a writer of another film
+                gold = (e(f"Writer {(i + 1) % 5}"),)
+            out.append(QAExample(f"who wrote Film {i % N_FILMS} ({i})", (film,), gold, source=source,
+                                 qtype="written_by" if source == "synthesized" else None))
+        return out
+
+    def misses(examples: list[QAExample]) -> bool:
+        data = label_questions(kg, examples, config, None, False)
+        return graph_misses_answers(kg, data, data.val_idx)
+
+    assert not misses(asked(0))  # every answer on its path
+    assert misses(asked(20))  # half of them beside the graph: an incomplete graph
+    assert not misses(asked(0, source="synthesized"))

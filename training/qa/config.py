@@ -82,7 +82,9 @@ class QAConfig:
         "help": "time budget of the whole fit: the encoder trains for what the later phases leave "
                 "(training.qa.budget); None: no budget"})
     # answer scorer (EmbedKGQA-style) training on frozen question features
-    answer_scorer: bool = field(default=True, metadata={"help": "train the KGE-space answer scorer"})
+    answer_scorer: bool | None = field(default=None, metadata={
+        "help": "train the KGE-space answer scorer; None: when the graph misses answers of the questions people "
+                "wrote (training.qa.fit.graph_misses_answers), which is what it is for"})
     answer_hidden: int = 512
     answer_epochs: int = 8
     answer_lr: float = 2e-3
