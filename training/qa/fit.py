@@ -225,7 +225,7 @@ def label_questions(kg: KnowledgeGraph, examples: list[QAExample], config: QACon
 # is trained (``answer_scorer = None``): below it the graph holds what is asked and the scorer has nothing to add.
 # Questions synthesized from the graph are answered by their path by construction: on four graphs built without
 # questions the held-out choices never picked a scorer fallback, and skipping it lost no answer (BENCHMARKS.md).
-# MetaQA's own questions miss more than this (name clashes, stale answers), so its build still trains one
+# MetaQA's own questions miss more than this share, so its build still trains one
 MISSED_ANSWERS = 0.05
 
 
