@@ -15,7 +15,6 @@ close to new wordings of the same request. The QA model mixes these scores with 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,20 +36,24 @@ class PathScorer:
 
     @classmethod
     def fit(cls, encoder: Any, texts: Sequence[str], labels: Sequence[RelPath], paths: Sequence[RelPath], *,
-            extra: dict[RelPath, list[str]] | None = None, progress: bool = False) -> PathScorer:
+            vectors: dict[int, np.ndarray] | None = None, extra: dict[RelPath, list[str]] | None = None,
+            progress: bool = False) -> PathScorer:
         """Prototypes from questions ``texts`` asking ``labels`` (their topic masked), plus ``extra`` phrasings
-        per path (a lexicon's); a path with no text gets a zero vector (similarity 0 to everything)."""
-        by_path: dict[RelPath, list[str]] = defaultdict(list)
-        for text, label in zip(texts, labels, strict=True):
-            by_path[tuple(label)].append(text)
-        for path, more in (extra or {}).items():
-            by_path[tuple(path)] += more
-        flat = [(p, t) for p in paths for t in by_path.get(tuple(p), [])]
-        vectors = encoder.encode([t for _, t in flat], progress=progress, desc="path prototypes") \
-            if flat else np.zeros((0, encoder.dim), np.float32)
+        per path (a lexicon's); a path with no text gets a zero vector (similarity 0 to everything).
+        ``vectors[i]``: text i's vector in ``encoder``'s space when the caller has it already (it is not encoded
+        again; any length, it is normalized)."""
+        rows: list[tuple[RelPath, str, int | None]] = [(tuple(label), text, i) for i, (text, label)
+                                                        in enumerate(zip(texts, labels, strict=True))]
+        rows += [(tuple(path), text, None) for path, more in (extra or {}).items() for text in more]
         index = {tuple(p): i for i, p in enumerate(paths)}
+        rows = [r for r in rows if r[0] in index]
+        known = vectors or {}
+        todo = [text for _, text, i in rows if i not in known]
+        fresh = iter(encoder.encode(todo, progress=progress, desc="path prototypes") if todo else [])
         protos = np.zeros((len(paths), encoder.dim), dtype=np.float32)
-        np.add.at(protos, [index[tuple(p)] for p, _ in flat], vectors)
+        for path, _, i in rows:
+            v = np.asarray(known[i], dtype=np.float32) if i in known else next(fresh)
+            protos[index[path]] += v / max(float(np.linalg.norm(v)), 1e-12)
         norms = np.linalg.norm(protos, axis=1, keepdims=True)
         protos = np.divide(protos, norms, out=np.zeros_like(protos), where=norms > 0)
         return cls(protos, encoder.name, encoder)

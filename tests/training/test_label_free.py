@@ -62,6 +62,30 @@ def test_prototypes_round_trip(scorer, tmp_path) -> None:
         PathScorer.load(tmp_path, len(paths) + 1)
 
 
+def test_prototypes_reuse_the_untrained_qa_encoders_features(scorer) -> None:
+    """Before training, the QA encoder (LoRA and fusion start as the identity) gives the sentence encoder's own
+    vectors, so the prototypes take them instead of encoding the same questions again."""
+    import torch
+
+    from kgagent.training.fused import EncoderConfig, FusedEncoder
+    from kgagent.training.path_scorer import PathScorer
+
+    ps, paths = scorer
+    texts = ["who is [MASK] married to", "what nation is [MASK] from", "where was [MASK] born"]
+    labels = [("spouse",), ("nationality",), ("birth_place",)]
+    enc = FusedEncoder(EncoderConfig(finetune="lora", fusion="tokens"), torch.randn(31, 8)).eval()
+    with torch.inference_mode():
+        batch = enc.tokenize(texts, [[(8, 14, 3)]] * len(texts))
+        feats = enc(**batch).numpy()
+    assert enc.config.model_path == ps.encoder.name
+    ref = ps.encoder.encode(texts)
+    np.testing.assert_allclose(feats / np.linalg.norm(feats, axis=1, keepdims=True), ref, atol=1e-5)
+    fresh = PathScorer.fit(ps.encoder, texts, labels, paths)
+    reused = PathScorer.fit(ps.encoder, texts, labels, paths, vectors={0: feats[0], 2: feats[2]})
+    np.testing.assert_allclose(reused.prototypes, fresh.prototypes, atol=1e-5)
+    assert not reused.prototypes[paths.index(("employer",))].any()  # a path without questions: zero
+
+
 def _encoded(ranker: Ranker, topic: int, probs: dict[tuple[str, ...], float]) -> Encoded:
     p = np.full(len(ranker.paths), 1e-6)
     for path, v in probs.items():

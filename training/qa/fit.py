@@ -107,6 +107,9 @@ class PathData:
     sample: np.ndarray | None = None  # training rows (indices into examples; authored ones repeated)
     val_labelled: list[int] | None = None
     words: RelationWords | None = None  # which relations a question names: breaks ties between labels
+    # sample rows' features before any training: the base encoder's own mean-pooled vectors (LoRA and the fusion
+    # start as the identity), which the path prototypes reuse when they are of the same encoder
+    frozen: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
     # best_ties by (ties, text): the targets of every batch and the prototypes ask it again for the same question
     _best: dict[tuple[tuple[RelPath, ...], str], list[RelPath]] = field(default_factory=dict, repr=False)
 
@@ -295,6 +298,7 @@ def train_head_warmup(model: QAModel, data: PathData, config: QAConfig, progress
     assert data.prepared is not None and data.sample is not None and data.val_labelled is not None
     net, val_lab, vocab = model.net, data.val_labelled, data.vocab
     feats0 = question_features(net, [data.prepared[i] for i in data.sample], progress)  # (n_sample, hidden)
+    data.frozen = dict(zip(data.sample.tolist(), feats0.numpy(), strict=True))
     targets0 = data.targets(range(len(data.sample)))
     val0 = question_features(net, [data.prepared[i] for i in val_lab], progress) if val_lab else None
 
@@ -397,20 +401,28 @@ def best_label(data: PathData, i: int) -> RelPath | None:
 
 
 def fit_path_scorer(model: QAModel, data: PathData, config: QAConfig, progress: bool) -> PathScorer:
-    """Prototypes of every path from up to ``prototype_questions`` of its training questions (topic masked)."""
+    """Prototypes of every path from up to ``prototype_questions`` of its training questions (topic masked):
+    those the warm-up encoded first, whose frozen features are the similarity encoder's own vectors when it is
+    the QA encoder's base model (then only the others are encoded)."""
     from kgagent.retrieval.encoder import TextEncoder
     from kgagent.training.path_scorer import PathScorer
 
     assert data.prepared is not None
+    encoder = TextEncoder(config.similarity_encoder)
+    same = encoder.name == config.encoder.model_path and not config.encoder.layers
+    known = data.frozen if same else {}
     rng = np.random.default_rng(config.seed)
+    order = rng.permutation(data.labelled)
+    order = np.concatenate([order[[int(i) in known for i in order]], order[[int(i) not in known for i in order]]])
     by_path: dict[RelPath, list[int]] = {}
-    for i in rng.permutation(data.labelled):
+    for i in order:
         path = best_label(data, int(i))
         if path is not None and len(by_path.setdefault(path, [])) < config.prototype_questions:
             by_path[path].append(int(i))
     rows = [(p, i) for p, idx in by_path.items() for i in idx]
-    return PathScorer.fit(TextEncoder(config.similarity_encoder), [data.prepared[i][0] for _, i in rows],
-                          [p for p, _ in rows], data.vocab, progress=progress)
+    vectors = {r: known[i] for r, (_, i) in enumerate(rows) if i in known}
+    return PathScorer.fit(encoder, [data.prepared[i][0] for _, i in rows], [p for p, _ in rows], data.vocab,
+                          vectors=vectors, progress=progress)
 
 
 def select_abstention(model: QAModel, data: PathData, encoded: Sequence[Encoded], rows: Sequence[int],
