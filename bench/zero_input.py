@@ -8,7 +8,8 @@ hop (the hops of each question's relation path in its ``qa_qtype.txt``), path ac
 
     python bench/zero_input.py --kgs nations umls demo --work .cache/zero-input --out bench/results/zero_input.json
 
-``--settings FILE`` puts a ``kgagent.toml`` in every workspace before the build (recorded with the results).
+``--settings FILE`` puts a ``kgagent.toml`` in every workspace before the build, or before the QA model is trained
+again with ``--reuse`` (recorded with the results).
 
 Question sets: ``bench/questions/<kg>/qa.txt`` (see each README); the demo's are its shipped
 ``kgagent/kg/demo/data/questions.txt``. Builds are CPU-heavy: they run sequentially.
@@ -100,6 +101,8 @@ def run_kg(name: str, work: Path, settings: Path | None = None, reuse: Path | No
     ws = folder / "ws"
     if reuse is not None:  # an earlier build's workspace (KG, KGE, indexes): only the QA model is trained again
         shutil.copytree(reuse / name if (reuse / name / "manifest.json").is_file() else reuse / name / "ws", ws)
+        if settings is not None:
+            shutil.copy2(settings, ws / "kgagent.toml")
         print(f"[{name}] training QA again in a copy of {reuse / name} ...", flush=True)
         build = timed(kgagent("train", "qa", str(ws)), folder / "train_qa.log")
         build["qa_only"] = True
