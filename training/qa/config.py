@@ -115,7 +115,8 @@ class QAConfig:
     similarity_encoder: str | None = field(default=None, metadata={
         "help": "the sentence encoder of the path similarity; None: the bundled all-MiniLM-L6-v2"})
     prototype_questions: int = field(default=24, metadata={
-        "help": "training questions per path averaged into its prototype vector"})
+        "help": "training questions per path averaged into its prototype vector, at least (where it has them): "
+                "those of the path sample, which the warm-up has encoded already, all count"})
     # what the graph and the question's words say before any model (training.path_prior)
     topic_prior: bool = field(default=True, metadata={
         "help": "rule out paths whose first step entities like the topic never have (a writer heads no "

@@ -400,25 +400,33 @@ def best_label(data: PathData, i: int) -> RelPath | None:
     return min(data.best_ties(ties, text), key=len)
 
 
+def shares_base_encoder(config: QAConfig) -> bool:
+    """Whether the path similarity's sentence encoder is the QA encoder's base model with all its layers: then the
+    warm-up's frozen features are its vectors."""
+    from kgagent.retrieval.encoder import default_encoder_path
+
+    similarity = str(config.similarity_encoder or default_encoder_path())
+    return similarity == config.encoder.model_path and not config.encoder.layers
+
+
 def fit_path_scorer(model: QAModel, data: PathData, config: QAConfig, progress: bool) -> PathScorer:
-    """Prototypes of every path from up to ``prototype_questions`` of its training questions (topic masked):
-    those the warm-up encoded first, whose frozen features are the similarity encoder's own vectors when it is
-    the QA encoder's base model (then only the others are encoded)."""
+    """Prototypes of every path from its training questions (topic masked): every one the warm-up encoded, whose
+    frozen features are the similarity encoder's own vectors when it is the QA encoder's base model, topped up to
+    ``prototype_questions`` with others (encoded here); up to ``prototype_questions`` of them otherwise."""
     from kgagent.retrieval.encoder import TextEncoder
     from kgagent.training.path_scorer import PathScorer
 
     assert data.prepared is not None
     encoder = TextEncoder(config.similarity_encoder)
-    same = encoder.name == config.encoder.model_path and not config.encoder.layers
-    known = data.frozen if same else {}
+    known = data.frozen if shares_base_encoder(config) else {}
     rng = np.random.default_rng(config.seed)
     order = rng.permutation(data.labelled)
     order = np.concatenate([order[[int(i) in known for i in order]], order[[int(i) not in known for i in order]]])
     by_path: dict[RelPath, list[int]] = {}
     for i in order:
         path = best_label(data, int(i))
-        if path is not None and len(by_path.setdefault(path, [])) < config.prototype_questions:
-            by_path[path].append(int(i))
+        if path is not None and (int(i) in known or len(by_path.setdefault(path, [])) < config.prototype_questions):
+            by_path.setdefault(path, []).append(int(i))
     rows = [(p, i) for p, idx in by_path.items() for i in idx]
     vectors = {r: known[i] for r, (_, i) in enumerate(rows) if i in known}
     return PathScorer.fit(encoder, [data.prepared[i][0] for _, i in rows], [p for p, _ in rows], data.vocab,
@@ -698,6 +706,8 @@ def plan_budget(left: float | None, data: PathData, config: QAConfig, model: QAM
     scorer = sum(1 for i in data.train_idx if data.examples[i].answers) if model.net.rel_head is not None else 0
     counts = Counter(best_label(data, i) for i in data.labelled)
     rows = sum(min(c, config.prototype_questions) for c in counts.values()) if config.path_similarity else 0
+    if shares_base_encoder(config):  # the sampled ones come encoded from the warm-up: only the rest are encoded
+        rows = round(rows * (1 - sample / max(len(data.labelled), 1)))
     plan = plan_fit(left, max(per_question, 1e-5), sample=sample, val_questions=n_val, scorer_questions=scorer,
                     prototype_rows=rows, prototype_questions=config.prototype_questions,
                     batch_size=config.train.batch_size, epochs=config.train.epochs,
