@@ -494,6 +494,15 @@ def test_only_the_questions_a_fit_reads_are_labelled(full_kg: KnowledgeGraph, mo
     synth_rest = [i for i in order if i >= 400][5:]
     assert synth_rest and all(spent.labels[i] == (("directed_by",),) for i in synth_rest)
     assert sum(1 for i in spent.train_idx if i < 400 and spent.labels[i]) == 5  # the first chunk only
+    # an ample budget: after a first small chunk, the rest in chunks as large as the time allows (each chunk
+    # searches every topic it holds again), with the same labels as without a budget
+    calls = []
+    search = fit.cached_path_labels
+    monkeypatch.setattr(fit, "cached_path_labels", lambda kg_, exs, *a, **k: calls.append(len(exs)) or
+                        search(kg_, exs, *a, **k))
+    ample = label_questions(kg, examples, config, None, progress=False, deadline=Deadline(1000.0))
+    assert ample.labels == data.labels
+    assert len([n for n in calls if n == 5]) <= 2 and max(calls) > 5  # a first chunk per source, then the rest
     monkeypatch.undo()
     # 0: every question, as before
     everything = label_questions(kg, examples, QAConfig(max_train_questions=0, max_val_questions=10,

@@ -209,13 +209,21 @@ def label_questions(kg: KnowledgeGraph, examples: list[QAExample], config: QACon
         label([int(i) for i in val_idx[: config.max_val_questions] if (known[i] is not None) == synthesized],
               synthesized)
         rows = [i for i in order if (known[i] is not None) == synthesized]
-        # chunk by chunk, each cached on its own (under a budget smaller ones, to look at the clock)
-        chunk = min(wanted or len(rows), LABEL_CHUNK if deadline is not None and deadline.seconds else len(rows))
-        have = 0
-        for start in range(0, len(rows), max(chunk, 1)):
+        # chunk by chunk, each cached on its own; under a budget the first chunk is small, to look at the clock
+        budgeted = deadline is not None and deadline.seconds is not None
+        start = have = 0
+        chunk = min(wanted or len(rows), LABEL_CHUNK if budgeted else len(rows))
+        while start < len(rows):
+            t0 = time.perf_counter()
             have += label(rows[start: start + chunk], synthesized, first=start == 0)
+            pace = (time.perf_counter() - t0) / max(len(rows[start: start + chunk]), 1)
+            start += chunk
             if (wanted and have >= wanted) or (not synthesized and spent()):
                 break
+            if budgeted:  # then what half the labelling time left allows at that pace (each chunk searches
+                # every topic it holds again: on a small graph, 1,000 questions ask of nearly all of them)
+                fits = int(0.5 * (deadline.left() or 0.0) / max(pace, 1e-6))  # type: ignore[union-attr]
+                chunk = max(LABEL_CHUNK, min(fits, wanted - have if wanted else len(rows)))
     labelled = [i for i in train_idx if labels[i]]
     if not labelled:
         raise InputError("no training question has a relation path (of up to "
