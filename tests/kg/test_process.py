@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
+import subprocess
+import sys
 import threading
+
+import pytest
 
 from kgagent.kg.process import deterministic_algorithms, env_default, quiet_logger, torch_threads
 
@@ -47,3 +52,15 @@ def test_quiet_logger_is_per_thread_and_leaves_the_level(caplog) -> None:
             assert log.level == level
         log.warning("kept, after the block")
     assert [r.getMessage() for r in caplog.records] == ["kept, another thread", "kept, after the block"]
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator setting")
+def test_mmap_threshold_is_fixed_by_an_entry_point_and_the_environment_wins() -> None:
+    """The commands fix glibc's mmap threshold (freed large tensors go back to the system); a child process is
+    used so this test process keeps its allocator as it was. ``MALLOC_MMAP_THRESHOLD_`` set by the user wins."""
+    code = "from kgagent.kg.process import fixed_mmap_threshold; print(fixed_mmap_threshold())"
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"}
+    run = [sys.executable, "-c", code]
+    assert subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout.strip() == "True"
+    env["MALLOC_MMAP_THRESHOLD_"] = "1048576"
+    assert subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout.strip() == "False"
