@@ -180,20 +180,6 @@ def test_demo_ui_section_is_written_once_and_keeps_other_settings(tmp_path):
     assert not is_complete(Path(tmp_path / "absent"))
 
 
-def test_demo_training_settings_are_added_unless_the_user_has_some(tmp_path):
-    from kgagent.ui.demo import write_training_settings
-
-    fresh = tmp_path / "fresh"  # the folder does not exist yet before a first build
-    write_training_settings(fresh)
-    write_training_settings(fresh)
-    assert tomllib.loads((fresh / "kgagent.toml").read_text()) == {"qa": {"epochs": 3}}
-    mine = tmp_path / "mine"
-    mine.mkdir()
-    (mine / "kgagent.toml").write_text('[kge]\nmodel = "RotatE"\n\n[qa]\nepochs = 1\n')
-    write_training_settings(mine)
-    assert tomllib.loads((mine / "kgagent.toml").read_text()) == {"kge": {"model": "RotatE"}, "qa": {"epochs": 1}}
-
-
 def test_import_ui_does_not_import_gradio():
     import subprocess
     import sys
