@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -59,9 +61,12 @@ class EncoderConfig:
     max_length: int = field(default=64, metadata={"help": "tokens per text; longer texts are truncated"})
     layers: int | None = field(default=None, metadata={
         "help": "keep only the encoder's first N layers (faster to train and to run); None: all"})
+    train_layers: int | None = field(default=None, metadata={
+        "help": "LoRA and the token fusion in the encoder's last N layers only: the layers below are frozen and "
+                "need no backward pass (faster training); None: every layer"})
 
     def __post_init__(self) -> None:
-        check_ints(self, "layers", optional=True)
+        check_ints(self, "layers", "train_layers", optional=True)
         if self.finetune not in FINETUNE_MODES:
             raise ValueError(f"finetune must be one of {FINETUNE_MODES}, not {self.finetune!r}")
         if self.fusion not in ("auto", *FUSION_MODES):
@@ -103,6 +108,15 @@ def depth_override(path: str, layers: int | None) -> dict[str, int]:
     return {"num_hidden_layers": layers} if depth and layers < depth else {}
 
 
+def encoder_layers(model: nn.Module) -> nn.ModuleList:
+    """The transformer layers of a BERT-family ``model`` (the ``ModuleList`` of ``num_hidden_layers`` blocks)."""
+    depth = getattr(model.config, "num_hidden_layers", None)
+    for module in model.modules():
+        if isinstance(module, nn.ModuleList) and len(module) == depth:
+            return module
+    raise ConfigError(f"train_layers: cannot find the {depth} layers of {type(model).__name__}")
+
+
 class FusedEncoder(nn.Module):
     """BERT-family encoder (+ peft LoRA) with KGE entity vectors fused in; returns mean-pooled vectors.
 
@@ -130,7 +144,10 @@ class FusedEncoder(nn.Module):
             raise ConfigError(f"base_model: cannot load {path!r} ({str(e).splitlines()[0]}); give a local "
                               "model folder or a transformers name reachable offline") from e
         self.hidden_size: int = int(model.config.hidden_size)
-        self.model = self._wrap(model, config)
+        depth = int(model.config.num_hidden_layers)
+        # the first layer trained; the token fusion enters there (0: with the input embeddings)
+        self.first_trained = max(0, depth - config.train_layers) if config.train_layers else 0
+        self.model = self._wrap(model, config, self.first_trained)
 
         if entity_vectors is not None:
             entity_vectors = torch.as_tensor(entity_vectors, dtype=torch.float32)
@@ -149,6 +166,16 @@ class FusedEncoder(nn.Module):
         # adds exactly zero.
         self.token_proj = self._projection() if config.fusion in ("tokens", "both") else None
         self.pooled_proj = self._projection() if config.fusion in ("pooled", "both") else None
+        # what enters the first trained layer (train_layers), set for one forward: the token fusion, and kept
+        # states of the frozen layers that stand in for them
+        self._fused: torch.Tensor | None = None  # (b, t, hidden)
+        self._lower: torch.Tensor | None = None  # (b, t, hidden)
+        # the frozen layers run without dropout (a fixed feature extractor); their output gets the dropout the
+        # model applies to hidden states instead, in training only, whether they ran or their states were kept
+        self.input_dropout = float(getattr(model.config, "hidden_dropout_prob", 0.0) or 0.0)
+        if self.first_trained:
+            encoder_layers(self.model)[self.first_trained].register_forward_pre_hook(
+                self._enter_trained, with_kwargs=True)
 
     # ----------------------------------------------------------------- construction helpers
     def _projection(self) -> nn.Linear:
@@ -156,13 +183,77 @@ class FusedEncoder(nn.Module):
         nn.init.zeros_(proj.weight)
         return proj
 
+    def train(self, mode: bool = True) -> FusedEncoder:
+        """As ``nn.Module.train``, but the frozen layers below ``train_layers`` stay in eval mode (no dropout):
+        they are a fixed feature extractor, whose outputs ``lower`` states can stand in for."""
+        super().train(mode)
+        if mode and self.first_trained:
+            trained = {id(m) for layer in encoder_layers(self.model)[self.first_trained:] for m in layer.modules()}
+            for m in self.model.modules():
+                if id(m) not in trained:
+                    m.training = False  # this module only: train(False) would reach the trained layers too
+        return self
+
+    @contextmanager
+    def capturing_lower(self) -> Iterator[list[torch.Tensor]]:
+        """While open, every forward appends the hidden states ``(b, t, hidden)`` entering the first trained
+        layer (before the token fusion) to the yielded list: ``forward(..., lower=...)`` takes them back."""
+        if not self.first_trained:
+            raise ValueError("capturing_lower needs train_layers below the encoder's depth")
+        seen: list[torch.Tensor] = []
+
+        def keep(module: nn.Module, args: tuple, kwargs: dict) -> None:
+            seen.append((args[0] if args else kwargs["hidden_states"]).detach())
+
+        handle = encoder_layers(self.model)[self.first_trained].register_forward_pre_hook(
+            keep, with_kwargs=True, prepend=True)  # before _enter_trained
+        try:
+            yield seen
+        finally:
+            handle.remove()
+
+    @contextmanager
+    def _from_lower(self, lower: torch.Tensor) -> Iterator[None]:
+        """Run only the trained layers, starting from ``lower``: the frozen ones are taken out of the layer list
+        for the call (whatever an architecture's layers return), and ``_enter_trained`` puts ``lower`` in."""
+        layers = encoder_layers(self.model)
+        frozen = list(layers[: self.first_trained])
+        del layers[: self.first_trained]
+        self._lower = lower
+        try:
+            yield
+        finally:
+            self._lower = None
+            for i, layer in enumerate(frozen):
+                layers.insert(i, layer)
+
+    def _enter_trained(self, module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        """Forward pre-hook of the first trained layer: its input hidden states (or the kept ``lower`` ones),
+        with dropout in training, plus the token fusion."""
+        hidden = args[0] if args else kwargs["hidden_states"]
+        if self._lower is not None:
+            hidden = self._lower.to(hidden.dtype)
+        if self.training and self.input_dropout:
+            hidden = nn.functional.dropout(hidden, self.input_dropout)
+        if self._fused is not None:
+            hidden = hidden + self._fused.to(hidden.dtype)
+        if args:
+            return (hidden, *args[1:]), kwargs
+        return args, {**kwargs, "hidden_states": hidden}
+
     @staticmethod
-    def _wrap(model: nn.Module, config: EncoderConfig) -> nn.Module:
+    def _wrap(model: nn.Module, config: EncoderConfig, first_trained: int) -> nn.Module:
+        if first_trained:  # frozen below: no weight there needs a gradient, so no backward pass reaches them
+            for layer in encoder_layers(model)[:first_trained]:
+                layer.requires_grad_(False)
+            model.get_input_embeddings().requires_grad_(False)
         if config.finetune == "lora":
             from peft import LoraConfig, get_peft_model
 
+            depth = len(encoder_layers(model))
+            only = list(range(first_trained, depth)) if first_trained else None
             lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                              target_modules=list(config.lora_targets), bias="none")
+                              target_modules=list(config.lora_targets), bias="none", layers_to_transform=only)
             try:
                 return get_peft_model(model, lora)
             except ValueError as e:
@@ -211,8 +302,14 @@ class FusedEncoder(nn.Module):
 
     # ----------------------------------------------------------------- forward
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                entity_ids: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean-pooled encoder output ``(b, hidden)`` over real tokens, with entity vectors fused in."""
+                entity_ids: torch.Tensor | None = None, lower: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean-pooled encoder output ``(b, hidden)`` over real tokens, with entity vectors fused in.
+
+        ``lower`` ``(b, t, hidden)``: these inputs' hidden states entering the first trained layer (see
+        ``capturing_lower``); the frozen layers below are then skipped (the same result, a fraction of the work).
+        """
+        if lower is not None and not self.first_trained:
+            raise ValueError("lower states need train_layers below the encoder's depth")
         ent = None  # (b, t, d_kge) entity vector per token, zeros where none
         linked = None  # (b, t, 1) float: 1 where a token belongs to a linked mention
         if entity_ids is not None and self.d_kge is not None and self.entity_vectors is not None:
@@ -221,9 +318,18 @@ class FusedEncoder(nn.Module):
                 ent = self.entity_vectors[entity_ids.clamp(min=0)] * linked
         embeds = self.model.get_input_embeddings()(input_ids)  # (b, t, hidden)
         if self.token_proj is not None and ent is not None:
-            embeds = embeds + self.token_proj(ent).to(embeds.dtype)
-        # (b, t, hidden)
-        hidden = self.model(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
+            if self.first_trained:
+                self._fused = self.token_proj(ent)  # added by _enter_trained where the trained layers begin
+            else:
+                embeds = embeds + self.token_proj(ent).to(embeds.dtype)
+        try:  # (b, t, hidden)
+            if lower is None:
+                hidden = self.model(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
+            else:
+                with self._from_lower(lower):
+                    hidden = self.model(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
+        finally:
+            self._fused = None
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)  # (b, t, 1)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # (b, hidden)
         if self.pooled_proj is not None and ent is not None and linked is not None:
@@ -294,6 +400,13 @@ class FusedEncoder(nn.Module):
                 raise WorkspaceError(f"{directory}/fusion.safetensors: unexpected weights "
                                      f"{missing.unexpected_keys}")
         return enc
+
+    @property
+    def step_encodings(self) -> float:
+        """What a training step costs per text, in forward passes: forward and backward (about twice the
+        forward) through every layer, or with ``train_layers`` through the trained ones from kept states."""
+        depth = len(encoder_layers(self.model))
+        return 3.0 * (depth - self.first_trained) / depth
 
     def trainable_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)

@@ -55,6 +55,9 @@ class NERConfig:
     # MiniLM's first 3 of 6 layers: one question tags in 7.7 ms of CPU instead of 12.9 ms (one thread, busy machine)
     layers: int | None = field(default=3, metadata={
         "help": "keep only the encoder's first N layers (a faster tagger); None: all"})
+    train_layers: int | None = field(default=1, metadata={
+        "help": "train only the last N of the kept layers (the ones below are frozen and need no backward pass: "
+                "faster); 0 or None: all"})
     max_length: int = field(default=48, metadata={"help": "tokens per text"})
     # a full fine-tune leaves the word-piece table as it is by default: its gradient and Adam state span the whole
     # vocabulary, 41% of a training step; span F1 0.412 -> 0.409 on the demo graph, 0.556 -> 0.540 on WorldLore
@@ -70,8 +73,9 @@ class NERConfig:
     int8: bool = field(default=True, metadata={
         "help": "on a CPU, run the trained tagger with int8 Linear layers (faster, a little less exact)"})
     # one epoch at a higher rate: on the demo graph span F1 0.549 in 211 s, where two epochs of 3,000 questions
-    # at 1e-4 gave 0.582 in 723 s (bench/ner_defaults.py, BENCHMARKS.md)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=1, lr=3e-4, patience=1))
+    # at 1e-4 gave 0.582 in 723 s; the last layer alone at 2e-3: 0.579 in 19.8 s where all three at 3e-4 gave
+    # 0.541 in 28.1 s (WorldLore 0.569 vs 0.533; bench/ner_defaults.py, BENCHMARKS.md)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=1, lr=2e-3, patience=1))
 
     def __post_init__(self) -> None:
         if self.finetune not in ("full", "lora"):
@@ -79,6 +83,10 @@ class NERConfig:
         check_ints(self, "lora_r", "lora_alpha", "max_length", "questions")
         check_ints(self, "variants", minimum=0)
         check_ints(self, "layers", optional=True)
+        check_ints(self, "train_layers", minimum=0, optional=True)
+        if self.train_embeddings and self.train_layers:
+            raise ValueError("train_embeddings: the word-piece table lies below the frozen layers of train_layers; "
+                             "set train_layers = 0 (all layers train) with it")
         check_range(self, "val_fraction", high=0.5)
         self.lora_targets = (self.lora_targets,) if isinstance(self.lora_targets, str) else tuple(self.lora_targets)
         if isinstance(self.train, dict):
@@ -341,6 +349,7 @@ def train_ner(kg: KnowledgeGraph, *, config: NERConfig | None = None, out_dir: s
     saved to ``out_dir`` when given. Seeded by ``config.train.seed`` (torch's global generator is restored)."""
     import torch
 
+    from kgagent.training.fused import encoder_layers
     from kgagent.training.trainer import Batches, train_loop
 
     config = config or NERConfig()
@@ -355,11 +364,20 @@ def train_ner(kg: KnowledgeGraph, *, config: NERConfig | None = None, out_dir: s
         model = ner.model
         if config.finetune == "full" and not config.train_embeddings:
             model.get_input_embeddings().weight.requires_grad_(False)
+        first_trained = 0
+        if config.train_layers:  # no weight below needs a gradient: no backward pass reaches those layers
+            layers = encoder_layers(model)
+            first_trained = max(0, len(layers) - config.train_layers)
+            layers[:first_trained].requires_grad_(False)
+            for embeddings in (getattr(model.base_model, "embeddings", None), model.get_input_embeddings()):
+                if embeddings is not None:
+                    embeddings.requires_grad_(False)
         if config.finetune == "lora":
             from peft import LoraConfig, TaskType, get_peft_model
 
+            only = list(range(first_trained, len(encoder_layers(model)))) if first_trained else None
             model = get_peft_model(model, LoraConfig(task_type=TaskType.TOKEN_CLS, r=config.lora_r,
-                                                     lora_alpha=config.lora_alpha,
+                                                     lora_alpha=config.lora_alpha, layers_to_transform=only,
                                                      target_modules=list(config.lora_targets)))
 
         def collate(idx: Sequence[int]) -> dict[str, Any]:

@@ -24,13 +24,14 @@ class QANet(nn.Module):
                                       nn.Linear(answer_hidden, rel_dim)) if rel_dim else None
 
     def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                 entity_ids: torch.Tensor | None = None) -> torch.Tensor:
-        return self.encoder(input_ids, attention_mask, entity_ids)  # (b, hidden)
+                 entity_ids: torch.Tensor | None = None, lower: torch.Tensor | None = None) -> torch.Tensor:
+        return self.encoder(input_ids, attention_mask, entity_ids, lower)  # (b, hidden)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, entity_ids: torch.Tensor | None = None,
-                path_targets: torch.Tensor | None = None) -> torch.Tensor:
-        """Path logits ``(b, n_paths)``, or with ``path_targets`` the path loss (see :func:`path_loss`)."""
-        logits = self.path_head(self.features(input_ids, attention_mask, entity_ids))
+                path_targets: torch.Tensor | None = None, lower: torch.Tensor | None = None) -> torch.Tensor:
+        """Path logits ``(b, n_paths)``, or with ``path_targets`` the path loss (see :func:`path_loss`);
+        ``lower``: the encoder's states above its frozen layers (``FusedEncoder.forward``)."""
+        logits = self.path_head(self.features(input_ids, attention_mask, entity_ids, lower))
         return logits if path_targets is None else path_loss(logits, path_targets)
 
     def heads_state(self) -> dict[str, torch.Tensor]:

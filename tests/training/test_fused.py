@@ -215,3 +215,62 @@ def test_layers_keeps_the_first_ones_and_survives_saving(tiny_bert: str, tmp_pat
     # more layers than the model has: all of them, never random new ones
     assert FusedEncoder(EncoderConfig(base_model=tiny_bert, fusion="none", finetune="frozen", layers=9)
                         ).model.config.num_hidden_layers == 2
+
+
+def _perturbed(enc: FusedEncoder) -> FusedEncoder:
+    """``enc`` with non-trivial LoRA and fusion weights (both start at zero)."""
+    with torch.no_grad():
+        for n, p in enc.named_parameters():
+            if "lora_B" in n or "token_proj" in n:
+                p.normal_(std=0.5, generator=torch.Generator().manual_seed(len(n)))
+    return enc
+
+
+def test_train_layers_trains_the_top_and_skips_the_frozen_ones(tiny_bert: str, entity_vectors: torch.Tensor,
+                                                               tmp_path: Path) -> None:
+    from kgagent.training.fused import encoder_layers
+
+    config = EncoderConfig(base_model=tiny_bert, fusion="tokens", finetune="lora", lora_r=4, train_layers=1,
+                           lora_dropout=0.0)  # train mode without randomness: the two paths compare exactly
+    torch.manual_seed(0)
+    enc = FusedEncoder(config, entity_vectors)
+    batch = enc.tokenize(TEXTS, MENTIONS)
+    # LoRA only in the last of the 2 layers; at the start (LoRA B and the fusion zero) the pretrained encoder
+    trainable = [n for n, p in enc.named_parameters() if p.requires_grad]
+    assert trainable and all(".layer.1." in n or n.startswith("token_proj") for n in trainable)
+    plain = FusedEncoder(EncoderConfig(base_model=tiny_bert, fusion="none", finetune="frozen"))
+    with torch.no_grad():
+        torch.testing.assert_close(enc.eval()(**batch), plain.eval()(**batch))
+    _perturbed(enc)
+    # the fusion enters where the trained layers begin: a linked mention moves the output, its vector matters
+    with torch.no_grad():
+        fused = enc(**batch)
+        unlinked = enc(**{**batch, "entity_ids": torch.full_like(batch["entity_ids"], -1)})
+        assert not torch.allclose(fused[0], unlinked[0], atol=1e-4)
+        torch.testing.assert_close(fused[1], unlinked[1])  # no mention: unchanged
+    # the states entering the first trained layer stand in for the frozen layers: same output, same gradients
+    with torch.no_grad(), enc.capturing_lower() as seen:
+        enc(**batch)
+    assert len(seen) == 1 and seen[0].shape == (*batch["input_ids"].shape, 32)
+    enc.train()
+    layers = encoder_layers(enc.model)
+    assert [layer.training for layer in layers] == [False, True]  # frozen layers stay in eval mode (no dropout)
+    grads = []
+    for lower in (None, seen[0]):
+        enc.zero_grad()
+        out = enc(**batch, lower=lower)
+        out.pow(2).sum().backward()
+        grads.append((out.detach(), enc.token_proj.weight.grad.clone()))
+    torch.testing.assert_close(grads[0][0], grads[1][0], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(grads[0][1], grads[1][1], atol=1e-5, rtol=1e-4)
+    assert len(encoder_layers(enc.model)) == 2  # the frozen layers are back after the call
+    # saved and loaded, then merged: the same encoder
+    enc.eval()
+    enc.save_pretrained(tmp_path / "enc")
+    again = FusedEncoder.from_pretrained(tmp_path / "enc", entity_vectors).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(again(**batch), fused, atol=1e-5, rtol=1e-4)
+        again.merge_adapter()
+        torch.testing.assert_close(again(**batch), fused, atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="train_layers"):
+        plain(**batch, lower=seen[0])

@@ -29,9 +29,9 @@ FILMS = KnowledgeGraph.from_triples([
 
 
 def tiny_config(tiny_bert: str, **train: object) -> NERConfig:
-    """A tiny random BERT has no pretrained word pieces worth keeping: its embedding table trains too."""
+    """A tiny random BERT has no pretrained word pieces or layers worth keeping: all of it trains."""
     settings = {"epochs": 8, "lr": 3e-3, "batch_size": 8, "patience": 0, **train}
-    return NERConfig(base_model=tiny_bert, questions=80, variants=2, train_embeddings=True,
+    return NERConfig(base_model=tiny_bert, questions=80, variants=2, train_embeddings=True, train_layers=0,
                      train=TrainConfig(**settings))
 
 
@@ -140,6 +140,23 @@ def test_a_full_fine_tune_keeps_the_word_piece_table_by_default(tiny_bert: str) 
         assert kept is not train_embeddings
         assert not torch.equal(model.bert.encoder.layer[0].attention.self.query.weight,
                                base.encoder.layer[0].attention.self.query.weight)
+
+
+def test_train_layers_freezes_the_layers_below(tiny_bert: str) -> None:
+    import torch
+    from transformers import AutoModel
+
+    examples = synthesize_ner_examples(FILMS, NERConfig(questions=20, variants=0))
+    base = AutoModel.from_pretrained(tiny_bert)
+    config = replace(tiny_config(tiny_bert, epochs=1), train_embeddings=False, train_layers=1)
+    model = train_ner(FILMS, config=config, examples=examples, progress=False).model.model
+    assert torch.equal(model.bert.encoder.layer[0].attention.self.query.weight,
+                       base.encoder.layer[0].attention.self.query.weight)  # frozen: the first of 2 layers
+    assert not torch.equal(model.bert.encoder.layer[1].attention.self.query.weight,
+                           base.encoder.layer[1].attention.self.query.weight)
+    assert torch.equal(model.bert.embeddings.position_embeddings.weight, base.embeddings.position_embeddings.weight)
+    with pytest.raises(ValueError, match="train_embeddings"):
+        NERConfig(train_embeddings=True, train_layers=1)
 
 
 def test_lora_tagger_trains_and_saves_merged(tiny_bert: str, tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ Every phase but the encoder's training encodes a known number of questions once 
 path sample and the validation questions, the answer scorer its questions, the path prototypes up to
 ``prototype_questions`` per path, the held-out choices the validation questions a few times. Each may take at most
 its share of the time (:data:`SHARES`); one that would take more gets fewer questions. The encoder trains for what
-is left (a step costs about three encodings per question: forward and backward). When every phase, the encoder's
+is left (a step costs about three encodings per question, forward and backward, when every layer trains; less
+with ``train_layers``: ``FusedEncoder.step_encodings``). When every phase, the encoder's
 ``epochs`` included, fits in the time as asked, nothing is cut.
 """
 
@@ -34,9 +35,10 @@ class QAPlan:
 
 def plan_fit(left: float | None, per_question: float, *, sample: int, val_questions: int, scorer_questions: int,
              prototype_rows: int, prototype_questions: int, batch_size: int, epochs: int = 1,
-             max_scorer_questions: int = 0) -> QAPlan:
+             max_scorer_questions: int = 0, step_encodings: float = 3.0) -> QAPlan:
     """Split ``left`` seconds among the phases of a fit, ``per_question`` seconds an encoding; counts are what
-    the settings ask (``prototype_rows``: prototype questions over all paths at ``prototype_questions`` each).
+    the settings ask (``prototype_rows``: prototype questions over all paths at ``prototype_questions`` each);
+    a training step costs ``step_encodings`` encodings per question.
 
     >>> kw = dict(sample=6000, val_questions=600, scorer_questions=18000, prototype_rows=12000,
     ...           prototype_questions=24, batch_size=32)
@@ -52,7 +54,7 @@ def plan_fit(left: float | None, per_question: float, *, sample: int, val_questi
     if left is None:
         return QAPlan(None, sample, val_questions, max_scorer_questions, prototype_questions)
     encodings = sample + SELECTION_PASSES * val_questions + wanted_scorer + prototype_rows
-    if per_question * (encodings + 3 * epochs * sample) <= left * (1 - WARMUP_TRAINING):
+    if per_question * (encodings + step_encodings * epochs * sample) <= left * (1 - WARMUP_TRAINING):
         return QAPlan(left * (1 - WARMUP_TRAINING) - per_question * encodings, sample, val_questions,
                       max_scorer_questions, prototype_questions)
 
@@ -66,6 +68,6 @@ def plan_fit(left: float | None, per_question: float, *, sample: int, val_questi
     per_path = prototype_questions if rows >= prototype_rows else max(1, prototype_questions * rows // prototype_rows)
     encodings = n_sample + SELECTION_PASSES * n_val + n_scorer + rows
     encoder = left * (1 - WARMUP_TRAINING) - per_question * encodings
-    skip = encoder < MIN_STEPS * 3 * per_question * batch_size
+    skip = encoder < MIN_STEPS * step_encodings * per_question * batch_size
     return QAPlan(max(encoder, 0.0), n_sample, n_val, 0 if n_scorer == scorer_questions else n_scorer, per_path,
                   skip_encoder=skip)

@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PACE_QUESTIONS = 64  # questions encoded to price a time budget
+# the hidden states entering the encoder's first trained layer are kept for its training up to this size
+# (fp16; 6,000 questions of the demo graph: about 80 MB), so the frozen layers run once per question
+LOWER_STATES_BYTES = 1 << 30
 
 
 def split_indices(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,13 +78,19 @@ def cached_path_labels(kg: KnowledgeGraph, examples: Sequence[QAExample], max_ho
     return out
 
 
-def question_features(net: Any, prepared: Sequence[Prepared], progress: bool, batch_size: int = 128) -> Any:
-    """Pooled question features ``(n, hidden)`` under no_grad (the encoder is frozen from here on)."""
+def question_features(net: Any, prepared: Sequence[Prepared], progress: bool, batch_size: int = 128,
+                      lower: dict[int, Any] | None = None) -> Any:
+    """Pooled question features ``(n, hidden)`` under no_grad (the encoder is frozen from here on).
+
+    ``lower``: filled, by position in ``prepared``, with each question's hidden states entering the encoder's
+    first trained layer (fp16, real tokens only) while they fit ``LOWER_STATES_BYTES``; emptied if they do not.
+    """
     import torch
     from tqdm.auto import tqdm
 
     net.eval()
     out = torch.zeros(len(prepared), net.encoder.hidden_size)
+    size = 0
     with torch.inference_mode():
         for idx in tqdm(length_batches([p[0] for p in prepared], batch_size), desc="qa: question features",
                         unit="batch", disable=not progress):
@@ -89,7 +98,19 @@ def question_features(net: Any, prepared: Sequence[Prepared], progress: bool, ba
             batch = net.encoder.tokenize([c[0] for c in chunk],
                                          [[(c[1][0], c[1][1], c[2][0])] if c[1] is not None else [] for c in chunk])
             batch = {k: v.to(net.encoder.device) for k, v in batch.items()}
-            out[torch.as_tensor(idx)] = net.features(**batch).float().cpu()
+            if lower is None or size > LOWER_STATES_BYTES:
+                out[torch.as_tensor(idx)] = net.features(**batch).float().cpu()
+                continue
+            with net.encoder.capturing_lower() as seen:
+                out[torch.as_tensor(idx)] = net.features(**batch).float().cpu()
+            states = seen[0].to("cpu", torch.float16)  # (b, t, hidden)
+            for row, (i, n) in enumerate(zip(idx.tolist(), batch["attention_mask"].sum(1).tolist(), strict=True)):
+                lower[i] = states[row, :n].clone()
+                size += lower[i].numel() * 2
+            if size > LOWER_STATES_BYTES:
+                log.info("qa: the frozen layers' states outgrow %d MB: the encoder's training runs them",
+                         LOWER_STATES_BYTES >> 20)
+                lower.clear()
     return out  # made outside inference mode: a normal tensor, usable in training
 
 
@@ -110,6 +131,8 @@ class PathData:
     # sample rows' features before any training: the base encoder's own mean-pooled vectors (LoRA and the fusion
     # start as the identity), which the path prototypes reuse when they are of the same encoder
     frozen: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    # ... and their hidden states entering the encoder's first trained layer (``FusedEncoder.train_layers``)
+    lower: dict[int, Any] = field(default_factory=dict, repr=False)
     # best_ties by (ties, text): the targets of every batch and the prototypes ask it again for the same question
     _best: dict[tuple[tuple[RelPath, ...], str], list[RelPath]] = field(default_factory=dict, repr=False)
 
@@ -305,8 +328,10 @@ def train_head_warmup(model: QAModel, data: PathData, config: QAConfig, progress
 
     assert data.prepared is not None and data.sample is not None and data.val_labelled is not None
     net, val_lab, vocab = model.net, data.val_labelled, data.vocab
-    feats0 = question_features(net, [data.prepared[i] for i in data.sample], progress)  # (n_sample, hidden)
-    data.frozen = dict(zip(data.sample.tolist(), feats0.numpy(), strict=True))
+    lower: dict[int, Any] | None = {} if net.encoder.first_trained else None
+    feats0 = question_features(net, [data.prepared[i] for i in data.sample], progress, lower=lower)
+    data.frozen = dict(zip(data.sample.tolist(), feats0.numpy(), strict=True))  # (n_sample, hidden) features
+    data.lower = {int(data.sample[j]): states for j, states in (lower or {}).items()}
     targets0 = data.targets(range(len(data.sample)))
     val0 = question_features(net, [data.prepared[i] for i in val_lab], progress) if val_lab else None
 
@@ -325,6 +350,20 @@ def train_head_warmup(model: QAModel, data: PathData, config: QAConfig, progress
                       desc="qa: path head (frozen features)", progress=progress, on_step=on_step)
 
 
+def pad_states(states: Sequence[Any], attention_mask: Any) -> Any:
+    """Per-question hidden states ``(t_i, hidden)`` as one float batch ``(b, t, hidden)`` padded like
+    ``attention_mask``; padding positions are zeros (attention and pooling ignore them)."""
+    import torch
+
+    lengths = attention_mask.sum(1).tolist()
+    out = torch.zeros(*attention_mask.shape, states[0].shape[-1])
+    for row, (x, n) in enumerate(zip(states, lengths, strict=True)):
+        if x.shape[0] != n:
+            raise RuntimeError(f"kept states of {x.shape[0]} tokens for a question of {n}")
+        out[row, :n] = x.float()
+    return out
+
+
 def train_path_head(model: QAModel, data: PathData, config: QAConfig, progress: bool,
                     on_step: StepCallback | None) -> TrainResult:
     """Encoder (LoRA) + fusion + path head together: the marginal likelihood of the tied best paths."""
@@ -338,6 +377,9 @@ def train_path_head(model: QAModel, data: PathData, config: QAConfig, progress: 
         chunk = [prepared[sample[i]] for i in idx]
         batch = encoder.tokenize([c[0] for c in chunk],
                                  [[(c[1][0], c[1][1], c[2][0])] if c[1] is not None else [] for c in chunk])
+        states = [data.lower.get(int(sample[i])) for i in idx]
+        if all(x is not None for x in states):  # the warm-up ran the frozen layers: start above them
+            batch["lower"] = pad_states(states, batch["attention_mask"])
         return {**batch, "path_targets": data.targets(idx)}
 
     def path_accuracy(_: Any) -> float:
@@ -719,7 +761,8 @@ def plan_budget(left: float | None, data: PathData, config: QAConfig, model: QAM
     plan = plan_fit(left, max(per_question, 1e-5), sample=sample, val_questions=n_val, scorer_questions=scorer,
                     prototype_rows=rows, prototype_questions=config.prototype_questions,
                     batch_size=config.train.batch_size, epochs=config.train.epochs,
-                    max_scorer_questions=config.max_answer_questions)
+                    max_scorer_questions=config.max_answer_questions,
+                    step_encodings=model.net.encoder.step_encodings)
     return replace(config, max_train_questions=plan.sample, max_val_questions=max(plan.val_questions, 1),
                    max_answer_questions=plan.scorer_questions,
                    prototype_questions=plan.prototype_questions), plan
