@@ -63,10 +63,11 @@ class EncoderConfig:
         "help": "keep only the encoder's first N layers (faster to train and to run); None: all"})
     train_layers: int | None = field(default=None, metadata={
         "help": "LoRA and the token fusion in the encoder's last N layers only: the layers below are frozen and "
-                "need no backward pass (faster training); None: every layer"})
+                "need no backward pass (faster training); 0 or None: every layer"})
 
     def __post_init__(self) -> None:
-        check_ints(self, "layers", "train_layers", optional=True)
+        check_ints(self, "layers", optional=True)
+        check_ints(self, "train_layers", minimum=0, optional=True)
         if self.finetune not in FINETUNE_MODES:
             raise ValueError(f"finetune must be one of {FINETUNE_MODES}, not {self.finetune!r}")
         if self.fusion not in ("auto", *FUSION_MODES):
