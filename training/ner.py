@@ -52,8 +52,10 @@ class NERConfig:
     lora_r: int = 8
     lora_alpha: int = 16
     lora_targets: tuple[str, ...] = ("query", "value")
-    # MiniLM's first 3 of 6 layers: one question tags in 7.7 ms of CPU instead of 12.9 ms (one thread, busy machine)
-    layers: int | None = field(default=3, metadata={
+    # MiniLM's first 3 of 6 layers: one question tags in 7.7 ms of CPU instead of 12.9 ms (one thread, busy
+    # machine); the first 2, their last one trained: span F1 0.578 in 12.5 s of training where 3 gave 0.579 in
+    # 17.6 s on the demo graph (WorldLore 0.558 in 14.2 s vs 0.569 in 20.7 s; bench/ner_defaults.py)
+    layers: int | None = field(default=2, metadata={
         "help": "keep only the encoder's first N layers (a faster tagger); None: all"})
     train_layers: int | None = field(default=1, metadata={
         "help": "train only the last N of the kept layers (the ones below are frozen and need no backward pass: "
