@@ -274,3 +274,30 @@ def test_train_layers_trains_the_top_and_skips_the_frozen_ones(tiny_bert: str, e
         torch.testing.assert_close(again(**batch), fused, atol=1e-5, rtol=1e-4)
     with pytest.raises(ValueError, match="train_layers"):
         plain(**batch, lower=seen[0])
+
+
+def test_adamw_is_fused_where_torch_has_the_kernel_and_steps_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kgagent.training.trainer import adamw
+
+    def stepped(fused: bool) -> torch.Tensor:
+        w = torch.nn.Parameter(torch.linspace(-1.0, 1.0, 6))
+        opt = adamw([{"params": [w], "weight_decay": 0.01}], 0.1, torch.device("cpu")) if fused \
+            else torch.optim.AdamW([{"params": [w], "weight_decay": 0.01}], lr=0.1, foreach=False)
+        for _ in range(3):
+            opt.zero_grad()
+            (w ** 3).sum().backward()
+            opt.step()
+        return w.detach()
+
+    w = torch.nn.Parameter(torch.zeros(2))
+    assert adamw([{"params": [w]}], 0.1, torch.device("cpu")).defaults["fused"]  # CPUs: torch >= 2.4
+    torch.testing.assert_close(stepped(True), stepped(False))
+    real = torch.optim.AdamW
+
+    def without_fused(*args: object, fused: bool | None = None, **kwargs: object) -> torch.optim.AdamW:
+        if fused:  # what torch says where it has no fused kernel for the device
+            raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of supported devices")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "AdamW", without_fused)
+    assert not adamw([{"params": [w]}], 0.1, torch.device("cpu")).defaults["fused"]  # the per-tensor loop
