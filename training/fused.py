@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -30,6 +30,7 @@ from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import ConfigError, WorkspaceError
 from kgagent.kg.io import atomic_dir
 from kgagent.kg.validate import parse, read_json, read_safetensors
+from kgagent.training.dropout import fast_dropout, use_fast_dropout
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,19 @@ def encoder_layers(model: nn.Module) -> nn.ModuleList:
     raise ConfigError(f"train_layers: cannot find the {depth} layers of {type(model).__name__}")
 
 
+def pad_states(states: Sequence[torch.Tensor], attention_mask: torch.Tensor) -> torch.Tensor:
+    """Per-text hidden states ``(t_i, hidden)`` (kept by :meth:`FusedEncoder.capturing_lower`) as one float batch
+    ``(b, t, hidden)`` padded like ``attention_mask``, for ``forward(..., lower=...)``; padding positions are
+    zeros (attention and pooling ignore them)."""
+    lengths = attention_mask.sum(1).tolist()
+    out = torch.zeros(*attention_mask.shape, states[0].shape[-1])
+    for row, (x, n) in enumerate(zip(states, lengths, strict=True)):
+        if x.shape[0] != n:
+            raise RuntimeError(f"kept states of {x.shape[0]} tokens for a text of {n}")
+        out[row, :n] = x.float()
+    return out
+
+
 class FusedEncoder(nn.Module):
     """BERT-family encoder (+ peft LoRA) with KGE entity vectors fused in; returns mean-pooled vectors.
 
@@ -149,6 +163,7 @@ class FusedEncoder(nn.Module):
         # the first layer trained; the token fusion enters there (0: with the input embeddings)
         self.first_trained = max(0, depth - config.train_layers) if config.train_layers else 0
         self.model = self._wrap(model, config, self.first_trained)
+        use_fast_dropout(self.model)
 
         if entity_vectors is not None:
             entity_vectors = torch.as_tensor(entity_vectors, dtype=torch.float32)
@@ -235,7 +250,7 @@ class FusedEncoder(nn.Module):
         if self._lower is not None:
             hidden = self._lower.to(hidden.dtype)
         if self.training and self.input_dropout:
-            hidden = nn.functional.dropout(hidden, self.input_dropout)
+            hidden = fast_dropout(hidden, self.input_dropout)
         if self._fused is not None:
             hidden = hidden + self._fused.to(hidden.dtype)
         if args:

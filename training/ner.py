@@ -351,6 +351,7 @@ def train_ner(kg: KnowledgeGraph, *, config: NERConfig | None = None, out_dir: s
     saved to ``out_dir`` when given. Seeded by ``config.train.seed`` (torch's global generator is restored)."""
     import torch
 
+    from kgagent.training.dropout import use_fast_dropout
     from kgagent.training.fused import encoder_layers
     from kgagent.training.trainer import Batches, train_loop
 
@@ -381,6 +382,7 @@ def train_ner(kg: KnowledgeGraph, *, config: NERConfig | None = None, out_dir: s
             model = get_peft_model(model, LoraConfig(task_type=TaskType.TOKEN_CLS, r=config.lora_r,
                                                      lora_alpha=config.lora_alpha, layers_to_transform=only,
                                                      target_modules=list(config.lora_targets)))
+        use_fast_dropout(model)
 
         def collate(idx: Sequence[int]) -> dict[str, Any]:
             rows = [train[i] for i in idx]

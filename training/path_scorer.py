@@ -58,13 +58,22 @@ class PathScorer:
         protos = np.divide(protos, norms, out=np.zeros_like(protos), where=norms > 0)
         return cls(protos, encoder.name, encoder)
 
-    def similarity(self, texts: Sequence[str]) -> np.ndarray:
-        """Cosine similarity ``(n, n_paths)`` of each text to each path's prototype."""
-        if self.encoder is None:
-            from kgagent.retrieval.encoder import TextEncoder
+    def similarity(self, texts: Sequence[str], vectors: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
+        """Cosine similarity ``(n, n_paths)`` of each text to each path's prototype. ``vectors[i]``: text i's
+        vector in the encoder's space when the caller has it (None: encoded here; any length, it is normalized)."""
+        have = list(vectors) if vectors is not None else [None] * len(texts)
+        todo = [i for i, v in enumerate(have) if v is None]
+        out = np.zeros((len(texts), self.prototypes.shape[1]), dtype=np.float32)
+        if todo:
+            if self.encoder is None:
+                from kgagent.retrieval.encoder import TextEncoder
 
-            self.encoder = TextEncoder(self.encoder_name)
-        return self.encoder.encode(list(texts)) @ self.prototypes.T
+                self.encoder = TextEncoder(self.encoder_name)
+            out[todo] = self.encoder.encode([texts[i] for i in todo])
+        for i, v in enumerate(have):
+            if v is not None:
+                out[i] = np.asarray(v, dtype=np.float32) / max(float(np.linalg.norm(v)), 1e-12)
+        return out @ self.prototypes.T
 
     def save(self, directory: str | Path) -> None:
         """``path_prototypes.safetensors`` + ``path_scorer.json`` in ``directory`` (inside an atomic folder)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from kgagent.training.dropout import FastDropout
 from kgagent.training.fused import FusedEncoder
 from kgagent.training.qa_kge import KGEScorer
 
@@ -19,7 +20,7 @@ class QANet(nn.Module):
         h = encoder.hidden_size
         # LayerNorm first: pooled features have a small scale, and a normalized input lets the heads learn in
         # a few hundred steps (measured: 99% path accuracy after 10 epochs on frozen features vs 96.5% without)
-        self.path_head = nn.Sequential(nn.LayerNorm(h), nn.Dropout(0.1), nn.Linear(h, n_paths))
+        self.path_head = nn.Sequential(nn.LayerNorm(h), FastDropout(0.1), nn.Linear(h, n_paths))
         self.rel_head = nn.Sequential(nn.LayerNorm(h), nn.Linear(h, answer_hidden), nn.GELU(),
                                       nn.Linear(answer_hidden, rel_dim)) if rel_dim else None
 

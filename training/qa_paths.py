@@ -69,7 +69,13 @@ class PathIndex:
 
     def step(self, frontier: np.ndarray, step: int) -> np.ndarray:
         """Sorted unique entities one ``step`` away from any entity of ``frontier``."""
-        steps, nbrs, _ = self.expand(np.asarray(frontier, dtype=np.int64))
+        frontier = np.asarray(frontier, dtype=np.int64)
+        if len(frontier) == 1:  # the usual first hop: one entity's edges are sorted by step, then neighbour
+            steps, nbrs = self.edges(int(frontier[0]))
+            lo, hi = np.searchsorted(steps, (step, step + 1))
+            out = nbrs[lo:hi]
+            return out if len(out) < 2 or bool((out[1:] > out[:-1]).all()) else np.unique(out)  # repeated triples
+        steps, nbrs, _ = self.expand(frontier)
         return np.unique(nbrs[steps == step])
 
     def successors(self, frontier: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
@@ -90,7 +96,10 @@ class PathIndex:
         for name in path:
             if name not in self.step_ids:
                 return np.empty(0, dtype=np.int64)
-            frontier = np.setdiff1d(self.step(frontier, self.step_ids[name]), topic, assume_unique=True)
+            reached = self.step(frontier, self.step_ids[name])
+            # (one topic, the usual case: a comparison costs less than a set difference)
+            frontier = reached[reached != topic[0]] if len(topic) == 1 else np.setdiff1d(reached, topic,
+                                                                                         assume_unique=True)
             if not len(frontier):
                 break
         return frontier

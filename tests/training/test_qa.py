@@ -651,3 +651,57 @@ def test_the_answer_scorer_is_trained_when_the_graph_misses_answers_people_ask(f
     assert not misses(asked(0))  # every answer on its path
     assert misses(asked(20))  # half of them beside the graph: an incomplete graph
     assert not misses(asked(0, source="synthesized"))
+
+
+def test_encoding_from_kept_states_and_vectors_matches_a_full_pass(toy_ws: Path) -> None:
+    """What a fit kept of its held-out questions (the frozen layers' states, the similarity vectors) stands in for
+    running them again: the same path probabilities, in the input order, with some questions kept and some not."""
+    import dataclasses
+
+    import torch
+
+    from kgagent.kg import Workspace
+    from kgagent.retrieval.encoder import TextEncoder
+    from kgagent.training.path_scorer import PathScorer
+    from kgagent.training.qa import QAConfig, load_scorer
+    from kgagent.training.qa.fit import build_model, question_features, resolve_fusion
+    from kgagent.training.qa.results import bracketed
+
+    ws = Workspace(toy_ws)
+    kg = KnowledgeGraph.load(ws.kg_dir)
+    scorer = load_scorer(ws.kge_dir)
+    config = ws.config("qa", QAConfig)
+    config = resolve_fusion(dataclasses.replace(config, encoder=dataclasses.replace(config.encoder, train_layers=1)),
+                            scorer)
+    vocab = [("directed_by",), ("starred_actors",), ("directed_by", "directed_by^-1"), ("has_genre",)]
+    model = build_model(kg, scorer, vocab, config, progress=False)
+    assert model.net.encoder.first_trained == 1
+    with torch.no_grad():  # the trained layer is no longer the pretrained one, as after a fit
+        for p in model.net.encoder.parameters():
+            if p.requires_grad and p.ndim == 2:
+                p.add_(0.05 * torch.randn_like(p))
+    exs = read_qa_file(toy_ws / "questions.txt", kg)[:40]
+    prepared = [model.prepare(bracketed(ex), ex.topics) for ex in exs]
+    texts = [p[0] for p in prepared]
+    similarity = TextEncoder(config.similarity_encoder)
+    rng = np.random.default_rng(0)
+    model.path_scorer = PathScorer(rng.normal(size=(len(vocab), similarity.dim)).astype(np.float32),
+                                   similarity.name, similarity)
+    lower: dict[int, object] = {}
+    question_features(model.net, prepared, progress=False, lower=lower)
+    assert sorted(lower) == list(range(len(prepared)))
+    def log_probs(encoded: list) -> np.ndarray:  # the priors leave most mass on one path: compare the logs
+        return np.log(np.stack([e.path_probs for e in encoded]))
+
+    full = log_probs(model.encode(prepared))
+    some = [lower[i] if i % 3 else None for i in range(len(prepared))]
+    vectors = [v if i % 2 else None for i, v in enumerate(similarity.encode(texts))]
+    kept = log_probs(model.encode(prepared, lower=some, vectors=vectors))
+    np.testing.assert_allclose(kept, full, atol=0.02)  # the kept states are fp16
+    assert (kept.argmax(1) == full.argmax(1)).all()
+    # and they are what is read: other states, other vectors, other probabilities
+    other = log_probs(model.encode(prepared, lower=[torch.zeros_like(lower[i]) for i in range(len(prepared))]))
+    assert np.abs(other - full).max() > 0.1
+    moved = log_probs(model.encode(prepared, vectors=list(rng.normal(size=(len(texts), similarity.dim)))))
+    assert np.abs(moved - full).max() > 0.1
+

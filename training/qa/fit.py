@@ -128,8 +128,8 @@ class PathData:
     sample: np.ndarray | None = None  # training rows (indices into examples; authored ones repeated)
     val_labelled: list[int] | None = None
     words: RelationWords | None = None  # which relations a question names: breaks ties between labels
-    # sample rows' features before any training: the base encoder's own mean-pooled vectors (LoRA and the fusion
-    # start as the identity), which the path prototypes reuse when they are of the same encoder
+    # sample and held-out rows' features before any training: the base encoder's own mean-pooled vectors (LoRA and
+    # the fusion start as the identity), which the path similarity reuses when it is of the same encoder
     frozen: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
     # ... and their hidden states entering the encoder's first trained layer (``FusedEncoder.train_layers``)
     lower: dict[int, Any] = field(default_factory=dict, repr=False)
@@ -333,7 +333,12 @@ def train_head_warmup(model: QAModel, data: PathData, config: QAConfig, progress
     data.frozen = dict(zip(data.sample.tolist(), feats0.numpy(), strict=True))  # (n_sample, hidden) features
     data.lower = {int(data.sample[j]): states for j, states in (lower or {}).items()}
     targets0 = data.targets(range(len(data.sample)))
-    val0 = question_features(net, [data.prepared[i] for i in val_lab], progress) if val_lab else None
+    val0 = None
+    if val_lab:  # kept too: the validations and the held-out choices run the trained layers only
+        val_lower: dict[int, Any] | None = {} if lower is not None else None
+        val0 = question_features(net, [data.prepared[i] for i in val_lab], progress, lower=val_lower)
+        data.frozen.update(zip(val_lab, val0.numpy(), strict=True))
+        data.lower.update({val_lab[j]: states for j, states in (val_lower or {}).items()})
 
     def head_accuracy(head: Any) -> float:
         assert val0 is not None
@@ -350,28 +355,16 @@ def train_head_warmup(model: QAModel, data: PathData, config: QAConfig, progress
                       desc="qa: path head (frozen features)", progress=progress, on_step=on_step)
 
 
-def pad_states(states: Sequence[Any], attention_mask: Any) -> Any:
-    """Per-question hidden states ``(t_i, hidden)`` as one float batch ``(b, t, hidden)`` padded like
-    ``attention_mask``; padding positions are zeros (attention and pooling ignore them)."""
-    import torch
-
-    lengths = attention_mask.sum(1).tolist()
-    out = torch.zeros(*attention_mask.shape, states[0].shape[-1])
-    for row, (x, n) in enumerate(zip(states, lengths, strict=True)):
-        if x.shape[0] != n:
-            raise RuntimeError(f"kept states of {x.shape[0]} tokens for a question of {n}")
-        out[row, :n] = x.float()
-    return out
-
-
 def train_path_head(model: QAModel, data: PathData, config: QAConfig, progress: bool,
                     on_step: StepCallback | None) -> TrainResult:
     """Encoder (LoRA) + fusion + path head together: the marginal likelihood of the tied best paths."""
+    from kgagent.training.fused import pad_states
     from kgagent.training.trainer import Batches, train_loop
 
     prepared, sample, val_lab = data.prepared, data.sample, data.val_labelled
     assert prepared is not None and sample is not None and val_lab is not None
     encoder = model.net.encoder
+    val_kept = kept(data, val_lab, config)
 
     def collate(idx: Sequence[int]) -> dict[str, Any]:
         chunk = [prepared[sample[i]] for i in idx]
@@ -383,7 +376,7 @@ def train_path_head(model: QAModel, data: PathData, config: QAConfig, progress: 
         return {**batch, "path_targets": data.targets(idx)}
 
     def path_accuracy(_: Any) -> float:
-        enc = model.encode([prepared[i] for i in val_lab])
+        enc = model.encode([prepared[i] for i in val_lab], **val_kept)
         return float(np.mean([data.vocab[int(e.path_probs[: len(data.vocab)].argmax())] in data.labels[i]
                               for e, i in zip(enc, val_lab, strict=True)]))
 
@@ -457,6 +450,20 @@ def shares_base_encoder(config: QAConfig) -> bool:
 
     similarity = str(config.similarity_encoder or default_encoder_path())
     return similarity == config.encoder.model_path and not config.encoder.layers
+
+
+def kept(data: PathData, rows: Sequence[int], config: QAConfig) -> dict[str, list[Any] | None]:
+    """``QAModel.encode``'s ``lower`` and ``vectors`` for ``rows`` (examples): what the warm-up kept of them (None
+    where it has nothing); the frozen features serve as similarity vectors only where they are that encoder's."""
+    lower = [data.lower.get(int(i)) for i in rows]
+    vectors = [data.frozen.get(int(i)) for i in rows] if shares_base_encoder(config) else None
+    return {"lower": lower if any(x is not None for x in lower) else None,
+            "vectors": vectors if vectors is not None and any(v is not None for v in vectors) else None}
+
+
+def _at(inputs: dict[str, list[Any] | None], positions: Sequence[int]) -> dict[str, list[Any] | None]:
+    """``inputs`` (from :func:`kept`) at ``positions`` only."""
+    return {k: None if v is None else [v[j] for j in positions] for k, v in inputs.items()}
 
 
 def fit_path_scorer(model: QAModel, data: PathData, config: QAConfig, progress: bool) -> PathScorer:
@@ -540,7 +547,8 @@ PACE_RANKINGS = 8  # held-out questions ranked to price them
 MIN_CHOICE_QUESTIONS = 100
 
 
-def choices_that_fit(model: QAModel, prepared: Sequence[Prepared], left: float) -> int:
+def choices_that_fit(model: QAModel, prepared: Sequence[Prepared], left: float,
+                     inputs: dict[str, list[Any] | None] | None = None) -> int:
     """How many of the held-out questions the choices can rank in ``left`` seconds (at least
     ``MIN_CHOICE_QUESTIONS``),
     priced by encoding a few and ranking them under the costliest fallback: on a graph of a million entities a
@@ -548,7 +556,7 @@ def choices_that_fit(model: QAModel, prepared: Sequence[Prepared], left: float) 
     them as encodings."""
     paced = prepared[:PACE_RANKINGS]
     t = time.perf_counter()
-    encoded = model.encode(paced)
+    encoded = model.encode(paced, **_at(inputs or {}, range(len(paced))))
     costliest = (fallback_modes(model) or (Fallback.NONE,))[-1]
     for e in encoded:
         model.ranker.rank(e, costliest, 0.5)
@@ -560,8 +568,8 @@ SIMILARITY_GATE = 0.99  # the gate tried: questions the head is this sure of ski
 MIN_GATE_QUESTIONS = 100  # held-out questions people wrote needed to judge it
 
 
-def select_similarity_gate(model: QAModel, prepared: Sequence[Prepared], examples: Sequence[QAExample]
-                           ) -> dict[str, Any] | None:
+def select_similarity_gate(model: QAModel, prepared: Sequence[Prepared], examples: Sequence[QAExample],
+                           inputs: dict[str, list[Any] | None] | None = None) -> dict[str, Any] | None:
     """Skip the path similarity (a second encoder pass per question) where the head is sure, if held-out questions
     people wrote (not synthesized: the head has seen their wordings, it is sure of them for a reason) lose no
     more than one in a thousand by it. None: too few such questions to tell; the similarity is always used."""
@@ -572,7 +580,7 @@ def select_similarity_gate(model: QAModel, prepared: Sequence[Prepared], example
     hits = {}
     for gate in (1.0, SIMILARITY_GATE):
         model.selected["similarity_gate"] = gate
-        encoded = model.encode([prepared[i] for i in own])
+        encoded = model.encode([prepared[i] for i in own], **_at(inputs or {}, own))
         hits[gate] = float(np.mean([is_hit(model.ranker.rank(e, fb, 0.0), examples[i], model.kg)
                                     for e, i in zip(encoded, own, strict=True)]))
     chosen = SIMILARITY_GATE if hits[SIMILARITY_GATE] >= hits[1.0] - 1e-3 else 1.0
@@ -583,8 +591,8 @@ def select_similarity_gate(model: QAModel, prepared: Sequence[Prepared], example
 TEMPERED = 0.5  # the prior weight tried: the model's path probabilities to this power before the priors
 
 
-def select_prior_weight(model: QAModel, prepared: Sequence[Prepared], examples: Sequence[QAExample]
-                        ) -> dict[str, Any]:
+def select_prior_weight(model: QAModel, prepared: Sequence[Prepared], examples: Sequence[QAExample],
+                        inputs: dict[str, list[Any] | None] | None = None) -> dict[str, Any]:
     """Temper the path head's probabilities before the priors (``TEMPERED``) unless held-out questions people
     wrote show the head's own confidence does better: one trained on synthesized questions alone is overconfident
     in wordings it never saw (on four graphs tempering gained 2.6 points of MetaQA 3-hop and 2-4 questions of each
@@ -598,7 +606,7 @@ def select_prior_weight(model: QAModel, prepared: Sequence[Prepared], examples: 
     for weight in (1.0, TEMPERED):
         model.selected["prior_model_weight"] = weight
         model.ranker.prior_weight = weight
-        encoded = model.encode([prepared[i] for i in own])
+        encoded = model.encode([prepared[i] for i in own], **_at(inputs or {}, own))
         hits[weight] = float(np.mean([is_hit(model.ranker.rank(e, fb, 0.0), examples[i], model.kg)
                                       for e, i in zip(encoded, own, strict=True)]))
     chosen = TEMPERED if hits[TEMPERED] > hits[1.0] else 1.0
@@ -709,16 +717,18 @@ def fit_qa(kg: KnowledgeGraph, examples: Sequence[QAExample], *, scorer: KGEScor
 
     # choose the fallback on the held-out split, then calibrate the confidence there
     val_ex = [examples[i] for i in data.val_idx][: config.max_val_questions]
+    val_inputs = kept(data, data.val_idx[: len(val_ex)], config)  # the warm-up's states and vectors of them
     if val_ex and deadline.seconds is not None:
         val_ex = val_ex[: choices_that_fit(model, [data.prepared[i] for i in data.val_idx[: len(val_ex)]],
-                                           deadline.left() or 0.0)]
+                                           deadline.left() or 0.0, val_inputs)]
     if val_ex:
         val_prepared = [data.prepared[i] for i in data.val_idx[: len(val_ex)]]
+        val_inputs = _at(val_inputs, range(len(val_ex)))
         if config.prior_model_weight is None:
-            metrics["prior_model_weight"] = select_prior_weight(model, val_prepared, val_ex)
+            metrics["prior_model_weight"] = select_prior_weight(model, val_prepared, val_ex, val_inputs)
         if config.similarity_gate is None:
-            metrics["similarity_gate"] = select_similarity_gate(model, val_prepared, val_ex)
-        encoded = model.encode(val_prepared)
+            metrics["similarity_gate"] = select_similarity_gate(model, val_prepared, val_ex, val_inputs)
+        encoded = model.encode(val_prepared, **val_inputs)
         metrics["selection"] = select_fallback(model, encoded, val_ex)
         if config.walk_prior and config.abstain_ratio is None and not Fallback(model.selected["fallback"]).soft \
                 and not Fallback(model.selected["fallback"]).scorer:

@@ -177,27 +177,40 @@ class QAModel:
         self._linker = linker
 
     # ----------------------------------------------------------------- encoding
-    def encode(self, prepared: Sequence[Prepared], batch_size: int = 64) -> list[Encoded]:
+    def encode(self, prepared: Sequence[Prepared], batch_size: int = 64, *, lower: Sequence[Any] | None = None,
+               vectors: Sequence[np.ndarray | None] | None = None) -> list[Encoded]:
         """Path probabilities (the head's, mixed with the path similarity when there is a path scorer) and the
-        answer scorer's relation vector of each prepared question."""
+        answer scorer's relation vector of each prepared question.
+
+        What a fit kept of a question, by position (None where it has nothing): ``lower[i]``, its hidden states
+        entering the encoder's first trained layer (``FusedEncoder.capturing_lower``): only the trained layers
+        run; ``vectors[i]``, its vector in the path similarity's encoder: it is not encoded again."""
         import torch
 
+        from kgagent.training.fused import pad_states
         from kgagent.training.path_scorer import combine
 
         out: list[Encoded | None] = [None] * len(prepared)
         device = self.net.encoder.device
+        kept = [lower is not None and lower[i] is not None for i in range(len(prepared))]
+        # batches of questions with kept states and of those without (a batch starts at one layer)
+        parts = [[i for i, k in enumerate(kept) if k == want] for want in (True, False)]
         with torch.inference_mode():
-            for idx in length_batches([p[0] for p in prepared], batch_size):  # results go back to input order
+            for idx in ([part[j] for j in b] for part in parts if part
+                        for b in length_batches([prepared[i][0] for i in part], batch_size)):
                 chunk = [prepared[i] for i in idx]
                 mentions = [[(sp[0], sp[1], t[0])] if sp is not None and t else [] for _, sp, t in chunk]
                 batch = self.net.encoder.tokenize([c[0] for c in chunk], mentions)
+                if kept[idx[0]]:
+                    batch["lower"] = pad_states([lower[i] for i in idx], batch["attention_mask"])  # type: ignore
                 batch = {k: v.to(device) for k, v in batch.items()}
                 feats = self.net.features(**batch)  # (b, hidden)
                 probs = self.net.path_head(feats).softmax(-1).float().cpu().numpy()  # (b, n_paths)
                 unsure = np.flatnonzero(probs.max(-1) < self.similarity_gate) \
                     if self.similarity_gate < 1.0 else np.arange(len(chunk))
                 if self.path_scorer is not None and self.config.path_similarity > 0 and len(unsure):
-                    sim = self.path_scorer.similarity([chunk[i][0] for i in unsure])  # (u, n_paths)
+                    sim = self.path_scorer.similarity([chunk[i][0] for i in unsure],
+                                                      [vectors[idx[i]] for i in unsure] if vectors else None)
                     probs[unsure] = combine(probs[unsure], sim, weight=self.config.path_similarity,
                                             temperature=self.config.similarity_temperature)
                 rel = None
