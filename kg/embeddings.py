@@ -147,7 +147,6 @@ def _seconds_per_triple(config: KGEConfig, model_kwargs: dict[str, Any], train: 
     """Seconds one training triple costs in an epoch, timed on ``PROBE_BATCHES`` batches of the real training loop
     (model, loss, negatives, optimizer) over a sample of ``train``."""
     from pykeen.models import model_resolver
-    from pykeen.training import training_loop_resolver
     from pykeen.utils import resolve_device
 
     batch = max(1, int(config.batch_size or 1) // (2 if config.inverse_triples else 1))  # triples a batch
@@ -161,9 +160,9 @@ def _seconds_per_triple(config: KGEConfig, model_kwargs: dict[str, Any], train: 
 
     def one_epoch(triples: Any) -> float:
         # a new loop each time: a loop's train() continues from the epochs it already ran
-        loop = training_loop_resolver.make(config.training_loop, model=model, triples_factory=triples,
-                                           optimizer=config.optimizer, optimizer_kwargs={"lr": config.lr},
-                                           automatic_memory_optimization=memory_search(config.device), **extra)
+        loop = training_loop(config.training_loop)(
+            model=model, triples_factory=triples, optimizer=config.optimizer, optimizer_kwargs={"lr": config.lr},
+            automatic_memory_optimization=memory_search(config.device), **extra)
         t = time.perf_counter()
         loop.train(triples_factory=triples, num_epochs=1, batch_size=config.batch_size, use_tqdm=False)
         return time.perf_counter() - t
@@ -172,6 +171,49 @@ def _seconds_per_triple(config: KGEConfig, model_kwargs: dict[str, Any], train: 
     if config.max_seconds is not None and warming > WARM_PRICES * config.max_seconds:
         return warming / max(1, len(warm.mapped_triples))  # an overestimate (it warms up too), but affordable
     return one_epoch(probe) / max(1, len(probe.mapped_triples))
+
+
+def training_loop(name: str) -> Any:
+    """The PyKEEN training loop (class) for ``name``: LCWA's with its batches cut from the sparse targets in one
+    slice each (:class:`_RowSlices`), the others as PyKEEN has them."""
+    from pykeen.training import LCWATrainingLoop, training_loop_resolver
+
+    cls = training_loop_resolver.lookup(name)
+    if cls is not LCWATrainingLoop:
+        return cls
+
+    class SlicedLCWATrainingLoop(LCWATrainingLoop):
+        def _create_training_data_loader(self, triples_factory: Any, sampler: str | None, **kwargs: Any) -> Any:
+            from torch.utils.data import DataLoader
+
+            loader = super()._create_training_data_loader(triples_factory, sampler, **kwargs)
+            return DataLoader(dataset=_RowSlices(loader.dataset), **kwargs)
+
+    return SlicedLCWATrainingLoop
+
+
+class _RowSlices:
+    """PyKEEN's LCWA instances, a batch of them at a time: torch's DataLoader asks ``__getitems__`` for a batch's
+    indices, answered by one slice of the sparse target matrix where PyKEEN slices a row per pair (a fifth of the
+    demo graph's KGE step). The batches are the same."""
+
+    def __init__(self, instances: Any) -> None:
+        self.instances = instances
+
+    def __len__(self) -> int:
+        return len(self.instances)
+
+    def __getitem__(self, item: int) -> Any:
+        return self.instances[item]
+
+    def __getitems__(self, items: list[int]) -> list[Any]:
+        import torch
+
+        if getattr(self.instances, "loss_weighter", None) is not None:  # per-pair weights: PyKEEN's own way
+            return [self.instances[i] for i in items]
+        rows = torch.from_numpy(self.instances.compressed[items].toarray())  # (b, n_targets)
+        pairs = self.instances.pairs[items]
+        return [{"pairs": pairs[k], "target": rows[k]} for k in range(len(items))]
 
 
 def _eval_size(n: int | None, config: KGEConfig, kg: KnowledgeGraph) -> int | None:
@@ -904,7 +946,7 @@ def train_embeddings(
                 training=fitted, validation=valid_eval, testing=test_eval,
                 model=config.model, model_kwargs=kwargs,
                 loss=config.loss, loss_kwargs=config.loss_kwargs or None,
-                training_loop=config.training_loop.lower(),
+                training_loop=training_loop(config.training_loop.lower()),
                 training_loop_kwargs={"automatic_memory_optimization": memory_search(config.device)},
                 negative_sampler_kwargs={"num_negs_per_pos": config.negatives},  # ignored by lcwa
                 optimizer=config.optimizer, optimizer_kwargs={"lr": config.lr},

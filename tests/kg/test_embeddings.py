@@ -358,18 +358,19 @@ def test_pricing_takes_the_warming_batch_alone_when_it_is_dear(monkeypatch) -> N
     """Two more batches after the warming one price a triple, unless the warming batch alone took over
     ``WARM_PRICES`` of the limit (on a large graph one batch is a dense step over the whole entity table); PyKEEN's
     sub-batch search, a full extra batch per loop, runs only on a GPU."""
-    from pykeen.training import training_loop_resolver
-
+    from kgagent.kg import embeddings
     from kgagent.kg.embeddings import _seconds_per_triple, _split, memory_search
 
     loops: list[bool] = []
-    make = training_loop_resolver.make
+    real = embeddings.training_loop
 
-    def spy(*args, **kwargs):  # the real loop, counted
-        loops.append(kwargs["automatic_memory_optimization"])
-        return make(*args, **kwargs)
+    def spy(name: str):  # the real loop, counted
+        def make(**kwargs):
+            loops.append(kwargs["automatic_memory_optimization"])
+            return real(name)(**kwargs)
+        return make
 
-    monkeypatch.setattr(training_loop_resolver, "make", spy)
+    monkeypatch.setattr(embeddings, "training_loop", spy)
     kg = KnowledgeGraph.from_triples(ring_triples(40))
     train = _split(kg, KGEConfig(**FAST))[0]
     cfg = KGEConfig(**{**FAST, "batch_size": 8, "training_loop": "slcwa", "negatives": 2})
@@ -395,3 +396,34 @@ def test_fill_from_neighbours_averages_known_rows_round_by_round() -> None:
     assert x[3].tolist() == [0.0, 2.0]  # reached in the second round, through 2
     assert x[4].tolist() == [1.0, 1.0]  # no neighbour: the mean known row
     assert x[0].tolist() == [2.0, 0.0]  # known rows unchanged
+
+
+def test_lcwa_batches_sliced_at_once_equal_pykeens(ring_kg) -> None:
+    """The LCWA loop's data loader answers a batch with one slice of the sparse targets: the same batches, in the
+    same order, as PyKEEN's row-per-pair loader under the same seed."""
+    import torch
+    from pykeen.training import LCWATrainingLoop
+    from pykeen.triples import TriplesFactory
+
+    from kgagent.kg.embeddings import training_loop
+
+    tf = TriplesFactory.from_labeled_triples(np.array(ring_triples(), dtype=str), create_inverse_triples=True)
+    cls = training_loop("lcwa")
+    assert issubclass(cls, LCWATrainingLoop) and cls is not LCWATrainingLoop
+    assert training_loop("slcwa").__name__ == "SLCWATrainingLoop"
+
+    def batches(loop_cls: type) -> list[dict]:
+        from pykeen.models import ComplEx
+
+        loop = loop_cls(model=ComplEx(triples_factory=tf, embedding_dim=4), triples_factory=tf)
+        torch.manual_seed(0)
+        loader = loop._create_training_data_loader(tf, None, batch_size=7, drop_last=False, num_workers=0,
+                                                   pin_memory=False, shuffle=True)
+        return list(loader)
+
+    ours, theirs = batches(cls), batches(LCWATrainingLoop)
+    assert len(ours) == len(theirs) > 1
+    for a, b in zip(ours, theirs, strict=True):
+        assert set(a) == set(b) == {"pairs", "target"}
+        assert torch.equal(torch.as_tensor(a["pairs"]), torch.as_tensor(b["pairs"]))
+        assert torch.equal(a["target"], b["target"]) and a["target"].dtype == b["target"].dtype
