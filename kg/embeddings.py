@@ -46,7 +46,7 @@ import numpy as np
 from kgagent.kg.config import check_ints, check_range
 from kgagent.kg.errors import ConfigError, InputError, WorkspaceError
 from kgagent.kg.io import atomic_dir, atomic_write_json, atomic_write_text
-from kgagent.kg.process import env_default, quiet_logger
+from kgagent.kg.process import env_default, gc_frozen, quiet_logger
 from kgagent.kg.validate import parse, read_json, read_safetensors, read_text
 
 if TYPE_CHECKING:
@@ -870,6 +870,7 @@ def _verify(embeddings: KGEmbeddings, model: Any, kg: KnowledgeGraph, n: int = 1
 
 
 @_pystow_home
+@gc_frozen()  # PyKEEN's collection after each epoch would walk every object of the process
 def train_embeddings(
     kg: KnowledgeGraph,
     *,

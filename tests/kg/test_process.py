@@ -64,3 +64,24 @@ def test_mmap_threshold_is_fixed_by_an_entry_point_and_the_environment_wins() ->
     assert subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout.strip() == "True"
     env["MALLOC_MMAP_THRESHOLD_"] = "1048576"
     assert subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_gc_frozen_leaves_older_objects_out_of_collections_for_the_block_only():
+    import gc
+
+    from kgagent.kg.process import gc_frozen
+
+    assert gc.get_freeze_count() == 0
+    with gc_frozen():
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        gc.collect()
+        assert gc.get_freeze_count() == frozen  # a collection in the block does not walk them
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # frozen by the caller: still frozen after the block
+    try:
+        with gc_frozen():
+            pass
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
