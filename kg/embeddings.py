@@ -870,7 +870,6 @@ def _verify(embeddings: KGEmbeddings, model: Any, kg: KnowledgeGraph, n: int = 1
 
 
 @_pystow_home
-@gc_frozen()  # PyKEEN's collection after each epoch would walk every object of the process
 def train_embeddings(
     kg: KnowledgeGraph,
     *,
@@ -913,7 +912,9 @@ def train_embeddings(
     kwargs = {**MODEL_DEFAULTS.get(name, {}), "embedding_dim": config.dim, **config.model_kwargs}
     log.info("KGE: %s (%s)", config.training_loop, regime)
     t_price = time.perf_counter()
-    n_epoch, per_triple = epoch_triples(config, kwargs, train)
+    # PyKEEN collects garbage after every epoch: the objects of now (its own among them) are left out of it
+    with gc_frozen():
+        n_epoch, per_triple = epoch_triples(config, kwargs, train)
     if per_triple is not None:  # pricing took its part of the time
         config = replace(config, max_seconds=max(1.0, config.max_seconds - (time.perf_counter() - t_price)))
     fitted, unfitted = _sample(train, n_epoch, config.seed + 2)  # every training triple, or an epoch's sample
@@ -933,7 +934,7 @@ def train_embeddings(
     early_stopping = config.early_stopping and evaluated
 
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="kge-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="kge-") as tmp, gc_frozen():
         best = Path(tmp) / "best.pt"  # not pystow's shared checkpoints folder
         budget: dict[str, bool] = {"stopped": False}
         callbacks = [_restore_best_callback(best)]
