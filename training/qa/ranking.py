@@ -236,7 +236,7 @@ class Ranker:
         exact = np.zeros(n)
         evidence: dict[int, list[Path_]] = {}
         for path, p in chosen:
-            reached = self.kg.follow(enc.topics, list(path))
+            reached = enc.memo(("follow", path), lambda path=path: self.kg.follow(enc.topics, list(path)))
             if reached:
                 ids = np.fromiter(reached, dtype=np.int64, count=len(reached))
                 exact[ids] += p
