@@ -117,7 +117,9 @@ class QAConfig:
                 "questions people wrote show it changes nothing, else never)"})
     similarity_encoder: str | None = field(default=None, metadata={
         "help": "the sentence encoder of the path similarity; None: the bundled all-MiniLM-L6-v2"})
-    prototype_questions: int = field(default=24, metadata={
+    # 8, not 24: paths the sample holds fewer questions of are topped up by encoding more; on the demo graph 24
+    # encoded 2,606 questions, 8 encode 1,265, and four graphs' answers stayed the same (BENCHMARKS.md)
+    prototype_questions: int = field(default=8, metadata={
         "help": "training questions per path averaged into its prototype vector, at least (where it has them): "
                 "those of the path sample, which the warm-up has encoded already, all count"})
     # what the graph and the question's words say before any model (training.path_prior)
